@@ -1,0 +1,95 @@
+# claimd build. `make` builds everything into build/; `make run` starts a daemon on ./var;
+# `make test` runs the whole suite (TAP through prove). Missing Debian packages are installed
+# by scripts/deps.sh before anything is compiled.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+VERSION  := 0.1.0
+
+PKGS     := lmdb libuv msgpack libutf8proc
+WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wwrite-strings -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) -Iinclude -Icommon -Idaemon -Iclient \
+            -DCLAIMD_VERSION_STRING='"$(VERSION)"'
+LDLIBS_DAEMON = $$(pkg-config --libs $(PKGS)) -lstemmer -lpthread -lm
+LDLIBS_CLIENT = $$(pkg-config --libs msgpack) 
+
+# make SANITIZE=address,undefined test
+ifdef SANITIZE
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -O1
+LDFLAGS    += -fsanitize=$(SANITIZE)
+endif
+
+COMMON_SRC  := $(wildcard common/*.c)
+DAEMON_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+CLIENT_SRC  := $(wildcard client/*.c)
+CTL_SRC     := $(wildcard client/claimctl/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+CTL_OBJ    := $(call obj,$(CTL_SRC))
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps run test unit-tests install clean bench
+all: deps $(BUILD)/claimd $(BUILD)/claimctl $(BUILD)/libclaimd.a $(BUILD)/libclaimd.so $(BUILD)/claimd.pc
+
+deps:
+	@scripts/deps.sh build
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags $(PKGS)) -MMD -MP -c $< -o $@
+
+$(BUILD)/claimd: $(call obj,daemon/main.c) $(DAEMON_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
+
+$(BUILD)/libclaimd.a: $(CLIENT_OBJ) $(COMMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libclaimd.so: $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libclaimd.so.0 -o $@ $^ $(LDLIBS_CLIENT)
+
+$(BUILD)/claimctl: $(CTL_OBJ) $(BUILD)/libclaimd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT) -ljansson -lm
+
+$(BUILD)/claimd.pc: Makefile
+	@mkdir -p $(BUILD)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: claimd\nDescription: client library for the claimd claim-tracking daemon\nVersion: %s\nRequires.private: msgpack\nLibs: -L$${libdir} -lclaimd\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(DAEMON_OBJ) $(COMMON_OBJ) $(CLIENT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags $(PKGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
+
+unit-tests: $(UNIT_BIN)
+
+run: all
+	@mkdir -p var/data
+	$(BUILD)/claimd --data var/data --socket var/claimd.sock
+
+test: all unit-tests
+	@scripts/deps.sh test
+	CLAIMD_BUILD=$(abspath $(BUILD)) prove --exec '' $(UNIT_BIN) $(sort $(wildcard tests/*.t tests/py/*.t))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(BUILD)/claimd $(DESTDIR)$(PREFIX)/sbin/claimd
+	install -m 755 $(BUILD)/claimctl $(DESTDIR)$(PREFIX)/bin/claimctl
+	install -m 644 $(BUILD)/libclaimd.a $(DESTDIR)$(PREFIX)/lib/libclaimd.a
+	install -m 755 $(BUILD)/libclaimd.so $(DESTDIR)$(PREFIX)/lib/libclaimd.so.0
+	ln -sf libclaimd.so.0 $(DESTDIR)$(PREFIX)/lib/libclaimd.so
+	install -m 644 $(BUILD)/claimd.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/claimd.pc
+	install -m 644 include/claimd.h $(DESTDIR)$(PREFIX)/include/claimd.h
+	-install -m 644 docs/claimctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/claimctl.1
+	-install -m 644 docs/claimd.8 $(DESTDIR)$(PREFIX)/share/man/man8/claimd.8
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
