@@ -1,0 +1,38 @@
+/* text_internal: pieces shared by daemon/text_*.c only; everything else uses text.h. */
+#ifndef CLAIMD_TEXT_INTERNAL_H
+#define CLAIMD_TEXT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sb_stemmer;
+
+/* Reusable scratch space for folding: dec holds decomposed code points, out the folded result. */
+typedef struct {
+    int32_t *dec;
+    size_t dec_cap;
+    int32_t *out;
+    size_t out_cap;
+} cd_text_buf;
+
+enum {
+    CD_FOLD_KEEP_ACCENTS = 1, /* skip diacritic stripping and base-letter folding (pre-stemming) */
+    CD_FOLD_DROP_PUNCT = 2,   /* punctuation and symbols become spaces (dedup keys) */
+    CD_FOLD_TURKIC_I = 4      /* "I" lower-cases to dotless "ı" (Turkish, before stemming) */
+};
+
+/* Folds valid UTF-8 s[0..n) per flags; result is the NUL-terminated (char *)buf->out. Returns its
+ * byte length, or -1 when out of memory. */
+ssize_t cd_text_fold_into(cd_text_buf *buf, const char *s, size_t n, unsigned flags);
+
+/* Frees buf's arrays and zeroes it. */
+void cd_text_buf_free(cd_text_buf *buf);
+
+/* Copies lang's primary subtag ("pt" of "pt-BR"), lower-cased, into tag; "" if none or longer than 3. */
+void cd_text_lang_primary(const char *lang, char tag[4]);
+
+/* This thread's stemmer for Snowball algorithm algo, created on first use; NULL when out of memory. */
+struct sb_stemmer *cd_text_stemmer_get(const char *algo);
+
+#endif

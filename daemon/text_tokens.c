@@ -1,0 +1,185 @@
+/* text_tokens: splitting text into words and turning each word into a search term
+ * (fold with accents -> Snowball stem -> strip accents; order and rules in text.h). */
+#include "text.h"
+#include "text_internal.h"
+
+#include <libstemmer.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* Words longer than this (in bytes of original text) are folded but not stemmed: a stemmer
+ * takes an int length and nothing useful is gained stemming a kilobyte-long "word". */
+#define STEM_WORD_MAX 1024
+
+/* How one language's text is cut and stemmed; fixed for one tokenize call. */
+typedef struct {
+    const char *algo;      /* Snowball algorithm, NULL: fold only */
+    unsigned pre_flags;    /* extra fold flags before stemming (Turkish I) */
+    int apostrophe_splits; /* elision languages and Turkish suffixes: ' separates words */
+} lang_rules;
+
+/* Scratch buffers for making terms, reused across the words of one call. */
+typedef struct {
+    cd_text_buf pre;  /* lower-cased word with accents, stemmer input */
+    cd_text_buf post; /* finished term */
+} term_scratch;
+
+static lang_rules rules_for(const char *lang)
+{
+    lang_rules r = {cd_text_stemmer_name(lang), 0, 0};
+    char tag[4];
+
+    cd_text_lang_primary(lang, tag);
+    if (!strcmp(tag, "tr") || !strcmp(tag, "az")) {
+        r.pre_flags = CD_FOLD_TURKIC_I;
+        r.apostrophe_splits = 1;
+    }
+    if (!strcmp(tag, "fr") || !strcmp(tag, "it") || !strcmp(tag, "ca")) r.apostrophe_splits = 1;
+    return r;
+}
+
+/* Makes the term for valid UTF-8 word w[0..n); returns it (valid until the next call with ts) and
+ * its length in *len, or NULL when out of memory. */
+static const char *make_term(term_scratch *ts, const lang_rules *lr, const char *w, size_t n,
+                             size_t *len)
+{
+    ssize_t r;
+
+    if (!lr->algo || n > STEM_WORD_MAX) {
+        r = cd_text_fold_into(&ts->post, w, n, 0);
+    } else {
+        r = cd_text_fold_into(&ts->pre, w, n, CD_FOLD_KEEP_ACCENTS | lr->pre_flags);
+        if (r < 0) return NULL;
+        struct sb_stemmer *st = cd_text_stemmer_get(lr->algo);
+        if (!st) return NULL;
+        const sb_symbol *stem = sb_stemmer_stem(st, (const sb_symbol *)ts->pre.out, (int)r);
+        if (!stem) return NULL;
+        r = cd_text_fold_into(&ts->post, (const char *)stem, (size_t)sb_stemmer_length(st), 0);
+    }
+    if (r < 0) return NULL;
+
+    const char *term = (const char *)ts->post.out;
+    size_t l = (size_t)r;
+    if (l > CD_TEXT_TERM_MAX) {
+        l = CD_TEXT_TERM_MAX;
+        while (l > 0 && ((unsigned char)term[l] & 0xC0) == 0x80) l--; /* whole characters only */
+    }
+    *len = l;
+    return term;
+}
+
+static int is_letter(utf8proc_category_t c)
+{
+    return c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO;
+}
+
+static int is_word_start(utf8proc_category_t c)
+{
+    return is_letter(c) || (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
+}
+
+static int is_word_char(utf8proc_category_t c)
+{
+    return c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_NO; /* L*, M*, N* */
+}
+
+/* Han ideographs and kana: written without spaces, so each is a token by itself. */
+static int is_cjk_single(utf8proc_int32_t c)
+{
+    return (c >= 0x3040 && c <= 0x30FF) || (c >= 0x31F0 && c <= 0x31FF) ||
+           (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF66 && c <= 0xFF9F) ||
+           (c >= 0x20000 && c <= 0x3FFFF);
+}
+
+static utf8proc_int32_t peek(const unsigned char *p, size_t n, size_t i, size_t *len)
+{
+    utf8proc_int32_t c = 0;
+    utf8proc_ssize_t l = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
+    *len = l > 0 ? (size_t)l : 1; /* input is validated; the fallback only guards progress */
+    return c;
+}
+
+/* Whether c (not itself a word character) continues the word when followed by next. */
+static int joins(utf8proc_int32_t c, utf8proc_int32_t next, const lang_rules *lr)
+{
+    utf8proc_category_t cn = utf8proc_category(next);
+
+    if (is_cjk_single(next)) return 0;
+    if (c == 0x00B7) return is_letter(cn); /* Catalan "col·lecció" */
+    if (c == '\'' || c == 0x2019) return !lr->apostrophe_splits && is_letter(cn);
+    if (utf8proc_category(c) == UTF8PROC_CATEGORY_CF && utf8proc_get_property(c)->ignorable)
+        return is_word_char(cn); /* soft hyphen, ZWNJ: folding removes them anyway */
+    return 0;
+}
+
+/* End (byte offset) of the word that starts at i with a word-start character. */
+static size_t word_end(const unsigned char *p, size_t n, size_t i, const lang_rules *lr)
+{
+    size_t l;
+
+    peek(p, n, i, &l);
+    i += l;
+    while (i < n) {
+        utf8proc_int32_t c = peek(p, n, i, &l);
+        if (is_cjk_single(c)) break;
+        if (!is_word_char(utf8proc_category(c))) {
+            size_t l2;
+            if (i + l >= n || !joins(c, peek(p, n, i + l, &l2), lr)) break;
+        }
+        i += l;
+    }
+    return i;
+}
+
+int cd_text_tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    lang_rules lr = rules_for(lang);
+    term_scratch ts = {{0}, {0}};
+    uint32_t pos = 0;
+    size_t i = 0;
+    int rc = 0;
+
+    if (!cd_text_valid_utf8(s, n)) return -1;
+    while (i < n && rc == 0) {
+        size_t l;
+        utf8proc_int32_t c = peek(p, n, i, &l);
+        size_t start = i, end;
+
+        if (is_cjk_single(c)) end = i + l;
+        else if (is_word_start(utf8proc_category(c))) end = word_end(p, n, i, &lr);
+        else { i += l; continue; }
+        i = end;
+
+        size_t len;
+        const char *term = make_term(&ts, &lr, s + start, end - start, &len);
+        if (!term) { rc = -1; break; }
+        if (len == 0) continue; /* e.g. a word of ignorable characters only */
+        cd_token tok = {term, len, pos++, start, end};
+        rc = fn(&tok, ud);
+    }
+    cd_text_buf_free(&ts.pre);
+    cd_text_buf_free(&ts.post);
+    return rc;
+}
+
+char *cd_text_word_term(const char *word, size_t n, const char *lang, size_t *out_len)
+{
+    lang_rules lr = rules_for(lang);
+    term_scratch ts = {{0}, {0}};
+    char *res = NULL;
+    size_t len;
+
+    if (!cd_text_valid_utf8(word, n)) return NULL;
+    const char *term = make_term(&ts, &lr, word ? word : "", n, &len);
+    if (term && (res = malloc(len + 1))) {
+        memcpy(res, term, len);
+        res[len] = '\0';
+        if (out_len) *out_len = len;
+    }
+    cd_text_buf_free(&ts.pre);
+    cd_text_buf_free(&ts.post);
+    return res;
+}

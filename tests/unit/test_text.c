@@ -1,0 +1,381 @@
+/* Unit tests for daemon/text: UTF-8 validation, folding, dedup keys, tokenizer, stemming, and the
+ * per-thread stemmer cache. */
+#include "tap.h"
+#include "text.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Folds a NUL-terminated string; returns a static copy so tests can compare without frees. */
+static const char *fold(const char *s)
+{
+    static _Thread_local char out[8][512]; /* per thread: the thread test calls these too */
+    static _Thread_local int next;
+    size_t len = 0;
+    char *f = cd_text_fold(s, strlen(s), &len);
+    if (!f) return NULL;
+    char *slot = out[next++ % 8];
+    snprintf(slot, sizeof out[0], "%s", f);
+    if (len != strlen(f)) slot[0] = '!'; /* out_len must agree with the string */
+    free(f);
+    return slot;
+}
+
+static const char *dedup(const char *s)
+{
+    static _Thread_local char out[8][512]; /* per thread: the thread test calls these too */
+    static _Thread_local int next;
+    size_t len = 0;
+    char *f = cd_text_dedup_key(s, strlen(s), &len);
+    if (!f) return NULL;
+    char *slot = out[next++ % 8];
+    snprintf(slot, sizeof out[0], "%s", f);
+    if (len != strlen(f)) slot[0] = '!';
+    free(f);
+    return slot;
+}
+
+static const char *term(const char *word, const char *lang)
+{
+    static _Thread_local char out[8][512]; /* per thread: the thread test calls these too */
+    static _Thread_local int next;
+    size_t len = 0;
+    char *t = cd_text_word_term(word, strlen(word), lang, &len);
+    if (!t) return NULL;
+    char *slot = out[next++ % 8];
+    snprintf(slot, sizeof out[0], "%.*s", (int)len, t);
+    free(t);
+    return slot;
+}
+
+static int same(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+static void test_valid_utf8(void)
+{
+    static const struct { const char *bytes; size_t n; int valid; const char *what; } cases[] = {
+        {"", 0, 1, "empty"},
+        {"plain ascii", 11, 1, "ASCII"},
+        {"P\xC3\xA9skov", 7, 1, "two-byte e acute"},
+        {"\xEF\xBF\xBF", 3, 1, "U+FFFF"},
+        {"\xF0\x9F\x98\x80", 4, 1, "four-byte emoji"},
+        {"\xF4\x8F\xBF\xBF", 4, 1, "U+10FFFF"},
+        {"a\0b", 3, 1, "embedded NUL is valid UTF-8"},
+        {"\xC0\x80", 2, 0, "overlong NUL C0 80"},
+        {"\xC1\xBF", 2, 0, "overlong C1 BF"},
+        {"\xE0\x80\xAF", 3, 0, "overlong three-byte slash"},
+        {"\xF0\x80\x80\xAF", 4, 0, "overlong four-byte slash"},
+        {"\x80", 1, 0, "lone continuation byte"},
+        {"ab\xBF" "cd", 5, 0, "continuation byte inside ASCII"},
+        {"\xED\xA0\x80", 3, 0, "surrogate D800 (ED A0 80)"},
+        {"\xED\xBF\xBF", 3, 0, "surrogate DFFF"},
+        {"\xF4\x90\x80\x80", 4, 0, "U+110000 beyond Unicode"},
+        {"\xF5\x80\x80\x80", 4, 0, "F5 lead byte"},
+        {"\xFF", 1, 0, "FF byte"},
+        {"\xE2\x82", 2, 0, "truncated three-byte sequence"},
+        {"\xC3" "A", 2, 0, "lead byte followed by ASCII"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        is_int(cd_text_valid_utf8(cases[i].bytes, cases[i].n), cases[i].valid, "valid_utf8: %s",
+               cases[i].what);
+    ok(cd_text_valid_utf8(NULL, 0) == 1 && cd_text_valid_utf8(NULL, 1) == 0,
+       "valid_utf8: NULL is only valid with length 0");
+
+    static const char *const bad[] = {"\xC0\x80", "x\x80y", "\xED\xA0\x80", "\xF5\x80\x80\x80"};
+    int rejected = 0;
+    for (size_t i = 0; i < 4; i++) {
+        size_t len = 99;
+        char *f = cd_text_fold(bad[i], strlen(bad[i]), &len);
+        char *d = cd_text_dedup_key(bad[i], strlen(bad[i]), &len);
+        char *w = cd_text_word_term(bad[i], strlen(bad[i]), "en", &len);
+        rejected += !f && !d && !w && len == 99;
+        free(f);
+        free(d);
+        free(w);
+    }
+    is_int(rejected, 4, "fold, dedup_key and word_term return NULL for invalid UTF-8");
+}
+
+static void test_fold(void)
+{
+    is_str(fold("PESKOV"), "peskov", "fold: upper case");
+    is_str(fold("P\xC3\xA9skov"), "peskov", "fold: accent stripped (precomposed)");
+    is_str(fold("Pe\xCC\x81skov"), "peskov", "fold: accent stripped (combining)");
+    is_str(fold("peskov"), "peskov", "fold: already folded is unchanged");
+    ok(!same(fold("Peskov"), fold("Paskov")), "fold: different names stay different");
+
+    is_str(fold("Дмитрий Песков"), fold("ДМИТРИЙ ПЕСКОВ"), "fold: Cyrillic case");
+    is_str(fold("ДМИТРИЙ ПЕСКОВ"), "дмитрии песков", "fold: Cyrillic lower-cased, breve stripped");
+    is_str(fold("Ёлка"), "елка", "fold: Cyrillic yo folds to ye");
+    is_str(fold("ΟΔΥΣΣΕΥΣ"), fold("οδυσσευς"), "fold: Greek final sigma equals sigma");
+    is_str(fold("Οδυσσεύς"), "οδυσσευσ", "fold: Greek tonos stripped, final sigma folded");
+
+    is_str(fold("İstanbul"), "istanbul", "fold: Turkish dotted capital I is plain i");
+    is_str(fold("istanbul"), "istanbul", "fold: istanbul");
+    is_str(fold("ISTANBUL"), "istanbul", "fold: ISTANBUL");
+    is_str(fold("ıstanbul"), "istanbul", "fold: dotless i folds to i");
+    is_str(fold("KIRMIZI"), fold("kırmızı"), "fold: Turkish capital I matches dotless i");
+
+    is_str(fold("\xEF\xAC\x81le"), "file", "fold: NFKC ligature fi");
+    is_str(fold("\xEF\xBC\xA1\xEF\xBC\xA2\xEF\xBC\xA3\xEF\xBC\x91\xEF\xBC\x92"), "abc12",
+           "fold: NFKC full-width letters and digits");
+    is_str(fold("Stra\xC3\x9F" "e"), fold("STRASSE"), "fold: sharp s folds to ss");
+    is_str(fold("Pes\xC2\xADkov"), "peskov", "fold: soft hyphen removed");
+    is_str(fold("Pes\xE2\x80\x8Bkov"), "peskov", "fold: zero-width space removed");
+    is_str(fold("O\xE2\x80\x99" "Brien"), fold("O'Brien"), "fold: curly apostrophe is '");
+    is_str(fold("S\xC3\xB8rensen"), "sorensen", "fold: o with stroke");
+    is_str(fold("\xC5\x81\xC3\xB3" "d\xC5\xBA"), "lodz", "fold: Polish l with stroke");
+    is_str(fold("\xC4\x90okovi\xC4\x87"), "dokovic", "fold: d with stroke");
+    is_str(fold("\xC5\x92uvre"), "oeuvre", "fold: oe ligature");
+    is_str(fold("\xD9\x83\xD9\x8E\xD8\xAA\xD9\x8E\xD8\xA8\xD9\x8E"), "\xD9\x83\xD8\xAA\xD8\xA8",
+           "fold: Arabic harakat stripped");
+    is_str(fold("\xD9\x83\xD9\x80\xD8\xAA\xD8\xA8"), "\xD9\x83\xD8\xAA\xD8\xA8",
+           "fold: Arabic tatweel removed");
+    is_str(fold("हिन्दी"), "हिन्दी", "fold: Devanagari vowel signs and virama kept");
+
+    is_str(fold("  Dmitry \t\n Peskov  "), "dmitry peskov", "fold: white space collapsed, trimmed");
+    is_str(fold("Dmitry\xC2\xA0\xE3\x80\x80Peskov"), "dmitry peskov",
+           "fold: no-break and ideographic spaces are white space");
+    is_str(fold("Dmitry Peskov!"), "dmitry peskov!", "fold: punctuation kept");
+    is_str(fold(""), "", "fold: empty string");
+    is_str(fold(" \t "), "", "fold: white space only gives empty");
+
+    size_t len = 9;
+    char *f = cd_text_fold("a\0b", 3, &len);
+    ok(f && len == 3 && strcmp(f, "a b") == 0, "fold: NUL byte is white space, never in output");
+    free(f);
+}
+
+static void test_dedup(void)
+{
+    is_str(dedup("We expect...  it shortly!"), "we expect it shortly", "dedup: punctuation removed");
+    is_str(dedup("we expect it shortly"), dedup("We expect...  it shortly!"),
+           "dedup: punctuation, case and space variants equal");
+    is_str(dedup("«Мы ждём письма», — сказал он."), dedup("мы ждем письма сказал он"),
+           "dedup: Russian quotes, dash, yo");
+    is_str(dedup("U.S.-Russia"), "u s russia", "dedup: punctuation between letters is a space");
+    is_str(dedup("$5 + 10% \xF0\x9F\x98\x80"), "5 10", "dedup: symbols and emoji removed");
+    ok(!same(dedup("We expect it shortly"), dedup("We expected it shortly")),
+       "dedup: different words give different keys");
+    ok(!same(dedup("Peskov said"), dedup("Peskov did not say")), "dedup: different texts differ");
+    is_str(dedup("!!! ..."), "", "dedup: punctuation only gives empty");
+}
+
+/* Collects tokens into a fixed array for inspection. */
+typedef struct {
+    int n;
+    char term[16][CD_TEXT_TERM_MAX + 8];
+    uint32_t pos[16];
+    size_t start[16], end[16];
+    int stop_after; /* return 7 after this many tokens; 0 never */
+} collected;
+
+static int collect(const cd_token *t, void *ud)
+{
+    collected *c = ud;
+    if (c->n < 16) {
+        snprintf(c->term[c->n], sizeof c->term[0], "%.*s", (int)t->len, t->term);
+        c->pos[c->n] = t->pos;
+        c->start[c->n] = t->start;
+        c->end[c->n] = t->end;
+    }
+    c->n++;
+    return c->stop_after && c->n >= c->stop_after ? 7 : 0;
+}
+
+static int tokenize(const char *s, const char *lang, collected *c)
+{
+    memset(c, 0, sizeof *c);
+    return cd_text_tokenize(s, strlen(s), lang, collect, c);
+}
+
+static void test_tokenizer(void)
+{
+    collected c;
+
+    is_int(tokenize("Hello, wonderful world!", NULL, &c), 0, "tokenize: returns 0");
+    ok(c.n == 3 && !strcmp(c.term[0], "hello") && !strcmp(c.term[1], "wonderful") &&
+           !strcmp(c.term[2], "world"),
+       "tokenize: three folded words");
+    ok(c.pos[0] == 0 && c.pos[1] == 1 && c.pos[2] == 2, "tokenize: positions 0, 1, 2");
+    ok(c.start[0] == 0 && c.end[0] == 5 && c.start[1] == 7 && c.end[1] == 16 && c.start[2] == 17 &&
+           c.end[2] == 22,
+       "tokenize: byte offsets of the original words");
+
+    const char *s = "«Péskov» said: Кремль";
+    tokenize(s, NULL, &c);
+    ok(c.n == 3 && !strcmp(c.term[0], "peskov") && !strcmp(c.term[2], "кремль"),
+       "tokenize: multibyte words folded");
+    ok(c.n == 3 && c.start[0] == 2 && c.end[0] == 9 && c.start[2] == 18 && c.end[2] == strlen(s) &&
+           !memcmp(s + c.start[2], "Кремль", c.end[2] - c.start[2]),
+       "tokenize: offsets are bytes of the original text, not of the folded text");
+
+    tokenize("I don't know, O\xE2\x80\x99" "Brien", "en", &c);
+    ok(c.n == 4 && !strcmp(c.term[1], "don't") && !strcmp(c.term[3], "o'brien"),
+       "tokenize: apostrophe inside an English word kept, curly one normalised");
+    tokenize("l'homme d\xE2\x80\x99" "Europe", "fr", &c);
+    ok(c.n == 4 && !strcmp(c.term[0], "l") && !strcmp(c.term[1], "homm") && c.start[1] == 2 &&
+           !strcmp(c.term[3], "europ"),
+       "tokenize: French elision splits at the apostrophe");
+    tokenize("İstanbul'da", "tr", &c);
+    ok(c.n == 2 && !strcmp(c.term[0], "istanbul") && !strcmp(c.term[1], "da"),
+       "tokenize: Turkish suffix after apostrophe is its own token");
+    tokenize("м'ясо м\xCA\xBCясо", "uk", &c);
+    ok(c.n == 2 && !strcmp(c.term[0], c.term[1]) && !strcmp(c.term[0], "м'ясо"),
+       "tokenize: Ukrainian apostrophe (ASCII or U+02BC) stays in the word");
+    tokenize("Jean-Claude 3.5", NULL, &c);
+    ok(c.n == 4 && !strcmp(c.term[0], "jean") && !strcmp(c.term[1], "claude") &&
+           !strcmp(c.term[3], "5"),
+       "tokenize: hyphen and dot separate words");
+    tokenize("infor\xC2\xADmation col\xC2\xB7lecci\xC3\xB3", NULL, &c);
+    ok(c.n == 2 && !strcmp(c.term[0], "information") && !strcmp(c.term[1], "col·leccio"),
+       "tokenize: soft hyphen and Catalan middle dot stay inside words");
+    tokenize("\xE5\x8C\x97\xE4\xBA\xAC\xE5\xB8\x82 Beijing", NULL, &c);
+    ok(c.n == 4 && c.start[1] == 3 && c.end[1] == 6 && !strcmp(c.term[3], "beijing") &&
+           c.pos[3] == 3,
+       "tokenize: each Han ideograph is a token");
+    tokenize("ﬁle ＡＢＣ", NULL, &c);
+    ok(c.n == 2 && !strcmp(c.term[0], "file") && !strcmp(c.term[1], "abc"),
+       "tokenize: NFKC applied to terms");
+
+    is_int(tokenize("... -- !!", "en", &c), 0, "tokenize: punctuation only returns 0");
+    is_int(c.n, 0, "tokenize: punctuation only gives no tokens");
+    is_int(tokenize("", "en", &c), 0, "tokenize: empty text");
+
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2;
+    is_int(cd_text_tokenize("one two three four", 18, NULL, collect, &c), 7,
+           "tokenize: callback's nonzero value stops and is returned");
+    is_int(c.n, 2, "tokenize: no callback after the stop");
+    is_int(cd_text_tokenize("ok \xED\xA0\x80", 6, "en", collect, &c), -1,
+           "tokenize: invalid UTF-8 gives -1");
+
+    char longword[2001];
+    longword[0] = 'a'; /* odd byte count so that the cap falls inside a two-byte letter */
+    for (int i = 0; i < 999; i++) memcpy(longword + 1 + 2 * i, "\xD0\xB6", 2); /* ж x 999 */
+    longword[1999] = '\0';
+    tokenize(longword, "ru", &c);
+    ok(c.n == 1 && strlen(c.term[0]) == CD_TEXT_TERM_MAX - 1 &&
+           cd_text_valid_utf8(c.term[0], strlen(c.term[0])),
+       "tokenize: long word capped below CD_TEXT_TERM_MAX on a character boundary");
+}
+
+static void test_stemming(void)
+{
+    is_str(term("letters", "en"), term("letter", "en"), "stem en: letters = letter");
+    is_str(term("Running", "en"), "run", "stem en: Running -> run");
+    is_str(term("письмо", "ru"), term("письма", "ru"), "stem ru: письмо = письма");
+    is_str(term("письмом", "ru"), term("письмо", "ru"), "stem ru: письмом = письмо");
+    is_str(term("новый", "ru"), term("новые", "ru"), "stem ru: adjective endings with й");
+    is_str(term("ёлки", "ru"), term("елки", "ru"), "stem ru: ё and е give the same term");
+    is_str(term("lettres", "fr"), term("lettre", "fr"), "stem fr: lettres = lettre");
+    is_str(term("élèves", "fr"), term("eleves", "fr"), "stem fr: accent-insensitive");
+    is_str(term("élèves", "fr"), "elev", "stem fr: term has no accents");
+    is_str(term("kitaplar", "tr"), term("kitap", "tr"), "stem tr: kitaplar = kitap");
+    is_str(term("kitabı", "tr"), term("kitap", "tr"), "stem tr: kitabı = kitap");
+    is_str(term("KIRMIZI", "tr"), term("kırmızı", "tr"), "stem tr: capital I is dotless before stemming");
+    is_str(term("ΟΔΥΣΣΕΥΣ", "el"), term("οδυσσευς", "el"), "stem el: case and final sigma");
+    is_str(term("πόλεμος", "el"), term("πολέμου", "el"), "stem el: πόλεμος = πολέμου");
+    is_str(term("Häuser", "de"), term("Haus", "de"), "stem de: Häuser = Haus");
+    is_str(term("cantaba", "es"), term("cantando", "es"), "stem es: cantaba = cantando");
+    is_str(term("naciones", "es"), term("nación", "es"), "stem es: naciones = nación");
+    is_str(term("књиге", "sr"), term("knjiga", "sr"), "stem sr: Cyrillic and Latin script agree");
+
+    is_str(term("letters", "xx"), "letters", "unknown language: fold only");
+    is_str(term("Letters", NULL), "letters", "NULL language: fold only");
+    is_str(term("ЛИСТИ", "uk"), fold("листи"), "uk: no Snowball stemmer, fold only");
+    is_str(term("letters", "en-GB"), "letter", "en-GB uses the English stemmer");
+    is_str(cd_text_stemmer_name("EN_us"), "english", "region and case ignored in tags");
+    is_str(cd_text_stemmer_name("pt-BR"), "portuguese", "pt-BR -> portuguese");
+    is_str(cd_text_stemmer_name("uk"), NULL, "uk -> no stemmer");
+    is_str(cd_text_stemmer_name("english"), NULL, "algorithm names are not language tags");
+    is_str(cd_text_stemmer_name(""), NULL, "empty tag -> no stemmer");
+    is_str(cd_text_stemmer_name(NULL), NULL, "NULL tag -> no stemmer");
+
+    static const char *const tags[] = {"en", "ru", "tr", "el", "fr", "de", "es", "it", "pt", "nl",
+                                       "sv", "no", "da", "fi", "hu", "ro", "ar", "hy", "sr", "ca",
+                                       "eu", "ga", "hi", "id", "lt", "ne", "ta", "yi"};
+    int mapped = 0;
+    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++) {
+        const char *name = cd_text_stemmer_name(tags[i]);
+        if (name) mapped++;
+        else diag("no stemmer for %s", tags[i]);
+    }
+    is_int(mapped, (int)(sizeof tags / sizeof tags[0]), "every listed language has a stemmer");
+
+    /* Query words must give exactly the tokenizer's terms. */
+    const char *text = "Президент Путин написал письма журналистам, İSTANBUL'DA.";
+    const char *langs[] = {"ru", "tr", NULL};
+    int agree = 0, total = 0;
+    for (int li = 0; li < 3; li++) {
+        collected c;
+        tokenize(text, langs[li], &c);
+        for (int i = 0; i < c.n && i < 16; i++) {
+            size_t len;
+            char *t = cd_text_word_term(text + c.start[i], c.end[i] - c.start[i], langs[li], &len);
+            total++;
+            agree += t && len == strlen(c.term[i]) && !memcmp(t, c.term[i], len);
+            free(t);
+        }
+    }
+    ok(total >= 15 && agree == total, "word_term equals the tokenizer's term (%d of %d)", agree, total);
+}
+
+/* Each thread stems in two languages many times and checks every result. */
+typedef struct {
+    int cleanup_explicitly;
+    int bad;
+} thread_job;
+
+static int count_terms(const cd_token *t, void *ud)
+{
+    int *n = ud;
+    (*n)++;
+    return t->len == 0;
+}
+
+static void *stem_worker(void *arg)
+{
+    thread_job *job = arg;
+    for (int i = 0; i < 300; i++) {
+        if (!same(term("письмами", "ru"), term("письмо", "ru"))) job->bad++;
+        if (!same(term("letters", "en"), "letter")) job->bad++;
+        int n = 0;
+        const char *greek = "Οι δημοσιογράφοι έγραψαν";
+        if (cd_text_tokenize(greek, strlen(greek), "el", count_terms, &n) != 0 || n != 3)
+            job->bad++;
+    }
+    if (job->cleanup_explicitly) cd_text_thread_cleanup();
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    pthread_t th[2];
+    thread_job jobs[2] = {{1, 0}, {0, 0}};
+    int started = 0;
+    for (int i = 0; i < 2; i++) started += pthread_create(&th[i], NULL, stem_worker, &jobs[i]) == 0;
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    is_int(started, 2, "threads: two threads started");
+    is_int(jobs[0].bad + jobs[1].bad, 0, "threads: stemming in two threads at once gives right terms");
+
+    is_str(term("letters", "en"), "letter", "threads: main thread stems");
+    cd_text_thread_cleanup();
+    cd_text_thread_cleanup();
+    is_str(term("letters", "en"), "letter", "threads: stemming works again after cleanup");
+    cd_text_thread_cleanup();
+}
+
+int main(void)
+{
+    test_valid_utf8();
+    test_fold();
+    test_dedup();
+    test_tokenizer();
+    test_stemming();
+    test_threads();
+    return done_testing();
+}
