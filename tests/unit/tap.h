@@ -21,6 +21,7 @@ static inline void plan(int n)
     printf("1..%d\n", n);
 }
 
+__attribute__((format(printf, 2, 0)))
 static inline int tap_vreport(int pass, const char *fmt, va_list ap)
 {
     tap_run++;
