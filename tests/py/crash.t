@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""crash.t: kill -9 durability. A writer pipelines claim.put requests and records every
+acknowledged claim; the daemon is SIGKILLed at a random moment and restarted on the same data
+dir; every acknowledged claim must be there and complete, requests in flight at the kill must be
+either wholly there or wholly absent, and ids must keep increasing. Seeded (CLAIMD_CRASH_SEED
+replays the kill schedule); CLAIMD_CRASH_CYCLES sets the number of cycles (default 10)."""
+import os
+import random
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tap  # noqa: E402
+from claimd_harness import Daemon, stat, short, run, utc  # noqa: E402
+
+SPEAKERS = ["Rand Paul", "Dmitry Peskov", "Hogan Gidley", "U.S. Embassy in Moscow", "White House"]
+OUTLETS = ["RFE/RL", "TASS", "Radio Svoboda", "Current Time"]
+WORDS = "letter diplomacy sanctions delegation capitol kremlin channels introduction summit senate".split()
+
+
+def make_claim(rng, cycle, n):
+    claim = {
+        "text": "crash cycle %d claim %d: %s" % (cycle, n, " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12)))),
+        "speaker": rng.choice(SPEAKERS),
+        "external_id": "crash-%d-%d" % (cycle, n),
+        "said_at": "2018-%02d-%02d" % (rng.randint(1, 12), rng.randint(1, 28)),
+        "tags": sorted(set(rng.sample(WORDS, rng.randint(0, 3)))),
+        "appearances": [{"url": "https://example.org/crash/%d/%d" % (cycle, n), "outlet": rng.choice(OUTLETS),
+                         "published_at": "2018-09-01"}],
+        "about": sorted(set(rng.sample(SPEAKERS, rng.randint(0, 2)))),
+        "by": "crash.t",
+    }
+    if rng.random() < 0.3:
+        claim["via"] = [{"name": "Russian news agencies", "how": "quoted"}]
+    return claim
+
+
+def same_claim(sent, got):
+    """The differences between a sent claim and claim.get's answer (empty when complete)."""
+    view = {
+        "text": got.get("text"), "speaker": (got.get("speaker") or {}).get("name"),
+        "external_id": got.get("external_id"), "said_at": utc(got.get("said_at")),
+        "tags": sorted(got.get("tags") or []),
+        "appearances": [(a.get("url"), (a.get("outlet") or {}).get("name"), utc(a.get("published_at")))
+                        for a in got.get("appearances") or []],
+        "about": sorted(x.get("name") for x in got.get("about") or []),
+        "via": [(h.get("name"), h.get("how")) for h in got.get("via") or []],
+        "recorded_by": got.get("recorded_by"), "rev": got.get("rev"),
+    }
+    want = {
+        "text": sent["text"], "speaker": sent["speaker"], "external_id": sent["external_id"],
+        "said_at": sent["said_at"], "tags": sent["tags"],
+        "appearances": [(a["url"], a["outlet"], a["published_at"]) for a in sent["appearances"]],
+        "about": sent["about"], "via": [(h["name"], h["how"]) for h in sent.get("via", [])],
+        "recorded_by": "crash.t", "rev": 1,
+    }
+    return ["%s: got %r, want %r" % (k, view[k], want[k]) for k in want if view[k] != want[k]]
+
+
+class Writer(threading.Thread):
+    """Sends claim.put in pipelined groups of 1-4 until the connection dies or stop is set."""
+
+    def __init__(self, d, rng, cycle):
+        threading.Thread.__init__(self, daemon=True)
+        self.d, self.rng, self.cycle = d, rng, cycle
+        self.stop_flag = threading.Event()
+        self.acked = {}      # external_id -> (id, claim)
+        self.sent = {}       # external_id -> claim, sent but not (yet) acknowledged
+        self.errors = []     # error replies (there should be none)
+        self.first_ack = threading.Event()
+
+    def run(self):
+        n = 0
+        try:
+            c = self.d.client(timeout=5)
+        except OSError as e:
+            self.errors.append("connect: %r" % (e,))
+            return
+        try:
+            while not self.stop_flag.is_set():
+                batch = []
+                for _ in range(self.rng.randint(1, 4)):
+                    claim = make_claim(self.rng, self.cycle, n)
+                    n += 1
+                    self.sent[claim["external_id"]] = claim
+                    batch.append((c.send("claim.put", claim), claim))
+                for msgid, claim in batch:
+                    reply = c.recv_reply()
+                    if reply.msgid != msgid:
+                        self.errors.append("msgid %r for %r" % (reply.msgid, msgid))
+                    elif reply.error is not None:
+                        self.errors.append("%s -> %s" % (claim["external_id"], short(reply.error)))
+                    else:
+                        del self.sent[claim["external_id"]]
+                        self.acked[claim["external_id"]] = (reply.result["id"], claim)
+                        self.first_ack.set()
+        except Exception:
+            pass   # the kill ends the writer: anything not acknowledged is "in flight"
+        finally:
+            c.close()
+
+
+def verify(d, known, label):
+    """Every known claim (external_id -> (id, claim)) is present and complete."""
+    problems = []
+    items = list(known.items())
+    with d.client(timeout=30) as c:
+        for i in range(0, len(items), 200):
+            chunk = items[i:i + 200]
+            replies = c.pipeline([("claim.get", {"id": cid}) for _, (cid, _) in chunk])
+            for (ext, (cid, claim)), reply in zip(chunk, replies):
+                if reply.error is not None:
+                    problems.append("%s (id %s): %s" % (ext, cid, short(reply.error)))
+                else:
+                    diffs = same_claim(claim, reply.result)
+                    if diffs:
+                        problems.append("%s (id %s): %s" % (ext, cid, "; ".join(diffs)))
+    return tap.ok(not problems, "%s: all %d acknowledged claims present and complete" % (label, len(known)),
+                  *problems[:10])
+
+
+def resolve_in_flight(d, in_flight, known, label):
+    """A claim in flight at the kill is wholly there or wholly absent: put it again with
+    on_duplicate error; a conflict names the stored copy, which must be complete."""
+    problems = []
+    with d.client(timeout=10) as c:
+        for ext, claim in in_flight.items():
+            reply = c.request("claim.put", dict(claim, on_duplicate="error"))
+            if reply.error is None and reply.result.get("created") is True:
+                known[ext] = (reply.result["id"], claim)       # it had not been stored; now it is
+            elif reply.error is not None and reply.error.get("code") == "conflict":
+                cid = reply.error.get("id")
+                got = c.request("claim.get", {"id": cid})
+                diffs = ["claim.get: %s" % short(got.error)] if got.error else same_claim(claim, got.result)
+                if diffs:
+                    problems.append("%s (id %s) half-written: %s" % (ext, cid, "; ".join(diffs)))
+                known[ext] = (cid, claim)
+            else:
+                problems.append("%s: unexpected %s" % (ext, short(reply.msg)))
+    tap.ok(not problems, "%s: %d claims in flight at the kill are all-or-nothing" % (label, len(in_flight)),
+           *problems[:10])
+
+
+def main():
+    seed = int(os.environ.get("CLAIMD_CRASH_SEED") or time.time_ns() % 1000000)
+    cycles = int(os.environ.get("CLAIMD_CRASH_CYCLES") or 10)
+    tap.diag("seed %d (CLAIMD_CRASH_SEED=%d replays the schedule), %d cycles" % (seed, seed, cycles))
+    rng = random.Random(seed)
+    d = Daemon()
+    known = {}
+    max_id = 0
+    try:
+        d.start()
+        for cycle in range(cycles):
+            label = "cycle %d" % (cycle + 1)
+            w = Writer(d, random.Random(rng.getrandbits(32)), cycle)
+            w.start()
+            w.first_ack.wait(5.0)
+            time.sleep(rng.uniform(0.0, 0.3))
+            d.kill9()
+            w.join(10)
+            tap.ok(not w.errors, "%s: writes acknowledged without errors before the kill (%d acked, %d in flight)"
+                   % (label, len(w.acked), len(w.sent)), *w.errors[:5])
+            fresh_ids = [cid for cid, _ in w.acked.values()]
+            tap.ok(all(cid > max_id for cid in fresh_ids), "%s: ids are new and increasing after the restart" % label,
+                   "max id before %d, smallest new %s" % (max_id, min(fresh_ids) if fresh_ids else None))
+            known.update(w.acked)
+            max_id = max([max_id] + fresh_ids)
+            try:
+                took = d.start()
+            except RuntimeError as e:
+                tap.ok(False, "%s: daemon restarts after kill -9" % label, str(e))
+                return
+            tap.ok(took < 10, "%s: daemon restarted after kill -9 in %.2fs" % (label, took))
+            verify(d, known, label)
+            resolve_in_flight(d, w.sent, known, label)
+            max_id = max([max_id] + [cid for cid, _ in known.values()])
+            with d.client() as c:
+                count = stat(c.call("stats"), r"(^|\.)claims$")
+            tap.is_(count, len(known), "%s: stats counts exactly the claims written" % label)
+        tap.is_(d.stop(), 0, "daemon exits 0 on SIGTERM")
+        d.start()
+        verify(d, known, "after a clean restart")
+    finally:
+        tap.is_(d.stop(), 0, "daemon exits 0 on SIGTERM at the end")
+        d.cleanup()
+
+
+run(main)
