@@ -1,0 +1,183 @@
+/* claim_store: the single write path of claims (revision, indexes, duplicate keys, change log)
+ * and duplicate detection. */
+#include <stdlib.h>
+#include <string.h>
+#include "bytes.h"
+#include "claim.h"
+#include "db.h"
+#include "index.h"
+#include "record.h"
+#include "server.h"
+#include "text.h"
+
+int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out)
+{
+    unsigned char key[8];
+    cd_put_u64be(key, id);
+    MDB_val k = { 8, key }, v;
+    int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_CLAIMS], &k, &v);
+    if (rc == MDB_NOTFOUND) return rc;
+    if (rc) return cd_fail_mdb(c, rc, "reading a claim");
+    return cd_claim_decode(c, &v, out);
+}
+
+/* dedup key speaker(8) | hash of the normalised text(8). */
+static int dedup_key(cd_call *c, const cd_claim *cl, unsigned char key[16])
+{
+    size_t n;
+    char *norm = cd_text_dedup_key(cl->text.p, cl->text.n, &n);
+    if (!norm) return cd_fail(c, CLAIMD_E_INVALID, "text", "not valid UTF-8");
+    cd_put_u64be(key, cl->speaker);
+    cd_put_u64be(key + 8, cd_hash64(norm, n));
+    free(norm);
+    return 0;
+}
+
+static int same_dedup_text(const cd_claim *a, const cd_claim *b)
+{
+    size_t na, nb;
+    char *ka = cd_text_dedup_key(a->text.p, a->text.n, &na);
+    char *kb = cd_text_dedup_key(b->text.p, b->text.n, &nb);
+    int same = ka && kb && na == nb && memcmp(ka, kb, na) == 0;
+    free(ka);
+    free(kb);
+    return same;
+}
+
+int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, const cd_claim *cl, uint64_t *id)
+{
+    cd_db *db = &c->srv->db;
+    *id = 0;
+    MDB_val k, v;
+    int rc;
+    if (cl->external_id.n) {
+        k = (MDB_val){ cl->external_id.n, (void *)cl->external_id.p };
+        rc = mdb_get(txn, db->dbi[CD_DBI_EXTID], &k, &v);
+        if (rc == 0) { *id = cd_get_u64be(v.mv_data); return 0; }
+        if (rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "looking up an external id");
+    }
+    unsigned char key[16];
+    if (dedup_key(c, cl, key)) return -1;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, db->dbi[CD_DBI_DEDUP], &cur))) return cd_fail_mdb(c, rc, "dedup");
+    k = (MDB_val){ 16, key };
+    /* Every claim under this hash is checked on its real text: a hash collision is not a match. */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0 && !*id;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+        cd_claim other;
+        uint64_t cand = cd_get_u64be(v.mv_data);
+        if (cd_claim_load(c, txn, cand, &other) == 0 && same_dedup_text(cl, &other)) *id = cand;
+    }
+    mdb_cursor_close(cur);
+    return c->err ? -1 : 0;
+}
+
+static int put_dedup(cd_call *c, MDB_txn *txn, const cd_claim *cl, int del)
+{
+    unsigned char key[16], val[8];
+    if (dedup_key(c, cl, key)) return -1;
+    cd_put_u64be(val, cl->id);
+    MDB_val k = { 16, key }, v = { 8, val };
+    int rc = del ? mdb_del(txn, c->srv->db.dbi[CD_DBI_DEDUP], &k, &v)
+                 : mdb_put(txn, c->srv->db.dbi[CD_DBI_DEDUP], &k, &v, MDB_NODUPDATA);
+    if (rc == MDB_NOTFOUND || rc == MDB_KEYEXIST) rc = 0;
+    return rc ? cd_fail_mdb(c, rc, "updating the duplicate index") : 0;
+}
+
+/* Stores the revision record {op, at, by, claim} under id|rev. */
+static int put_revision(cd_call *c, MDB_txn *txn, const cd_claim *cl, const msgpack_sbuffer *rec,
+                        const char *op, cd_str by)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    cd_pack_cstr(&pk, op);
+    msgpack_pack_int64(&pk, c->at_us);
+    cd_rec_pack_str(&pk, by);
+    msgpack_pack_bin(&pk, rec->size);
+    msgpack_pack_bin_body(&pk, rec->data, rec->size);
+    unsigned char key[12];
+    cd_put_u64be(key, cl->id);
+    cd_put_u32be(key + 8, cl->rev);
+    int rc = cd_rec_put(c, txn, c->srv->db.dbi[CD_DBI_CLAIM_REVS], key, 12, &sb, MDB_NOOVERWRITE,
+                        "storing a revision");
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
+                   const char *op, cd_str by)
+{
+    cd_db *db = &c->srv->db;
+    if (!old) {
+        cl->id = cd_db_next_id(txn, db->dbi[CD_DBI_CLAIMS]);
+        cl->rev = 1;
+        cl->recorded_at = c->at_us;
+    } else {
+        cl->id = old->id;
+        cl->rev = old->rev + 1;
+    }
+    cl->updated_at = c->at_us;
+    msgpack_sbuffer rec;
+    msgpack_sbuffer_init(&rec);
+    cd_claim_encode(cl, &rec);
+    unsigned char key[8];
+    cd_put_u64be(key, cl->id);
+    int rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CLAIMS], key, 8, &rec, old ? 0 : MDB_APPEND, "storing a claim");
+    if (!rc) rc = put_revision(c, txn, cl, &rec, op, by);
+    msgpack_sbuffer_destroy(&rec);
+    if (rc) return -1;
+    if (cd_index_update(c, txn, old, cl)) return -1;
+    int text_moved = !old || old->speaker != cl->speaker || old->text.n != cl->text.n ||
+                     memcmp(old->text.p, cl->text.p, cl->text.n) != 0;
+    if (text_moved && ((old && put_dedup(c, txn, old, 1)) || put_dedup(c, txn, cl, 0))) return -1;
+    if (cl->external_id.n && (!old || !old->external_id.n)) {
+        MDB_val k = { cl->external_id.n, (void *)cl->external_id.p }, v = { 8, key };
+        rc = mdb_put(txn, db->dbi[CD_DBI_EXTID], &k, &v, MDB_NOOVERWRITE);
+        if (rc && rc != MDB_KEYEXIST) return cd_fail_mdb(c, rc, "indexing an external id");
+    }
+    return cd_change_log(c, txn, op, "claim", cl->id);
+}
+
+static int same_str(cd_str a, cd_str b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
+
+size_t cd_claim_merge_lists(cd_call *c, cd_claim *into, const cd_claim *cl)
+{
+    size_t added = 0;
+    cd_appearance *apps = cd_call_alloc(c, (into->napps + cl->napps + 1) * sizeof *apps);
+    cd_via *via = cd_call_alloc(c, (into->nvia + cl->nvia + 1) * sizeof *via);
+    uint64_t *about = cd_call_alloc(c, (into->nabout + cl->nabout + 1) * sizeof *about);
+    cd_str *tags = cd_call_alloc(c, (into->ntags + cl->ntags + 1) * sizeof *tags);
+    if (!apps || !via || !about || !tags) return 0;
+    memcpy(apps, into->apps, into->napps * sizeof *apps);
+    memcpy(via, into->via, into->nvia * sizeof *via);
+    memcpy(about, into->about, into->nabout * sizeof *about);
+    memcpy(tags, into->tags, into->ntags * sizeof *tags);
+    into->apps = apps; into->via = via; into->about = about; into->tags = tags;
+    for (size_t i = 0; i < cl->napps; i++) {
+        int seen = 0;   /* the same URL (or, without URLs, the same outlet) is the same appearance */
+        for (size_t k = 0; k < into->napps && !seen; k++)
+            seen = cl->apps[i].url.n ? same_str(into->apps[k].url, cl->apps[i].url)
+                                     : !into->apps[k].url.n && into->apps[k].outlet == cl->apps[i].outlet;
+        if (!seen && into->napps < CD_LIST_MAX) { into->apps[into->napps++] = cl->apps[i]; added++; }
+    }
+    for (size_t i = 0; i < cl->nvia; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < into->nvia && !seen; k++)
+            seen = into->via[k].entity == cl->via[i].entity && into->via[k].how == cl->via[i].how;
+        if (!seen && into->nvia < CD_LIST_MAX) { into->via[into->nvia++] = cl->via[i]; added++; }
+    }
+    for (size_t i = 0; i < cl->nabout; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < into->nabout && !seen; k++) seen = into->about[k] == cl->about[i];
+        if (!seen && into->nabout < CD_LIST_MAX) { into->about[into->nabout++] = cl->about[i]; added++; }
+    }
+    for (size_t i = 0; i < cl->ntags; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < into->ntags && !seen; k++) seen = same_str(into->tags[k], cl->tags[i]);
+        if (!seen && into->ntags < CD_LIST_MAX) { into->tags[into->ntags++] = cl->tags[i]; added++; }
+    }
+    return added;
+}

@@ -1,0 +1,31 @@
+/* config: the daemon's settings, from defaults and the command line. */
+#ifndef CD_CONFIG_H
+#define CD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "log.h"
+
+typedef struct {
+    const char *data_dir;        /* LMDB environment directory */
+    const char *socket_path;     /* Unix socket to listen on */
+    const char *writers_group;   /* members get the write role; NULL: nobody but admins */
+    size_t map_size;             /* initial LMDB map size in bytes; grows on demand */
+    cd_log_level log_level;
+    unsigned max_connections;    /* beyond this, new connections get `busy` and are closed */
+    size_t max_request;          /* bytes of one request object */
+    unsigned max_depth;          /* nesting depth of one request object */
+    size_t max_text;             /* bytes of a claim's text */
+    unsigned max_batch;          /* claims in one claim.import */
+    size_t max_output;           /* unsent reply bytes before a connection is no longer read */
+    unsigned idle_timeout_ms;    /* a connection stuck inside a partial object is closed after this */
+} cd_config;
+
+/* Fills *cfg with the defaults of the wire contract. */
+void cd_config_defaults(cd_config *cfg);
+
+/* Parses argv into *cfg; on a usage error prints a message and returns -1, on --help/--version
+ * prints and returns 1, else 0. */
+int cd_config_parse_args(cd_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,356 @@
+/* conn: reads bytes, cuts them into pre-scanned objects, runs or queues each call, and writes
+ * replies back in request order.
+ *
+ * Ordering rule: write calls go to the writer in arrival order and come back in that order; any
+ * other call waits (held, with reading paused) until the connection's writes have come back. So
+ * replies leave in request order and a read sees the connection's earlier writes. */
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "conn.h"
+#include "log.h"
+#include "prescan.h"
+#include "server.h"
+#include "writer.h"
+
+#define IN_MIN_CAP (16u << 10)
+#define IN_SHRINK_ABOVE (1u << 20)
+#define MAX_WRITES_PER_CONN 4096
+
+struct cd_conn {
+    uv_pipe_t pipe;
+    uv_timer_t idle;             /* closes a connection stuck inside a partial object */
+    cd_server *srv;
+    cd_conn *prev, *next;
+    cd_role role;
+    uid_t uid;
+    char *in;                    /* received bytes; [in_off, in_len) not yet parsed */
+    size_t in_len, in_off, in_cap;
+    cd_call *held;               /* a non-write call waiting for earlier writes */
+    size_t writes_in_flight;
+    msgpack_sbuffer out;         /* replies not yet handed to uv_write */
+    size_t out_unsent;           /* bytes handed to uv_write and not yet written */
+    int reading;
+    int eof;                     /* the peer finished sending; close once answered */
+    int refuse;                  /* over max_connections: answer busy once, then close */
+    int close_after_flush;
+    int closing;                 /* uv_close started; no more processing */
+    int open_handles;
+};
+
+typedef struct {
+    uv_write_t req;
+    cd_conn *conn;
+    char *data;
+    size_t len;
+} out_chunk;
+
+static void conn_process(cd_conn *c);
+
+/* ---- lifetime ---------------------------------------------------------------------------- */
+
+static void conn_maybe_free(cd_conn *c)
+{
+    if (!c->closing || c->open_handles || c->writes_in_flight) return;
+    msgpack_sbuffer_destroy(&c->out);
+    free(c->in);
+    free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    cd_conn *c = h->data;
+    c->open_handles--;
+    if (c->open_handles == 0) cd_server_conn_closed(c->srv, c);
+    conn_maybe_free(c);
+}
+
+void cd_conn_close(cd_conn *c)
+{
+    if (c->closing) return;
+    c->closing = 1;
+    if (c->held) { cd_call_free(c->held); c->held = NULL; }
+    if (c->prev) c->prev->next = c->next;
+    else c->srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
+    uv_close((uv_handle_t *)&c->idle, on_handle_closed);
+}
+
+int cd_conn_busy(const cd_conn *c)
+{
+    return c->writes_in_flight || c->out.size || c->out_unsent || c->held;
+}
+
+/* ---- output ------------------------------------------------------------------------------ */
+
+static void on_written(uv_write_t *req, int status)
+{
+    out_chunk *ch = (out_chunk *)req;
+    cd_conn *c = ch->conn;
+    c->out_unsent -= ch->len;
+    free(ch->data);
+    free(ch);
+    if (c->closing) return;
+    if (status < 0) { cd_debug("write to client failed: %s", uv_strerror(status)); cd_conn_close(c); return; }
+    conn_process(c);
+}
+
+/* Hands the buffered replies to libuv in one write; the chunk owns its bytes until written. */
+static void conn_flush(cd_conn *c)
+{
+    if (c->closing || c->out.size == 0) return;
+    out_chunk *ch = malloc(sizeof *ch);
+    if (!ch) { cd_conn_close(c); return; }
+    ch->conn = c;
+    ch->len = c->out.size;
+    ch->data = msgpack_sbuffer_release(&c->out);
+    uv_buf_t buf = uv_buf_init(ch->data, (unsigned)ch->len);
+    c->out_unsent += ch->len;
+    int rc = uv_write(&ch->req, (uv_stream_t *)&c->pipe, &buf, 1, on_written);
+    if (rc) {
+        c->out_unsent -= ch->len;
+        free(ch->data);
+        free(ch);
+        cd_conn_close(c);
+    }
+}
+
+/* Encodes the call's reply into the output buffer, counts it, frees the call. */
+static void conn_reply(cd_conn *c, cd_call *call)
+{
+    cd_server *srv = c->srv;
+    srv->stats.requests++;
+    if (call->err) srv->stats.errors++;
+    cd_call_encode_reply(call, &c->out);
+    cd_call_free(call);
+}
+
+/* ---- input ------------------------------------------------------------------------------- */
+
+static int conn_wants_input(const cd_conn *c)
+{
+    return !c->closing && !c->eof && !c->close_after_flush && !c->held && !c->srv->stopping &&
+           c->writes_in_flight < MAX_WRITES_PER_CONN &&
+           c->out_unsent + c->out.size < c->srv->cfg.max_output;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    cd_conn *c = h->data;
+    (void)suggested;
+    if (c->in_off) {                         /* keep unparsed bytes at the front */
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
+    }
+    size_t limit = c->srv->cfg.max_request + IN_MIN_CAP;
+    if (c->in_cap - c->in_len < IN_MIN_CAP / 2 && c->in_cap < limit) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : IN_MIN_CAP;
+        if (cap > limit) cap = limit;
+        char *n = realloc(c->in, cap);
+        if (n) { c->in = n; c->in_cap = cap; }
+    }
+    *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    cd_conn *c = s->data;
+    (void)buf;
+    if (nread == UV_EOF) {
+        c->eof = 1;
+    } else if (nread < 0) {
+        cd_debug("read from client failed: %s", uv_strerror((int)nread));
+        cd_conn_close(c);
+        return;
+    } else {
+        c->in_len += (size_t)nread;
+    }
+    conn_process(c);
+}
+
+static void on_idle_timeout(uv_timer_t *t)
+{
+    cd_conn *c = t->data;
+    cd_info("closing a connection idle inside a partial request for %u ms", c->srv->cfg.idle_timeout_ms);
+    cd_conn_close(c);
+}
+
+/* Answers an object that will not be unpacked: with an error if its msgid can be read, and
+ * closes the connection, since the stream cannot be resynchronised past it. */
+static void conn_reject_object(cd_conn *c, cd_scan_result r)
+{
+    uint32_t msgid;
+    const char *p = c->in + c->in_off;
+    size_t n = c->in_len - c->in_off;
+    cd_info("rejecting a request: %s", cd_scan_result_name(r));
+    if (cd_prescan_msgid(p, n, &msgid)) {
+        claimd_code code = r == CD_SCAN_MALFORMED ? CLAIMD_E_BAD_REQUEST : CLAIMD_E_TOO_LARGE;
+        const char *msg = r == CD_SCAN_TOO_DEEP ? "request nested too deeply"
+                        : r == CD_SCAN_TOO_LARGE ? "request larger than the limit"
+                        : "request is not valid MessagePack";
+        cd_call *call = cd_call_new_error(c->srv, c, msgid, code, msg);
+        if (call) conn_reply(c, call);
+    }
+    c->in_off = c->in_len;
+    c->close_after_flush = 1;
+}
+
+/* Runs a call that is not a write (or an early error) now and queues its reply. */
+static void conn_run_now(cd_conn *c, cd_call *call)
+{
+    if (!call->err) cd_dispatch_read(call);
+    conn_reply(c, call);
+}
+
+static void conn_update_reading(cd_conn *c)
+{
+    int want = conn_wants_input(c);
+    if (want && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0) c->reading = 1;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        c->reading = 0;
+    }
+}
+
+static void conn_process(cd_conn *c)
+{
+    cd_server *srv = c->srv;
+    if (c->closing) return;
+    if (c->held && !c->writes_in_flight) {
+        cd_call *call = c->held;
+        c->held = NULL;
+        conn_run_now(c, call);
+    }
+    while (!c->held && !c->close_after_flush && c->in_off < c->in_len &&
+           c->writes_in_flight < MAX_WRITES_PER_CONN &&
+           c->out_unsent + c->out.size < srv->cfg.max_output && !srv->stopping) {
+        size_t len;
+        cd_scan_result r = cd_prescan(c->in + c->in_off, c->in_len - c->in_off,
+                                      srv->cfg.max_request, srv->cfg.max_depth, &len);
+        if (r == CD_SCAN_NEED_MORE) break;
+        if (r != CD_SCAN_OK) { conn_reject_object(c, r); break; }
+        cd_call *call = cd_call_new(srv, c, c->in + c->in_off, len);
+        c->in_off += len;
+        if (!call) {
+            cd_info("closing a connection that sent something that is not a request");
+            c->close_after_flush = 1;
+            break;
+        }
+        call->start_ns = (int64_t)uv_hrtime();
+        if (c->refuse) {
+            cd_fail(call, CLAIMD_E_BUSY, NULL, "too many connections (%u); retry later",
+                    srv->cfg.max_connections);
+            c->close_after_flush = 1;
+        }
+        if (cd_dispatch_prepare(call, c->role) == 0 && (call->method->flags & CD_M_WRITE)) {
+            c->writes_in_flight++;
+            cd_writer_submit(srv->writer, call);
+            continue;
+        }
+        if (c->writes_in_flight) { c->held = call; break; }
+        conn_run_now(c, call);
+    }
+    if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
+    if (c->in_cap > IN_SHRINK_ABOVE && c->in_len - c->in_off < IN_MIN_CAP) {
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
+        char *n = realloc(c->in, IN_MIN_CAP);
+        if (n) { c->in = n; c->in_cap = IN_MIN_CAP; }
+    }
+    /* A partial object starts the idle clock; it is not restarted by trickling bytes. */
+    if (c->in_off < c->in_len && !c->close_after_flush) {
+        if (!uv_is_active((uv_handle_t *)&c->idle))
+            uv_timer_start(&c->idle, on_idle_timeout, srv->cfg.idle_timeout_ms, 0);
+    } else {
+        uv_timer_stop(&c->idle);
+    }
+    conn_flush(c);
+    if ((c->close_after_flush || c->eof || srv->stopping) && !cd_conn_busy(c)) {
+        cd_conn_close(c);
+        cd_server_maybe_finish(srv);
+        return;
+    }
+    conn_update_reading(c);
+}
+
+/* ---- writer results and server hooks ----------------------------------------------------- */
+
+void cd_conn_write_done(cd_call *call)
+{
+    cd_conn *c = call->conn;
+    c->writes_in_flight--;
+    if (c->closing) {
+        cd_call_free(call);
+        conn_maybe_free(c);
+        cd_server_maybe_finish(c->srv);
+        return;
+    }
+    conn_reply(c, call);
+    conn_process(c);
+    if (c->srv->stopping) cd_server_maybe_finish(c->srv);
+}
+
+void cd_conn_stop_reading_all(cd_server *srv)
+{
+    for (cd_conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        conn_process(c);
+    }
+}
+
+/* The role of the peer: admin for root and our own user, write for the writers group. */
+static cd_role peer_role(cd_server *srv, int fd, uid_t *uid_out)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return CD_ROLE_READ;
+    *uid_out = cred.uid;
+    if (cred.uid == 0 || cred.uid == srv->self_uid) return CD_ROLE_ADMIN;
+    if (!srv->have_writers_gid) return CD_ROLE_READ;
+    if (cred.gid == srv->writers_gid) return CD_ROLE_WRITE;
+    struct passwd pw, *pwp = NULL;
+    char buf[4096];
+    if (getpwuid_r(cred.uid, &pw, buf, sizeof buf, &pwp) || !pwp) return CD_ROLE_READ;
+    gid_t groups[256];
+    int n = 256;
+    if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0) return CD_ROLE_READ;
+    for (int i = 0; i < n; i++)
+        if (groups[i] == srv->writers_gid) return CD_ROLE_WRITE;
+    return CD_ROLE_READ;
+}
+
+void cd_conn_accept(cd_server *srv)
+{
+    cd_conn *c = calloc(1, sizeof *c);
+    if (!c) return;
+    c->srv = srv;
+    msgpack_sbuffer_init(&c->out);
+    uv_pipe_init(srv->loop, &c->pipe, 0);
+    uv_timer_init(srv->loop, &c->idle);
+    c->pipe.data = c->idle.data = c;
+    c->open_handles = 2;
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    srv->stats.connections_total++;
+    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->pipe)) {
+        cd_conn_close(c);
+        return;
+    }
+    uv_os_fd_t fd;
+    uv_fileno((uv_handle_t *)&c->pipe, &fd);
+    c->role = peer_role(srv, fd, &c->uid);
+    if (srv->nconns > srv->cfg.max_connections) {
+        c->refuse = 1;
+        srv->stats.connections_refused++;
+    }
+    cd_debug("connection from uid %u with role %s", (unsigned)c->uid, cd_role_name(c->role));
+    conn_update_reading(c);
+}

@@ -1,0 +1,151 @@
+/* db: environment set-up and the small helpers every table shares. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "bytes.h"
+#include "db.h"
+#include "log.h"
+
+static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] = {
+    [CD_DBI_META] = { "meta", 0 },
+    [CD_DBI_CLAIMS] = { "claims", 0 },
+    [CD_DBI_CLAIM_REVS] = { "claim_revs", 0 },
+    [CD_DBI_ENTITIES] = { "entities", 0 },
+    [CD_DBI_ALIASES] = { "aliases", 0 },
+    [CD_DBI_EXTID] = { "extid", 0 },
+    [CD_DBI_DEDUP] = { "dedup", MDB_DUPSORT | MDB_DUPFIXED },
+    [CD_DBI_IDX] = { "idx", 0 },
+    [CD_DBI_VERDICTS] = { "verdicts", 0 },
+    [CD_DBI_CLAIM_VERDICTS] = { "claim_verdicts", 0 },
+    [CD_DBI_RELATIONS] = { "relations", 0 },
+    [CD_DBI_CHANGES] = { "changes", 0 },
+};
+
+/* Creates dir (and its parents) with mode 0750 when missing. */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n >= sizeof path) return ENAMETOOLONG;
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(path, 0750) < 0 && errno != EEXIST) return errno;
+        *p = '/';
+    }
+    if (mkdir(path, 0750) < 0 && errno != EEXIST) return errno;
+    return 0;
+}
+
+/* Writes the format version into a new environment, or refuses one it does not know. */
+static int check_format(cd_db *db, MDB_txn *txn)
+{
+    MDB_val k = { 6, (void *)"format" }, v;
+    int rc = mdb_get(txn, db->dbi[CD_DBI_META], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        unsigned char buf[4];
+        cd_put_u32be(buf, CD_DB_FORMAT);
+        v = (MDB_val){ 4, buf };
+        return mdb_put(txn, db->dbi[CD_DBI_META], &k, &v, 0);
+    }
+    if (rc) return rc;
+    uint32_t format = v.mv_size == 4 ? cd_get_u32be(v.mv_data) : 0;
+    if (format != CD_DB_FORMAT) {
+        cd_error("data format version %u is not %u, the one this claimd knows; refusing to open",
+                 format, CD_DB_FORMAT);
+        return MDB_VERSION_MISMATCH;
+    }
+    return 0;
+}
+
+int cd_db_open(cd_db *db, const char *dir, size_t map_size)
+{
+    memset(db, 0, sizeof *db);
+    int rc = make_dirs(dir);
+    if (rc) { cd_error("cannot create data directory %s: %s", dir, strerror(rc)); return rc; }
+    if ((rc = mdb_env_create(&db->env))) goto fail;
+    if ((rc = mdb_env_set_maxdbs(db->env, 32))) goto fail_env;
+    if ((rc = mdb_env_set_maxreaders(db->env, 256))) goto fail_env;
+    if ((rc = mdb_env_set_mapsize(db->env, map_size))) goto fail_env;
+    /* MDB_NOTLS: read txns are tied to our handles, not threads (the loop reuses one, workers
+     * open their own). MDB_NORDAHEAD: random access over a map larger than RAM. */
+    if ((rc = mdb_env_open(db->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0640))) goto fail_env;
+    MDB_envinfo info;
+    mdb_env_info(db->env, &info);
+    db->map_size = info.me_mapsize;
+    cd_db_reader_check(db);
+
+    MDB_txn *txn;
+    if ((rc = mdb_txn_begin(db->env, NULL, 0, &txn))) goto fail_env;
+    for (int i = 0; i < CD_DBI_COUNT; i++)
+        if ((rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags | MDB_CREATE, &db->dbi[i])))
+            goto fail_txn;
+    if ((rc = check_format(db, txn))) goto fail_txn;
+    if ((rc = mdb_txn_commit(txn))) goto fail_env;
+    return 0;
+
+fail_txn:
+    mdb_txn_abort(txn);
+fail_env:
+    mdb_env_close(db->env);
+    db->env = NULL;
+fail:
+    if (rc != MDB_VERSION_MISMATCH) cd_error("cannot open data in %s: %s", dir, mdb_strerror(rc));
+    return rc;
+}
+
+void cd_db_close(cd_db *db)
+{
+    if (db->read_txn) { mdb_txn_abort(db->read_txn); db->read_txn = NULL; }
+    if (db->env) { mdb_env_close(db->env); db->env = NULL; }
+}
+
+MDB_txn *cd_db_read_begin(cd_db *db)
+{
+    int rc;
+    if (db->read_txn) rc = mdb_txn_renew(db->read_txn);
+    else rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &db->read_txn);
+    if (rc) {
+        cd_error("read transaction: %s", mdb_strerror(rc));
+        if (db->read_txn) { mdb_txn_abort(db->read_txn); db->read_txn = NULL; }
+        return NULL;
+    }
+    return db->read_txn;
+}
+
+void cd_db_read_end(cd_db *db)
+{
+    if (db->read_txn) mdb_txn_reset(db->read_txn);
+}
+
+uint64_t cd_db_next_id(MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t next = 1;
+    if (mdb_cursor_open(txn, dbi, &cur)) return 0;
+    if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size >= 8)
+        next = cd_get_u64be(k.mv_data) + 1;
+    mdb_cursor_close(cur);
+    return next;
+}
+
+int cd_db_grow(cd_db *db, size_t want)
+{
+    size_t size = db->map_size;
+    while (size < want || size == db->map_size) size *= 2;
+    int rc = mdb_env_set_mapsize(db->env, size);
+    if (rc) return rc;
+    cd_info("map size grown from %zu to %zu bytes", db->map_size, size);
+    db->map_size = size;
+    return 0;
+}
+
+int cd_db_reader_check(cd_db *db)
+{
+    int dead = 0;
+    mdb_reader_check(db->env, &dead);
+    if (dead) cd_info("cleared %d stale reader slot(s)", dead);
+    return dead;
+}

@@ -1,0 +1,66 @@
+/* db: the LMDB environment, its named databases, format version and id counters.
+ *
+ * Storage layout (all integers big-endian so that key order is numeric order):
+ *   meta          "format" -> u32 version; "seq" -> u64 last change seq
+ *   claims        id(8) -> current claim record (see record.h)
+ *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every revision, current included
+ *   entities      id(8) -> entity record
+ *   aliases       folded name -> entity id(8)   (names and aliases, case/accent-folded)
+ *   extid         external_id -> claim id(8)
+ *   dedup         speaker(8) hash(8) -> claim id(8)  (MDB_DUPSORT: rare hash collisions)
+ *   idx           kind(1) value(8) said(8) id(8) -> ""  claim secondary indexes (index.h)
+ *   verdicts      id(8) -> verdict record
+ *   claim_verdicts claim(8) verdict(8) -> ""
+ *   relations     from(8) kind(1) to(8) -> note record; both directions stored (dir bit in kind)
+ *   changes       seq(8) -> change record {at, op, type, id}
+ *
+ * Format version bump procedure: any change to a key layout or record encoding that an older
+ * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
+ * and (when data can be carried over) adds an upgrade step in db.c's open path.
+ */
+#ifndef CD_DB_H
+#define CD_DB_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CD_DB_FORMAT 1
+
+typedef enum {
+    CD_DBI_META = 0, CD_DBI_CLAIMS, CD_DBI_CLAIM_REVS, CD_DBI_ENTITIES, CD_DBI_ALIASES,
+    CD_DBI_EXTID, CD_DBI_DEDUP, CD_DBI_IDX, CD_DBI_VERDICTS, CD_DBI_CLAIM_VERDICTS,
+    CD_DBI_RELATIONS, CD_DBI_CHANGES, CD_DBI_COUNT
+} cd_dbi_id;
+
+typedef struct {
+    MDB_env *env;
+    MDB_dbi dbi[CD_DBI_COUNT];
+    size_t map_size;
+    MDB_txn *read_txn;      /* the loop thread's reusable read txn (reset between requests) */
+} cd_db;
+
+/* Opens (creating if needed) the environment in dir, checks the format version, opens every
+ * named database. Returns 0 or an LMDB/errno code after logging why. */
+int cd_db_open(cd_db *db, const char *dir, size_t map_size);
+
+/* Closes the environment; no transaction may be active. */
+void cd_db_close(cd_db *db);
+
+/* Starts (renews) the loop thread's read txn; pair with cd_db_read_end. NULL on failure. */
+MDB_txn *cd_db_read_begin(cd_db *db);
+
+/* Releases the read snapshot taken by cd_db_read_begin, keeping the handle for reuse. */
+void cd_db_read_end(cd_db *db);
+
+/* The next id for a table keyed by id(8): last key + 1, or 1 when empty. */
+uint64_t cd_db_next_id(MDB_txn *txn, MDB_dbi dbi);
+
+/* Grows the map by doubling (at least to want bytes); the caller guarantees no txn of this
+ * process is active. Returns 0 or an LMDB code. */
+int cd_db_grow(cd_db *db, size_t want);
+
+/* Clears reader slots left by dead processes; returns how many were cleared. */
+int cd_db_reader_check(cd_db *db);
+
+#endif

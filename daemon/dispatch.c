@@ -1,0 +1,69 @@
+/* dispatch: one table says which methods exist, who may call them and where they run. */
+#include <string.h>
+#include "dispatch.h"
+#include "log.h"
+#include "methods.h"
+#include "server.h"
+
+static const cd_method methods[] = {
+    { "ping", cd_m_ping, CD_ROLE_READ, CD_M_NOTXN },
+    { "stats", cd_m_stats, CD_ROLE_READ, 0 },
+    { "entity.put", cd_m_entity_put, CD_ROLE_WRITE, CD_M_WRITE },
+    { "entity.get", cd_m_entity_get, CD_ROLE_READ, 0 },
+    { "entity.find", cd_m_entity_find, CD_ROLE_READ, 0 },
+    { "claim.put", cd_m_claim_put, CD_ROLE_WRITE, CD_M_WRITE },
+    { "claim.get", cd_m_claim_get, CD_ROLE_READ, 0 },
+    { "claim.import", cd_m_claim_import, CD_ROLE_WRITE, CD_M_WRITE },
+    { "verdict.add", cd_m_verdict_add, CD_ROLE_WRITE, CD_M_WRITE },
+    { "verdict.list", cd_m_verdict_list, CD_ROLE_READ, 0 },
+    { "appearance.add", cd_m_appearance_add, CD_ROLE_WRITE, CD_M_WRITE },
+};
+
+const cd_method *cd_method_find(const char *s, size_t n)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strlen(methods[i].name) == n && memcmp(methods[i].name, s, n) == 0) return &methods[i];
+    return NULL;
+}
+
+const char *cd_role_name(cd_role r)
+{
+    return r == CD_ROLE_ADMIN ? "admin" : r == CD_ROLE_WRITE ? "write" : "read";
+}
+
+int cd_dispatch_prepare(cd_call *c, cd_role role)
+{
+    if (c->err) return -1;
+    c->method = cd_method_find(c->method_name.p, c->method_name.n);
+    if (!c->method) {
+        int n = c->method_name.n > 64 ? 64 : (int)c->method_name.n;
+        /* Only printable ASCII of the name goes back into the message. */
+        char shown[65];
+        for (int i = 0; i < n; i++) {
+            char ch = c->method_name.p[i];
+            shown[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
+        }
+        shown[n] = 0;
+        return cd_fail(c, CLAIMD_E_UNKNOWN_METHOD, NULL, "no method named \"%s\"", shown);
+    }
+    if (role < c->method->role)
+        return cd_fail(c, CLAIMD_E_FORBIDDEN, NULL, "%s needs the %s role; this connection has %s",
+                       c->method->name, cd_role_name(c->method->role), cd_role_name(role));
+    return 0;
+}
+
+void cd_dispatch_read(cd_call *c)
+{
+    if (c->method->flags & CD_M_NOTXN) {
+        c->method->fn(c, NULL);
+        return;
+    }
+    cd_db *db = &c->srv->db;
+    MDB_txn *txn = cd_db_read_begin(db);
+    if (!txn) {
+        cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot start a read transaction");
+        return;
+    }
+    c->method->fn(c, txn);
+    cd_db_read_end(db);
+}

@@ -1,0 +1,36 @@
+/* dispatch: the method table, role checks, and routing of calls to the loop or the writer. */
+#ifndef CD_DISPATCH_H
+#define CD_DISPATCH_H
+
+#include <lmdb.h>
+#include "call.h"
+
+typedef enum { CD_ROLE_READ = 0, CD_ROLE_WRITE = 1, CD_ROLE_ADMIN = 2 } cd_role;
+
+/* A method body: reads params from c, packs the result into c->pk or records an error.
+ * txn is the loop's read txn, or the writer's nested txn for CD_M_WRITE methods. */
+typedef void (*cd_method_fn)(cd_call *c, MDB_txn *txn);
+
+enum { CD_M_WRITE = 1, CD_M_NOTXN = 2 };
+
+struct cd_method {
+    const char *name;
+    cd_method_fn fn;
+    cd_role role;       /* least role allowed to call it */
+    unsigned flags;
+};
+
+/* The method named s[0..n), or NULL. */
+const cd_method *cd_method_find(const char *s, size_t n);
+
+/* The name of a role ("read", "write", "admin"). */
+const char *cd_role_name(cd_role r);
+
+/* Resolves c's method and checks the role; on failure records the error (unknown_method,
+ * forbidden) and returns -1. */
+int cd_dispatch_prepare(cd_call *c, cd_role role);
+
+/* Runs a read (non-CD_M_WRITE) call on the loop thread with a short read txn. */
+void cd_dispatch_read(cd_call *c);
+
+#endif

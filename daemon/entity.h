@@ -1,0 +1,52 @@
+/* entity: people, organisations, outlets... and the alias index that finds them by name. */
+#ifndef CD_ENTITY_H
+#define CD_ENTITY_H
+
+#include <lmdb.h>
+#include "call.h"
+
+#define CD_NAME_MAX 300          /* bytes of an entity name or alias */
+#define CD_ALIASES_MAX 64
+
+typedef enum {
+    CD_KIND_PERSON = 0, CD_KIND_ORGANIZATION, CD_KIND_OUTLET, CD_KIND_GOVERNMENT, CD_KIND_GROUP,
+    CD_KIND_UNKNOWN
+} cd_entity_kind;
+
+extern const char *const cd_entity_kind_names[];
+
+typedef struct {
+    uint64_t id;
+    cd_str name;
+    int kind;
+    cd_str *aliases;
+    size_t naliases;
+    cd_str description;
+    cd_str wikidata;
+    uint64_t merged_into;       /* 0 unless merged */
+} cd_entity;
+
+/* Loads entity id into *out (strings in the call's zone). 0, MDB_NOTFOUND, or -1 (error set). */
+int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out);
+
+/* Writes *e (new or changed) with its alias index entries; logs entity.create/entity.update. */
+int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, int created);
+
+/* Finds the entity whose name or alias folds like name[0..n); follows merges. 0 when none,
+ * -1 on error (set on c). */
+int cd_entity_lookup(cd_call *c, MDB_txn *txn, const char *name, size_t n, uint64_t *id);
+
+/* Resolves an input entity reference (string, {"id"}, or a map with name...) at field. When
+ * create is set, unknown names become new entities and maps extend existing ones; otherwise an
+ * unknown name gives *id = 0. Returns 0 or -1 (error set). */
+int cd_entity_resolve(cd_call *c, MDB_txn *txn, const msgpack_object *ref, const char *field,
+                      int create, uint64_t *id);
+
+/* Packs {"id", "name"} for entity id (name "" if it vanished), as a map header announcing
+ * extra more pairs that the caller packs right after (e.g. a via hop's "how"). */
+void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t id, unsigned extra);
+
+/* Packs the full entity map. */
+void cd_entity_pack(msgpack_packer *pk, const cd_entity *e);
+
+#endif

@@ -1,0 +1,96 @@
+/* index: computing a claim's index keys and applying the difference between two revisions. */
+#include <stdlib.h>
+#include <string.h>
+#include "bytes.h"
+#include "db.h"
+#include "index.h"
+#include "isotime.h"
+#include "record.h"
+#include "server.h"
+#include "text.h"
+
+int64_t cd_index_said(const cd_claim *cl)
+{
+    cd_time t;
+    if (cl->said_at.n && cd_time_parse(cl->said_at.p, cl->said_at.n, &t) == 0) return t.start_us;
+    return INT64_MIN;
+}
+
+uint64_t cd_index_str_value(const char *s, size_t n)
+{
+    size_t flen;
+    char *f = cd_text_fold(s, n, &flen);
+    uint64_t h = f ? cd_hash64(f, flen) : cd_hash64(s, n);
+    free(f);
+    return h;
+}
+
+void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t said, uint64_t id)
+{
+    key[0] = (unsigned char)kind;
+    cd_put_u64be(key + 1, value);
+    cd_put_i64key(key + 9, said);
+    cd_put_u64be(key + 17, id);
+}
+
+typedef struct { unsigned char (*keys)[CD_IDX_KEY]; size_t n; } key_set;
+
+static void add_key(key_set *ks, cd_idx_kind kind, uint64_t value, int64_t said, uint64_t id)
+{
+    unsigned char key[CD_IDX_KEY];
+    cd_index_key(key, kind, value, said, id);
+    for (size_t i = 0; i < ks->n; i++)
+        if (memcmp(ks->keys[i], key, CD_IDX_KEY) == 0) return;
+    memcpy(ks->keys[ks->n++], key, CD_IDX_KEY);
+}
+
+/* Every index key of cl, in a zone array. */
+static int claim_keys(cd_call *c, const cd_claim *cl, key_set *ks)
+{
+    ks->n = 0;
+    ks->keys = NULL;
+    if (!cl) return 0;
+    size_t max = 5 + cl->nabout + cl->napps + cl->nvia + cl->ntags;
+    ks->keys = cd_call_alloc(c, max * CD_IDX_KEY);
+    if (!ks->keys) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    int64_t said = cd_index_said(cl);
+    add_key(ks, CD_IDX_ALL, 0, said, cl->id);
+    if (cl->speaker) add_key(ks, CD_IDX_SPEAKER, cl->speaker, said, cl->id);
+    for (size_t i = 0; i < cl->nabout; i++) add_key(ks, CD_IDX_ABOUT, cl->about[i], said, cl->id);
+    for (size_t i = 0; i < cl->napps; i++)
+        if (cl->apps[i].outlet) add_key(ks, CD_IDX_OUTLET, cl->apps[i].outlet, said, cl->id);
+    for (size_t i = 0; i < cl->nvia; i++) add_key(ks, CD_IDX_VIA, cl->via[i].entity, said, cl->id);
+    for (size_t i = 0; i < cl->ntags; i++)
+        add_key(ks, CD_IDX_TAG, cd_index_str_value(cl->tags[i].p, cl->tags[i].n), said, cl->id);
+    if (cl->medium >= 0) add_key(ks, CD_IDX_MEDIUM, (uint64_t)cl->medium, said, cl->id);
+    add_key(ks, CD_IDX_STATUS, (uint64_t)(cl->status + 1), said, cl->id);
+    if (cl->lang.n) add_key(ks, CD_IDX_LANG, cd_index_str_value(cl->lang.p, cl->lang.n), said, cl->id);
+    return 0;
+}
+
+static int has_key(const key_set *ks, const unsigned char *key)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        if (memcmp(ks->keys[i], key, CD_IDX_KEY) == 0) return 1;
+    return 0;
+}
+
+int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl)
+{
+    key_set before, after;
+    if (claim_keys(c, old, &before) || claim_keys(c, cl, &after)) return -1;
+    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_IDX];
+    for (size_t i = 0; i < before.n; i++) {
+        if (has_key(&after, before.keys[i])) continue;
+        MDB_val k = { CD_IDX_KEY, before.keys[i] };
+        int rc = mdb_del(txn, dbi, &k, NULL);
+        if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "updating an index");
+    }
+    for (size_t i = 0; i < after.n; i++) {
+        if (has_key(&before, after.keys[i])) continue;
+        MDB_val k = { CD_IDX_KEY, after.keys[i] }, v = { 0, NULL };
+        int rc = mdb_put(txn, dbi, &k, &v, 0);
+        if (rc) return cd_fail_mdb(c, rc, "updating an index");
+    }
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* index: claim secondary indexes, one LMDB table of fixed 25-byte keys
+ *   kind(1) value(8) said(8) id(8) -> ""
+ * ordered by said_at within each (kind, value), so "newest 20 by speaker" is one cursor walk.
+ * value is an entity id, an enum index, or the hash of a folded string (tags, lang). */
+#ifndef CD_INDEX_H
+#define CD_INDEX_H
+
+#include <lmdb.h>
+#include "claim.h"
+
+#define CD_IDX_KEY 25
+
+typedef enum {
+    CD_IDX_ALL = 0, CD_IDX_SPEAKER, CD_IDX_ABOUT, CD_IDX_OUTLET, CD_IDX_VIA, CD_IDX_TAG,
+    CD_IDX_MEDIUM, CD_IDX_STATUS, CD_IDX_LANG
+} cd_idx_kind;
+
+/* The said key of a claim: start of its said_at period, or INT64_MIN when unknown. */
+int64_t cd_index_said(const cd_claim *cl);
+
+/* The index value of a string filter (tag, lang): hash of its folded form. */
+uint64_t cd_index_str_value(const char *s, size_t n);
+
+/* Builds the key kind|value|said|id into key[CD_IDX_KEY]. */
+void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t said, uint64_t id);
+
+/* Moves a claim's index entries from old (NULL: none) to cl (NULL: none). */
+int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl);
+
+#endif

@@ -1,0 +1,159 @@
+/* m_claim: claim.put, claim.get, claim.import, appearance.add. */
+#include <string.h>
+#include "claim.h"
+#include "db.h"
+#include "methods.h"
+#include "params.h"
+#include "record.h"
+#include "server.h"
+
+enum { DUP_MERGE = 0, DUP_SKIP, DUP_ERROR };
+static const char *const dup_names[] = { "merge", "skip", "error", NULL };
+
+typedef struct { uint64_t id; uint32_t rev; int created; } put_result;
+
+/* Puts one claim inside its own nested txn, so that a skipped duplicate or a failure leaves no
+ * trace (not even the entities its references would have created). */
+static int put_one(cd_call *c, MDB_txn *txn, const msgpack_object *map, const char *prefix,
+                   int on_dup, put_result *res)
+{
+    MDB_txn *child;
+    int rc = mdb_txn_begin(c->srv->db.env, txn, 0, &child);
+    if (rc) return cd_fail_mdb(c, rc, "starting a nested transaction");
+    size_t changes_before = c->nchanges;
+    cd_claim cl, old;
+    uint64_t dup;
+    int keep = 0;
+    if (cd_get_enum(c, map, prefix, "on_duplicate", CD_OPTIONAL, dup_names, &on_dup) ||
+        cd_claim_parse(c, child, map, prefix, &cl) || cd_claim_find_duplicate(c, child, &cl, &dup))
+        goto out;
+    if (!dup) {
+        if (cd_claim_store(c, child, NULL, &cl, "claim.create", cl.recorded_by) == 0) {
+            *res = (put_result){ cl.id, cl.rev, 1 };
+            keep = 1;
+        }
+        goto out;
+    }
+    if (on_dup == DUP_ERROR) {
+        cd_fail(c, CLAIMD_E_CONFLICT, cd_field_path(c, prefix, cl.external_id.n ? "external_id" : "text"),
+                "duplicate of claim %llu", (unsigned long long)dup);
+        cd_call_error_id(c, dup);
+        goto out;
+    }
+    if (cd_claim_load(c, child, dup, &old)) {
+        cd_fail(c, CLAIMD_E_INTERNAL, NULL, "duplicate claim %llu vanished", (unsigned long long)dup);
+        goto out;
+    }
+    *res = (put_result){ dup, old.rev, 0 };
+    if (on_dup == DUP_MERGE) {
+        cd_claim merged = old;
+        if (cd_claim_merge_lists(c, &merged, &cl) > 0) {
+            if (cd_claim_store(c, child, &old, &merged, "claim.merge", cl.recorded_by)) goto out;
+            res->rev = merged.rev;
+            keep = 1;
+        }
+    }
+out:
+    if (keep && !c->err && (rc = mdb_txn_commit(child)) != 0) return cd_fail_mdb(c, rc, "committing a claim");
+    if (!keep || c->err) {
+        mdb_txn_abort(child);
+        c->nchanges = changes_before;
+    }
+    return c->err ? -1 : 0;
+}
+
+static void pack_put_result(msgpack_packer *pk, const put_result *r)
+{
+    msgpack_pack_map(pk, 3);
+    cd_pack_cstr(pk, "id");
+    msgpack_pack_uint64(pk, r->id);
+    cd_pack_cstr(pk, "rev");
+    msgpack_pack_uint32(pk, r->rev);
+    cd_pack_cstr(pk, "created");
+    if (r->created) msgpack_pack_true(pk); else msgpack_pack_false(pk);
+}
+
+void cd_m_claim_put(cd_call *c, MDB_txn *txn)
+{
+    put_result r;
+    if (c->params.type != MSGPACK_OBJECT_MAP) { cd_fail(c, CLAIMD_E_INVALID, "text", "required"); return; }
+    if (put_one(c, txn, &c->params, NULL, DUP_MERGE, &r)) return;
+    pack_put_result(&c->pk, &r);
+}
+
+void cd_m_claim_import(cd_call *c, MDB_txn *txn)
+{
+    static const char *const allowed[] = { "claims", "on_duplicate", NULL };
+    const msgpack_object *claims = NULL;
+    int on_dup = DUP_MERGE;
+    if (cd_params_only(c, &c->params, NULL, allowed) ||
+        cd_get_enum(c, &c->params, NULL, "on_duplicate", CD_OPTIONAL, dup_names, &on_dup) ||
+        cd_get_array(c, &c->params, NULL, "claims", CD_REQUIRED, c->srv->cfg.max_batch, &claims))
+        return;
+    msgpack_pack_map(&c->pk, 1);
+    cd_pack_cstr(&c->pk, "results");
+    msgpack_pack_array(&c->pk, claims->via.array.size);
+    for (uint32_t i = 0; i < claims->via.array.size; i++) {
+        put_result r;
+        const char *prefix = cd_call_printf(c, "claims[%u]", i);
+        if (put_one(c, txn, &claims->via.array.ptr[i], prefix, on_dup, &r) == 0) {
+            pack_put_result(&c->pk, &r);
+            continue;
+        }
+        /* Storage trouble fails the whole request (the writer may grow the map and retry it);
+         * anything else is this item's own error. */
+        if (c->mdb_rc) return;
+        msgpack_pack_map(&c->pk, 1);
+        cd_pack_cstr(&c->pk, "error");
+        msgpack_pack_map(&c->pk, 2 + !!c->err_field + c->has_err_id);
+        cd_pack_cstr(&c->pk, "code");
+        cd_pack_cstr(&c->pk, claimd_code_name(c->err));
+        cd_pack_cstr(&c->pk, "message");
+        cd_pack_cstr(&c->pk, c->err_msg);
+        if (c->err_field) { cd_pack_cstr(&c->pk, "field"); cd_pack_cstr(&c->pk, c->err_field); }
+        if (c->has_err_id) { cd_pack_cstr(&c->pk, "id"); msgpack_pack_uint64(&c->pk, c->err_id); }
+        c->err = CLAIMD_OK;
+        c->err_field = NULL;
+        c->has_err_id = 0;
+    }
+}
+
+void cd_m_claim_get(cd_call *c, MDB_txn *txn)
+{
+    static const char *const allowed[] = { "id", NULL };
+    uint64_t id;
+    if (cd_params_only(c, &c->params, NULL, allowed) ||
+        cd_get_u64(c, &c->params, NULL, "id", CD_REQUIRED, 1, UINT64_MAX, &id))
+        return;
+    cd_claim cl;
+    int rc = cd_claim_load(c, txn, id, &cl);
+    if (rc == MDB_NOTFOUND) { cd_fail(c, CLAIMD_E_NOT_FOUND, "id", "no claim with id %llu", (unsigned long long)id); return; }
+    if (rc) return;
+    cd_claim_pack(c, txn, &cl);
+}
+
+void cd_m_appearance_add(cd_call *c, MDB_txn *txn)
+{
+    uint64_t id;
+    cd_str by = { 0 };
+    cd_claim old, cl = { 0 };
+    cd_appearance app;
+    if (cd_get_u64(c, &c->params, NULL, "claim", CD_REQUIRED, 1, UINT64_MAX, &id) ||
+        cd_get_str(c, &c->params, NULL, "by", CD_OPTIONAL, CD_SHORT_MAX, &by) ||
+        cd_appearance_parse(c, txn, &c->params, NULL, &app))
+        return;
+    int rc = cd_claim_load(c, txn, id, &old);
+    if (rc == MDB_NOTFOUND) { cd_fail(c, CLAIMD_E_NOT_FOUND, "claim", "no claim with id %llu", (unsigned long long)id); return; }
+    if (rc) return;
+    cd_claim merged = old;
+    cl.apps = &app;
+    cl.napps = 1;
+    uint32_t rev = old.rev;
+    if (cd_claim_merge_lists(c, &merged, &cl) > 0) {
+        if (cd_claim_store(c, txn, &old, &merged, "appearance.add", by)) return;
+        rev = merged.rev;
+    }
+    msgpack_pack_map(&c->pk, 1);
+    cd_pack_cstr(&c->pk, "claim_rev");
+    msgpack_pack_uint32(&c->pk, rev);
+}

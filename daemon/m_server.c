@@ -1,0 +1,74 @@
+/* m_server: ping and stats. */
+#include <unistd.h>
+#include <string.h>
+#include "bytes.h"
+#include "db.h"
+#include "isotime.h"
+#include "methods.h"
+#include "server.h"
+#include "writer.h"
+
+void cd_m_ping(cd_call *c, MDB_txn *txn)
+{
+    (void)txn;
+    msgpack_pack_map(&c->pk, 2);
+    cd_pack_cstr(&c->pk, "version");
+    cd_pack_cstr(&c->pk, CLAIMD_VERSION_STRING);
+    cd_pack_cstr(&c->pk, "protocol");
+    msgpack_pack_uint8(&c->pk, 1);
+}
+
+static void pack_u64(msgpack_packer *pk, const char *key, uint64_t v)
+{
+    cd_pack_cstr(pk, key);
+    msgpack_pack_uint64(pk, v);
+}
+
+static uint64_t table_entries(MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_stat st;
+    return mdb_stat(txn, dbi, &st) ? 0 : st.ms_entries;
+}
+
+void cd_m_stats(cd_call *c, MDB_txn *txn)
+{
+    cd_server *srv = c->srv;
+    cd_db *db = &srv->db;
+    MDB_envinfo info;
+    MDB_stat env;
+    mdb_env_info(db->env, &info);
+    mdb_env_stat(db->env, &env);
+    msgpack_packer *pk = &c->pk;
+    msgpack_pack_map(pk, 22);
+    pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
+    pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
+    pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
+    pack_u64(pk, "revisions", table_entries(txn, db->dbi[CD_DBI_CLAIM_REVS]));
+    pack_u64(pk, "seq", cd_db_next_id(txn, db->dbi[CD_DBI_CHANGES]) - 1);
+    pack_u64(pk, "bytes_used", (uint64_t)(info.me_last_pgno + 1) * env.ms_psize);
+    pack_u64(pk, "map_size", info.me_mapsize);
+    pack_u64(pk, "connections", srv->nconns);
+    pack_u64(pk, "uptime_s", (uint64_t)((cd_time_now_us() - srv->started_us) / 1000000));
+    pack_u64(pk, "requests", srv->stats.requests);
+    pack_u64(pk, "errors", srv->stats.errors);
+    pack_u64(pk, "commits", srv->stats.commits);
+    pack_u64(pk, "batched_writes", srv->stats.batched_calls);
+    pack_u64(pk, "max_batch", srv->stats.max_batch);
+    pack_u64(pk, "writes_in_flight", srv->writer ? cd_writer_in_flight(srv->writer) : 0);
+    pack_u64(pk, "connections_total", srv->stats.connections_total);
+    pack_u64(pk, "connections_refused", srv->stats.connections_refused);
+    pack_u64(pk, "map_growths", srv->stats.map_growths);
+    cd_pack_cstr(pk, "version");
+    cd_pack_cstr(pk, CLAIMD_VERSION_STRING);
+    cd_pack_cstr(pk, "limits");
+    msgpack_pack_map(pk, 7);
+    pack_u64(pk, "max_connections", srv->cfg.max_connections);
+    pack_u64(pk, "max_request", srv->cfg.max_request);
+    pack_u64(pk, "max_depth", srv->cfg.max_depth);
+    pack_u64(pk, "max_text", srv->cfg.max_text);
+    pack_u64(pk, "max_batch", srv->cfg.max_batch);
+    pack_u64(pk, "max_output", srv->cfg.max_output);
+    pack_u64(pk, "idle_timeout_ms", srv->cfg.idle_timeout_ms);
+    pack_u64(pk, "format", CD_DB_FORMAT);
+    pack_u64(pk, "pid", (uint64_t)getpid());
+}

@@ -1,0 +1,227 @@
+/* m_verdict: verdict.add and verdict.list; a claim's status is its newest verdict's rating. */
+#include <stdlib.h>
+#include <string.h>
+#include "bytes.h"
+#include "claim.h"
+#include "db.h"
+#include "isotime.h"
+#include "methods.h"
+#include "params.h"
+#include "record.h"
+#include "server.h"
+
+#define EVIDENCE_MAX 64
+
+enum { V_VER, V_CLAIM, V_RATING, V_LABEL, V_SCORE, V_BY, V_AT, V_AT_US, V_SUMMARY, V_URL,
+       V_EVIDENCE, V_RECORDED, V_FIELDS };
+
+typedef struct {
+    uint64_t id, claim;
+    int rating;
+    cd_str label, by, at, summary, url;
+    double score;               /* 0: none */
+    int64_t at_us, recorded_at;
+    cd_str *evidence;
+    size_t nevidence;
+} verdict;
+
+static int verdict_load(cd_call *c, MDB_txn *txn, uint64_t id, verdict *out)
+{
+    unsigned char key[8];
+    cd_put_u64be(key, id);
+    MDB_val k = { 8, key }, v;
+    int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_VERDICTS], &k, &v);
+    if (rc) return rc == MDB_NOTFOUND ? rc : cd_fail_mdb(c, rc, "reading a verdict");
+    msgpack_object o;
+    if (cd_rec_unpack(c, &v, V_FIELDS, &o)) return -1;
+    const msgpack_object *f = o.via.array.ptr;
+    memset(out, 0, sizeof *out);
+    out->id = id;
+    out->claim = cd_rec_u64(&f[V_CLAIM]);
+    out->rating = (int)cd_rec_u64(&f[V_RATING]);
+    out->label = cd_rec_str(&f[V_LABEL]);
+    out->score = f[V_SCORE].type == MSGPACK_OBJECT_FLOAT64 ? f[V_SCORE].via.f64 : 0;
+    out->by = cd_rec_str(&f[V_BY]);
+    out->at = cd_rec_str(&f[V_AT]);
+    out->at_us = cd_rec_i64(&f[V_AT_US]);
+    out->summary = cd_rec_str(&f[V_SUMMARY]);
+    out->url = cd_rec_str(&f[V_URL]);
+    out->recorded_at = cd_rec_i64(&f[V_RECORDED]);
+    if (f[V_EVIDENCE].type == MSGPACK_OBJECT_ARRAY) {
+        out->nevidence = f[V_EVIDENCE].via.array.size;
+        out->evidence = cd_call_alloc(c, (out->nevidence + 1) * sizeof *out->evidence);
+        if (!out->evidence) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+        for (size_t i = 0; i < out->nevidence; i++) out->evidence[i] = cd_rec_str(&f[V_EVIDENCE].via.array.ptr[i]);
+    }
+    return 0;
+}
+
+/* Loads every verdict of a claim, sorted oldest first by `at`, ties by recording order. */
+static int load_claim_verdicts(cd_call *c, MDB_txn *txn, uint64_t claim, verdict **out, size_t *n)
+{
+    MDB_cursor *cur;
+    unsigned char key[16];
+    cd_put_u64be(key, claim);
+    cd_put_u64be(key + 8, 0);
+    size_t cap = 8;
+    *n = 0;
+    *out = cd_call_alloc(c, cap * sizeof **out);
+    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_CLAIM_VERDICTS], &cur);
+    if (rc || !*out) return rc ? cd_fail_mdb(c, rc, "listing verdicts") : cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    MDB_val k = { 16, key }, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 16 || cd_get_u64be(k.mv_data) != claim) break;
+        if (*n == cap) {
+            verdict *bigger = cd_call_alloc(c, cap * 2 * sizeof *bigger);
+            if (!bigger) break;
+            memcpy(bigger, *out, cap * sizeof *bigger);
+            *out = bigger;
+            cap *= 2;
+        }
+        if (verdict_load(c, txn, cd_get_u64be((unsigned char *)k.mv_data + 8), &(*out)[*n]) == 0) (*n)++;
+    }
+    mdb_cursor_close(cur);
+    /* Insertion sort: a claim has a handful of verdicts, already in recording order. */
+    for (size_t i = 1; i < *n; i++) {
+        verdict t = (*out)[i];
+        size_t j = i;
+        while (j > 0 && (*out)[j - 1].at_us > t.at_us) { (*out)[j] = (*out)[j - 1]; j--; }
+        (*out)[j] = t;
+    }
+    return c->err ? -1 : 0;
+}
+
+static int store_verdict(cd_call *c, MDB_txn *txn, const verdict *vd)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, V_FIELDS);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_uint64(&pk, vd->claim);
+    msgpack_pack_uint8(&pk, (uint8_t)vd->rating);
+    cd_rec_pack_str(&pk, vd->label);
+    if (vd->score > 0) msgpack_pack_double(&pk, vd->score); else msgpack_pack_nil(&pk);
+    cd_rec_pack_str(&pk, vd->by);
+    cd_rec_pack_str(&pk, vd->at);
+    msgpack_pack_int64(&pk, vd->at_us);
+    cd_rec_pack_str(&pk, vd->summary);
+    cd_rec_pack_str(&pk, vd->url);
+    msgpack_pack_array(&pk, (uint32_t)vd->nevidence);
+    for (size_t i = 0; i < vd->nevidence; i++) cd_rec_pack_str(&pk, vd->evidence[i]);
+    msgpack_pack_int64(&pk, vd->recorded_at);
+    unsigned char key[16];
+    cd_put_u64be(key, vd->id);
+    int rc = cd_rec_put(c, txn, c->srv->db.dbi[CD_DBI_VERDICTS], key, 8, &sb, MDB_APPEND, "storing a verdict");
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) return rc;
+    cd_put_u64be(key, vd->claim);
+    cd_put_u64be(key + 8, vd->id);
+    MDB_val k = { 16, key }, v = { 0, NULL };
+    rc = mdb_put(txn, c->srv->db.dbi[CD_DBI_CLAIM_VERDICTS], &k, &v, 0);
+    return rc ? cd_fail_mdb(c, rc, "indexing a verdict") : 0;
+}
+
+static int parse_verdict(cd_call *c, verdict *vd)
+{
+    static const char *const allowed[] = { "claim", "rating", "label", "score", "by", "at", "summary",
+                                           "url", "evidence", NULL };
+    const msgpack_object *ev = NULL;
+    memset(vd, 0, sizeof *vd);
+    if (cd_params_only(c, &c->params, NULL, allowed) ||
+        cd_get_u64(c, &c->params, NULL, "claim", CD_REQUIRED, 1, UINT64_MAX, &vd->claim) ||
+        cd_get_enum(c, &c->params, NULL, "rating", CD_REQUIRED, cd_rating_names, &vd->rating) ||
+        cd_get_str(c, &c->params, NULL, "label", CD_OPTIONAL, CD_SHORT_MAX, &vd->label) ||
+        cd_get_num(c, &c->params, NULL, "score", CD_OPTIONAL, 1, 5, &vd->score) ||
+        cd_get_str(c, &c->params, NULL, "by", CD_OPTIONAL, CD_SHORT_MAX, &vd->by) ||
+        cd_get_time(c, &c->params, NULL, "at", 0, &vd->at, &vd->at_us) ||
+        cd_get_str(c, &c->params, NULL, "summary", CD_OPTIONAL, 16384, &vd->summary) ||
+        cd_get_str(c, &c->params, NULL, "url", CD_OPTIONAL, CD_URL_MAX, &vd->url) ||
+        cd_get_array(c, &c->params, NULL, "evidence", CD_OPTIONAL, EVIDENCE_MAX, &ev))
+        return -1;
+    if (ev) {
+        vd->evidence = cd_call_alloc(c, (ev->via.array.size + 1) * sizeof *vd->evidence);
+        if (!vd->evidence) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+        for (uint32_t i = 0; i < ev->via.array.size; i++)
+            if (cd_check_str(c, &ev->via.array.ptr[i], cd_call_printf(c, "evidence[%u]", i), CD_URL_MAX,
+                             &vd->evidence[vd->nevidence++]))
+                return -1;
+    }
+    return 0;
+}
+
+void cd_m_verdict_add(cd_call *c, MDB_txn *txn)
+{
+    verdict vd;
+    if (parse_verdict(c, &vd)) return;
+    cd_claim old;
+    int rc = cd_claim_load(c, txn, vd.claim, &old);
+    if (rc == MDB_NOTFOUND) { cd_fail(c, CLAIMD_E_NOT_FOUND, "claim", "no claim with id %llu", (unsigned long long)vd.claim); return; }
+    if (rc) return;
+    vd.id = cd_db_next_id(txn, c->srv->db.dbi[CD_DBI_VERDICTS]);
+    vd.recorded_at = c->at_us;
+    if (!vd.at.n) {
+        /* No `at`: the verdict is dated when it was recorded. */
+        char buf[40];
+        cd_time_format_us(c->at_us, buf);
+        vd.at = (cd_str){ cd_call_strndup(c, buf, strlen(buf)), strlen(buf) };
+        vd.at_us = c->at_us;
+    }
+    if (store_verdict(c, txn, &vd)) return;
+    verdict *all;
+    size_t n;
+    if (load_claim_verdicts(c, txn, vd.claim, &all, &n)) return;
+    cd_claim cl = old;
+    /* The newest by `at`; ties go to the later recorded, which the stable sort leaves last. */
+    cl.status = n ? all[n - 1].rating : -1;
+    if (cd_claim_store(c, txn, &old, &cl, "verdict.add", vd.by)) return;
+    msgpack_pack_map(&c->pk, 2);
+    cd_pack_cstr(&c->pk, "id");
+    msgpack_pack_uint64(&c->pk, vd.id);
+    cd_pack_cstr(&c->pk, "claim_rev");
+    msgpack_pack_uint32(&c->pk, cl.rev);
+}
+
+static void pack_verdict(msgpack_packer *pk, const verdict *vd)
+{
+    unsigned n = 6 + !!vd->label.n + (vd->score > 0) + !!vd->by.n + !!vd->summary.n + !!vd->url.n;
+    char when[40];
+    msgpack_pack_map(pk, n);
+    cd_pack_cstr(pk, "id"); msgpack_pack_uint64(pk, vd->id);
+    cd_pack_cstr(pk, "claim"); msgpack_pack_uint64(pk, vd->claim);
+    cd_pack_cstr(pk, "rating"); cd_pack_cstr(pk, cd_rating_names[vd->rating]);
+    cd_pack_cstr(pk, "at"); cd_pack_strn(pk, vd->at.p, vd->at.n);
+    cd_pack_cstr(pk, "recorded_at"); cd_pack_cstr(pk, cd_time_format_us(vd->recorded_at, when));
+    cd_pack_cstr(pk, "evidence");
+    msgpack_pack_array(pk, (uint32_t)vd->nevidence);
+    for (size_t i = 0; i < vd->nevidence; i++) cd_pack_strn(pk, vd->evidence[i].p, vd->evidence[i].n);
+    if (vd->label.n) { cd_pack_cstr(pk, "label"); cd_pack_strn(pk, vd->label.p, vd->label.n); }
+    if (vd->score > 0) {
+        cd_pack_cstr(pk, "score");
+        if (vd->score == (double)(int)vd->score) msgpack_pack_int(pk, (int)vd->score);
+        else msgpack_pack_double(pk, vd->score);
+    }
+    if (vd->by.n) { cd_pack_cstr(pk, "by"); cd_pack_strn(pk, vd->by.p, vd->by.n); }
+    if (vd->summary.n) { cd_pack_cstr(pk, "summary"); cd_pack_strn(pk, vd->summary.p, vd->summary.n); }
+    if (vd->url.n) { cd_pack_cstr(pk, "url"); cd_pack_strn(pk, vd->url.p, vd->url.n); }
+}
+
+void cd_m_verdict_list(cd_call *c, MDB_txn *txn)
+{
+    static const char *const allowed[] = { "claim", NULL };
+    uint64_t id;
+    if (cd_params_only(c, &c->params, NULL, allowed) ||
+        cd_get_u64(c, &c->params, NULL, "claim", CD_REQUIRED, 1, UINT64_MAX, &id))
+        return;
+    cd_claim cl;
+    int rc = cd_claim_load(c, txn, id, &cl);
+    if (rc == MDB_NOTFOUND) { cd_fail(c, CLAIMD_E_NOT_FOUND, "claim", "no claim with id %llu", (unsigned long long)id); return; }
+    verdict *all;
+    size_t n;
+    if (rc || load_claim_verdicts(c, txn, id, &all, &n)) return;
+    msgpack_pack_map(&c->pk, 1);
+    cd_pack_cstr(&c->pk, "items");
+    msgpack_pack_array(&c->pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) pack_verdict(&c->pk, &all[i]);
+}

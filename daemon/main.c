@@ -1,0 +1,83 @@
+/* claimd: the claim-tracking database daemon. Wires config, storage, writer and socket
+ * together and runs the event loop until SIGTERM/SIGINT. */
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "conn.h"
+#include "isotime.h"
+#include "log.h"
+#include "server.h"
+#include "writer.h"
+
+#define MAINTENANCE_MS 60000
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    cd_server *srv = h->data;
+    cd_info("received %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    cd_server_shutdown(srv);
+}
+
+static void on_maintenance(uv_timer_t *t)
+{
+    cd_server *srv = t->data;
+    cd_db_reader_check(&srv->db);
+}
+
+static int resolve_writers_group(cd_server *srv)
+{
+    if (!srv->cfg.writers_group) return 0;
+    struct group gr, *grp = NULL;
+    char buf[8192];
+    if (getgrnam_r(srv->cfg.writers_group, &gr, buf, sizeof buf, &grp) || !grp) {
+        cd_error("--writers: no group named %s", srv->cfg.writers_group);
+        return -1;
+    }
+    srv->writers_gid = grp->gr_gid;
+    srv->have_writers_gid = 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static cd_server srv;
+    cd_config_defaults(&srv.cfg);
+    int rc = cd_config_parse_args(&srv.cfg, argc, argv);
+    if (rc) return rc < 0 ? 2 : 0;
+    cd_log_set_level(srv.cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    srv.self_uid = geteuid();
+    srv.started_us = cd_time_now_us();
+    if (resolve_writers_group(&srv) < 0) return 1;
+
+    if (cd_db_open(&srv.db, srv.cfg.data_dir, srv.cfg.map_size)) return 1;
+    srv.loop = uv_default_loop();
+    srv.writer = cd_writer_start(&srv, cd_conn_write_done);
+    if (!srv.writer) goto close_db;
+    if (cd_server_listen(&srv) < 0) goto stop_writer;
+
+    uv_signal_init(srv.loop, &srv.sig_term);
+    uv_signal_init(srv.loop, &srv.sig_int);
+    srv.sig_term.data = srv.sig_int.data = &srv;
+    uv_signal_start(&srv.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&srv.sig_int, on_signal, SIGINT);
+    uv_timer_init(srv.loop, &srv.maintenance);
+    srv.maintenance.data = &srv;
+    uv_timer_start(&srv.maintenance, on_maintenance, MAINTENANCE_MS, MAINTENANCE_MS);
+
+    cd_info("claimd %s ready: data %s, socket %s, map %zu bytes", CLAIMD_VERSION_STRING,
+            srv.cfg.data_dir, srv.cfg.socket_path, srv.db.map_size);
+    uv_run(srv.loop, UV_RUN_DEFAULT);
+    uv_loop_close(srv.loop);
+    cd_db_close(&srv.db);
+    return 0;
+
+stop_writer:
+    cd_writer_stop(srv.writer);
+    uv_run(srv.loop, UV_RUN_NOWAIT);
+close_db:
+    cd_db_close(&srv.db);
+    return 1;
+}

@@ -1,0 +1,21 @@
+/* methods: every RPC method's body (see dispatch.h for the calling convention). Each reads its
+ * params from the call, packs its result or records an error; write methods run on the writer
+ * thread inside their own nested transaction. Contracts: docs/protocol.md. */
+#ifndef CD_METHODS_H
+#define CD_METHODS_H
+
+#include "dispatch.h"
+
+void cd_m_ping(cd_call *c, MDB_txn *txn);            /* {version, protocol} */
+void cd_m_stats(cd_call *c, MDB_txn *txn);           /* counts, sizes, limits, counters */
+void cd_m_entity_put(cd_call *c, MDB_txn *txn);      /* create or extend an entity */
+void cd_m_entity_get(cd_call *c, MDB_txn *txn);      /* one entity by id */
+void cd_m_entity_find(cd_call *c, MDB_txn *txn);     /* entities by folded name or prefix */
+void cd_m_claim_put(cd_call *c, MDB_txn *txn);       /* create, or merge/skip/refuse a duplicate */
+void cd_m_claim_get(cd_call *c, MDB_txn *txn);       /* one claim by id */
+void cd_m_claim_import(cd_call *c, MDB_txn *txn);    /* many claim.put, one result each */
+void cd_m_verdict_add(cd_call *c, MDB_txn *txn);     /* rate a claim; updates its status */
+void cd_m_verdict_list(cd_call *c, MDB_txn *txn);    /* a claim's verdicts, oldest first */
+void cd_m_appearance_add(cd_call *c, MDB_txn *txn);  /* one more place a claim appeared */
+
+#endif

@@ -1,0 +1,81 @@
+/* record: shared encoding helpers and the change log. */
+#include <string.h>
+#include "bytes.h"
+#include "db.h"
+#include "record.h"
+#include "server.h"
+
+void cd_rec_pack_str(msgpack_packer *pk, cd_str s)
+{
+    if (s.n) cd_pack_strn(pk, s.p, s.n);
+    else msgpack_pack_nil(pk);
+}
+
+cd_str cd_rec_str(const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_STR) return (cd_str){ "", 0 };
+    return (cd_str){ o->via.str.ptr, o->via.str.size };
+}
+
+uint64_t cd_rec_u64(const msgpack_object *o)
+{
+    return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? o->via.u64 : 0;
+}
+
+int64_t cd_rec_i64(const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) return (int64_t)o->via.u64;
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) return o->via.i64;
+    return 0;
+}
+
+int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out)
+{
+    /* Copy first: LMDB pages may move under a write txn, and the object must outlive it. */
+    char *copy = cd_call_alloc(c, v->mv_size);
+    size_t off = 0;
+    if (!copy) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    memcpy(copy, v->mv_data, v->mv_size);
+    if (msgpack_unpack(copy, v->mv_size, &off, &c->zone, out) < 0 ||
+        out->type != MSGPACK_OBJECT_ARRAY || out->via.array.size < min)
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt record");
+    return 0;
+}
+
+int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+               const msgpack_sbuffer *sb, unsigned flags, const char *what)
+{
+    MDB_val k = { klen, (void *)key }, v = { sb->size, sb->data };
+    int rc = mdb_put(txn, dbi, &k, &v, flags);
+    return rc ? cd_fail_mdb(c, rc, what) : 0;
+}
+
+uint64_t cd_hash64(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 0x100000001b3ULL; }
+    return h;
+}
+
+int cd_change_log(cd_call *c, MDB_txn *txn, const char *op, const char *type, uint64_t id)
+{
+    cd_db *db = &c->srv->db;
+    cd_change ch = { cd_db_next_id(txn, db->dbi[CD_DBI_CHANGES]), c->at_us, op, type, id };
+    unsigned char key[8];
+    cd_put_u64be(key, ch.seq);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_int64(&pk, ch.at);
+    cd_pack_cstr(&pk, op);
+    cd_pack_cstr(&pk, type);
+    msgpack_pack_uint64(&pk, id);
+    int rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CHANGES], key, 8, &sb, MDB_APPEND, "logging a change");
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) return rc;
+    if (cd_call_add_change(c, &ch)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* record: the compact stored form of records (positional MessagePack arrays) and helpers to
+ * read them back, plus the change log every write appends to. */
+#ifndef CD_RECORD_H
+#define CD_RECORD_H
+
+#include <lmdb.h>
+#include "call.h"
+
+/* Packs s as a string, or nil when empty. */
+void cd_rec_pack_str(msgpack_packer *pk, cd_str s);
+
+/* The string in o, or an empty cd_str when o is nil or not a string. */
+cd_str cd_rec_str(const msgpack_object *o);
+
+/* The unsigned integer in o, or 0. */
+uint64_t cd_rec_u64(const msgpack_object *o);
+
+/* The signed integer in o, or 0. */
+int64_t cd_rec_i64(const msgpack_object *o);
+
+/* Copies a stored value into the call's zone and unpacks it into an array of at least min
+ * elements. Returns 0, or -1 with internal error set (corrupt record). */
+int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out);
+
+/* Puts key -> the packed bytes of sb into dbi, failing the call on an LMDB error. */
+int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+               const msgpack_sbuffer *sb, unsigned flags, const char *what);
+
+/* 64-bit FNV-1a hash (stable across versions: it is part of the storage format). */
+uint64_t cd_hash64(const void *p, size_t n);
+
+/* Appends {seq, at, op, type, id} to the change log and the call's change list. */
+int cd_change_log(cd_call *c, MDB_txn *txn, const char *op, const char *type, uint64_t id);
+
+#endif

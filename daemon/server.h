@@ -1,0 +1,47 @@
+/* server: the daemon's shared state, the listening socket and its lifecycle. */
+#ifndef CD_SERVER_H
+#define CD_SERVER_H
+
+#include <sys/types.h>
+#include <uv.h>
+#include "config.h"
+#include "db.h"
+#include "stats.h"
+
+typedef struct cd_writer cd_writer;
+typedef struct cd_conn cd_conn;
+
+struct cd_server {
+    cd_config cfg;
+    cd_db db;
+    uv_loop_t *loop;
+    uv_pipe_t listener;
+    uv_signal_t sig_term, sig_int;
+    uv_timer_t maintenance;      /* periodic stale-reader check */
+    cd_writer *writer;
+    cd_conn *conns;              /* doubly linked list of open connections */
+    unsigned nconns;
+    int stopping;                /* SIGTERM seen: no new connections or requests */
+    int listening;
+    uid_t self_uid;
+    gid_t writers_gid;
+    int have_writers_gid;
+    int64_t started_us;
+    cd_stats stats;
+};
+
+/* Creates the socket's private directory, replaces a stale socket, refuses a live one, and
+ * starts accepting. Returns 0, or -1 after logging why. */
+int cd_server_listen(cd_server *srv);
+
+/* Starts an orderly shutdown: stop accepting and reading, let queued writes commit and their
+ * replies go out, then close every connection and stop the writer. */
+void cd_server_shutdown(cd_server *srv);
+
+/* Called by conn when a connection has closed, to update counts and finish a shutdown. */
+void cd_server_conn_closed(cd_server *srv, cd_conn *conn);
+
+/* Finishes a shutdown once nothing is in flight; safe to call any time. */
+void cd_server_maybe_finish(cd_server *srv);
+
+#endif

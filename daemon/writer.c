@@ -1,0 +1,213 @@
+/* writer: group commit on a dedicated thread, map growth handled with the loop's help. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+#include "dispatch.h"
+#include "isotime.h"
+#include "log.h"
+#include "server.h"
+#include "writer.h"
+
+#define BATCH_MAX_CALLS 1000
+#define GROW_MAX_TRIES 8
+
+struct cd_writer {
+    cd_server *srv;
+    cd_writer_done_fn done;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;         /* the writer waits here for work or a grow answer */
+    cd_call *queue_head, *queue_tail;   /* submitted, not yet taken (guarded by mu) */
+    cd_call *done_head, *done_tail;     /* finished, not yet answered (guarded by mu) */
+    int stop;
+    int grow_wanted, grow_done, grow_rc; /* map growth handshake (guarded by mu) */
+    uv_async_t async;            /* writer -> loop: batch done or growth wanted */
+    size_t in_flight;            /* loop thread only */
+};
+
+static void list_push(cd_call **head, cd_call **tail, cd_call *c)
+{
+    c->next = NULL;
+    if (*tail) (*tail)->next = c;
+    else *head = c;
+    *tail = c;
+}
+
+/* Asks the loop thread to grow the map while this thread waits: the loop is the only other
+ * user of transactions, and it holds none while it runs the async callback. */
+static int request_growth(cd_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->grow_wanted = 1;
+    w->grow_done = 0;
+    pthread_mutex_unlock(&w->mu);
+    uv_async_send(&w->async);
+    pthread_mutex_lock(&w->mu);
+    while (!w->grow_done) pthread_cond_wait(&w->wake, &w->mu);
+    int rc = w->grow_rc;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* Runs every call of the batch in its own nested txn under one parent txn. Returns 0 when the
+ * batch's txn committed (calls may still carry their own errors), MDB_MAP_FULL when the map
+ * must grow and the batch be run again, or another LMDB code when the commit failed. */
+static int run_batch_once(cd_writer *w, cd_call *batch)
+{
+    MDB_env *env = w->srv->db.env;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc) return rc;
+    int64_t now = cd_time_now_us();
+    for (cd_call *c = batch; c; c = c->next) {
+        cd_call_reset(c);
+        c->at_us = now;
+        MDB_txn *child;
+        rc = mdb_txn_begin(env, txn, 0, &child);
+        if (rc) { mdb_txn_abort(txn); return rc; }
+        c->method->fn(c, child);
+        if (c->err) {
+            mdb_txn_abort(child);
+            if (c->mdb_rc == MDB_MAP_FULL) { mdb_txn_abort(txn); return MDB_MAP_FULL; }
+            continue;
+        }
+        rc = mdb_txn_commit(child);
+        if (rc == MDB_MAP_FULL) { mdb_txn_abort(txn); return rc; }
+        if (rc) cd_fail_mdb(c, rc, "committing a nested transaction");
+    }
+    return mdb_txn_commit(txn);
+}
+
+static void run_batch(cd_writer *w, cd_call *batch)
+{
+    int rc, tries = 0;
+    while ((rc = run_batch_once(w, batch)) == MDB_MAP_FULL && tries++ < GROW_MAX_TRIES)
+        if (request_growth(w)) break;
+    if (rc == 0) return;
+    /* Nothing of this batch was stored: every call reports the failure, keeping its own
+     * earlier error if it had one that is not about storage. */
+    for (cd_call *c = batch; c; c = c->next) {
+        if (c->err && !c->mdb_rc) continue;
+        cd_call_reset(c);
+        cd_fail_mdb(c, rc, "committing");
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    cd_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->queue_head && !w->stop) pthread_cond_wait(&w->wake, &w->mu);
+        if (!w->queue_head && w->stop) { pthread_mutex_unlock(&w->mu); break; }
+        /* Take everything that queued while the last batch committed, up to the bound. */
+        cd_call *batch = w->queue_head, *last = batch;
+        size_t n = 1;
+        while (last->next && n < BATCH_MAX_CALLS) { last = last->next; n++; }
+        w->queue_head = last->next;
+        if (!w->queue_head) w->queue_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&w->mu);
+
+        run_batch(w, batch);
+
+        pthread_mutex_lock(&w->mu);
+        if (w->done_tail) w->done_tail->next = batch;
+        else w->done_head = batch;
+        w->done_tail = last;
+        pthread_mutex_unlock(&w->mu);
+        uv_async_send(&w->async);
+    }
+    return NULL;
+}
+
+/* Loop thread: answers finished calls and serves growth requests. */
+static void on_async(uv_async_t *h)
+{
+    cd_writer *w = h->data;
+    cd_server *srv = w->srv;
+    pthread_mutex_lock(&w->mu);
+    cd_call *done = w->done_head;
+    w->done_head = w->done_tail = NULL;
+    int grow = w->grow_wanted;
+    w->grow_wanted = 0;
+    pthread_mutex_unlock(&w->mu);
+
+    if (grow) {
+        int rc = cd_db_grow(&srv->db, 0);
+        if (rc) cd_warn("cannot grow the map: %s", mdb_strerror(rc));
+        else srv->stats.map_growths++;
+        pthread_mutex_lock(&w->mu);
+        w->grow_rc = rc;
+        w->grow_done = 1;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->mu);
+    }
+    if (done) {
+        size_t n = 0;
+        for (cd_call *c = done; c; c = c->next) n++;
+        srv->stats.commits++;
+        srv->stats.batched_calls += n;
+        if (n > srv->stats.max_batch) srv->stats.max_batch = n;
+    }
+    while (done) {
+        cd_call *next = done->next;
+        w->in_flight--;
+        w->done(done);
+        done = next;
+    }
+}
+
+cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
+{
+    cd_writer *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->srv = srv;
+    w->done = done;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    if (uv_async_init(srv->loop, &w->async, on_async)) goto fail;
+    w->async.data = w;
+    if (pthread_create(&w->thread, NULL, writer_main, w)) {
+        uv_close((uv_handle_t *)&w->async, NULL);
+        goto fail;
+    }
+    return w;
+fail:
+    cd_error("cannot start the writer thread");
+    free(w);
+    return NULL;
+}
+
+void cd_writer_submit(cd_writer *w, cd_call *c)
+{
+    w->in_flight++;
+    pthread_mutex_lock(&w->mu);
+    list_push(&w->queue_head, &w->queue_tail, c);
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+}
+
+size_t cd_writer_in_flight(const cd_writer *w)
+{
+    return w->in_flight;
+}
+
+static void free_on_close(uv_handle_t *h)
+{
+    cd_writer *w = h->data;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->wake);
+    free(w);
+}
+
+void cd_writer_stop(cd_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    uv_close((uv_handle_t *)&w->async, free_on_close);
+}
