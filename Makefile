@@ -93,3 +93,20 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Fuzzing the pre-scanner with clang's libFuzzer: `make fuzz-prescan [FUZZ_SECONDS=30]`.
+# New inputs go to $(BUILD)/fuzz/corpus-prescan; tests/fuzz/corpus/prescan holds the seeds.
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARN) -Icommon
+
+$(BUILD)/fuzz/fuzz_prescan: tests/fuzz/fuzz_prescan.c common/prescan.c common/prescan.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $$(pkg-config --cflags msgpack) -o $@ tests/fuzz/fuzz_prescan.c \
+	    common/prescan.c $$(pkg-config --libs msgpack)
+
+.PHONY: fuzz-prescan
+fuzz-prescan: $(BUILD)/fuzz/fuzz_prescan
+	@mkdir -p $(BUILD)/fuzz/corpus-prescan
+	$(BUILD)/fuzz/fuzz_prescan -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-prescan tests/fuzz/corpus/prescan
