@@ -144,22 +144,56 @@ static int parse_tags(cd_call *c, const msgpack_object *arr, const char *prefix,
     return 0;
 }
 
+/* Clears the field named key[0..n) (a nil in claim.update's `set`); -1 if it cannot be cleared. */
+static int clear_field(cd_call *c, cd_claim *cl, const char *key, size_t n, const char *prefix)
+{
+    static const char *const names[] = { "lang", "speaker", "speaker_role", "attribution", "said_at",
+        "medium", "via", "appearances", "about", "tags", "quote", NULL };
+    switch (cd_enum_index(names, key, n)) {
+    case 0: cl->lang.n = 0; return 0;
+    case 1: cl->speaker = 0; return 0;
+    case 2: cl->speaker_role.n = 0; return 0;
+    case 3: cl->attribution.n = 0; return 0;
+    case 4: cl->said_at.n = 0; return 0;
+    case 5: cl->medium = -1; return 0;
+    case 6: cl->nvia = 0; return 0;
+    case 7: cl->napps = 0; return 0;
+    case 8: cl->nabout = 0; return 0;
+    case 9: cl->ntags = 0; return 0;
+    case 10: cl->quote = 1; return 0;
+    }
+    char *name = cd_call_strndup(c, key, n > 64 ? 64 : n);
+    return cd_fail(c, CLAIMD_E_INVALID, name ? cd_field_path(c, prefix, name) : prefix, "cannot be cleared");
+}
+
 int cd_claim_parse(cd_call *c, MDB_txn *txn, const msgpack_object *map, const char *prefix,
-                   cd_claim *out)
+                   cd_claim *out, int partial)
 {
     static const char *const allowed[] = {
         "text", "quote", "lang", "speaker", "speaker_role", "attribution", "said_at", "medium", "via",
         "appearances", "about", "tags", "external_id", "by", "on_duplicate", NULL
     };
-    memset(out, 0, sizeof *out);
-    out->quote = 1;
-    out->medium = -1;
-    out->status = -1;
+    static const char *const settable[] = {
+        "text", "quote", "lang", "speaker", "speaker_role", "attribution", "said_at", "medium", "via",
+        "appearances", "about", "tags", NULL
+    };
+    if (!partial) {
+        memset(out, 0, sizeof *out);
+        out->quote = 1;
+        out->medium = -1;
+        out->status = -1;
+    }
     if (map->type != MSGPACK_OBJECT_MAP)
         return cd_fail(c, CLAIMD_E_INVALID, prefix ? prefix : "text", "a claim is a map of fields");
+    if (cd_params_only(c, map, prefix, partial ? settable : allowed)) return -1;
+    for (uint32_t i = 0; partial && i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        if (kv->val.type == MSGPACK_OBJECT_NIL &&
+            clear_field(c, out, kv->key.via.str.ptr, kv->key.via.str.size, prefix))
+            return -1;
+    }
     const msgpack_object *via = NULL, *apps = NULL, *about = NULL, *tags = NULL, *speaker;
-    if (cd_params_only(c, map, prefix, allowed) ||
-        cd_get_str(c, map, prefix, "text", CD_REQUIRED, c->srv->cfg.max_text, &out->text) ||
+    if (cd_get_str(c, map, prefix, "text", partial ? CD_OPTIONAL : CD_REQUIRED, c->srv->cfg.max_text, &out->text) ||
         cd_get_bool(c, map, prefix, "quote", CD_OPTIONAL, &out->quote) ||
         get_lang(c, map, prefix, &out->lang) ||
         cd_get_str(c, map, prefix, "speaker_role", CD_OPTIONAL, CD_SHORT_MAX, &out->speaker_role) ||
@@ -176,10 +210,11 @@ int cd_claim_parse(cd_call *c, MDB_txn *txn, const msgpack_object *map, const ch
     if ((speaker = cd_map_get(map, "speaker")) &&
         cd_entity_resolve(c, txn, speaker, cd_field_path(c, prefix, "speaker"), 1, &out->speaker))
         return -1;
-    if (via && parse_via(c, txn, via, prefix, out)) return -1;
-    if (apps && parse_apps(c, txn, apps, prefix, out)) return -1;
-    if (about && parse_about(c, txn, about, prefix, out)) return -1;
-    if (tags && parse_tags(c, tags, prefix, out)) return -1;
+    /* Lists given are replaced whole. */
+    if (via) { out->nvia = 0; if (parse_via(c, txn, via, prefix, out)) return -1; }
+    if (apps) { out->napps = 0; if (parse_apps(c, txn, apps, prefix, out)) return -1; }
+    if (about) { out->nabout = 0; if (parse_about(c, txn, about, prefix, out)) return -1; }
+    if (tags) { out->ntags = 0; if (parse_tags(c, tags, prefix, out)) return -1; }
     return 0;
 }
 

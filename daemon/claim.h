@@ -46,9 +46,11 @@ typedef struct {
 } cd_claim;
 
 /* Parses and validates claim input fields from map (reporting errors under prefix, e.g.
- * "claims[3]"), resolving entity references (creating entities). 0 or -1 (error set). */
+ * "claims[3]"), resolving entity references (creating entities). With partial set, *out is an
+ * existing claim that only the given fields change (claim.update's `set`: lists replaced whole,
+ * nil clears, external_id not settable). 0 or -1 (error set). */
 int cd_claim_parse(cd_call *c, MDB_txn *txn, const msgpack_object *map, const char *prefix,
-                   cd_claim *out);
+                   cd_claim *out, int partial);
 
 /* Loads claim id. 0, MDB_NOTFOUND, or -1 (error set). */
 int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out);
@@ -60,6 +62,9 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
 
 /* Packs the claim as the wire's claim map (entity refs expanded to {id, name}). */
 void cd_claim_pack(cd_call *c, MDB_txn *txn, const cd_claim *cl);
+
+/* Like cd_claim_pack, with a map header announcing extra pairs the caller packs after it. */
+void cd_claim_pack_extra(cd_call *c, MDB_txn *txn, const cd_claim *cl, unsigned extra);
 
 /* Finds a duplicate of cl: same external_id, else same speaker and normalised text.
  * Sets *id (0: none). 0 or -1 (error set). */

@@ -38,9 +38,14 @@ static void pack_strings(msgpack_packer *pk, const cd_claim *cl, unsigned *count
 
 void cd_claim_pack(cd_call *c, MDB_txn *txn, const cd_claim *cl)
 {
+    cd_claim_pack_extra(c, txn, cl, 0);
+}
+
+void cd_claim_pack_extra(cd_call *c, MDB_txn *txn, const cd_claim *cl, unsigned extra)
+{
     msgpack_packer *pk = &c->pk;
     /* Always: id rev text quote status retracted recorded_at via appearances about tags. */
-    unsigned n = 11 + !!cl->speaker + (cl->medium >= 0);
+    unsigned n = 11 + extra + !!cl->speaker + (cl->medium >= 0);
     pack_strings(pk, cl, &n, 1);
     msgpack_pack_map(pk, n);
     pack_key(pk, "id"); msgpack_pack_uint64(pk, cl->id);

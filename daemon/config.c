@@ -36,7 +36,7 @@ static void usage(FILE *to)
         "  --log-level LEVEL     debug, info, warn or error (default info)\n"
         "  --max-connections N   default 1024\n"
         "  --max-request BYTES   largest request object (default 16M)\n"
-        "  --max-depth N         deepest nesting of a request (default 32)\n"
+        "  --max-depth N         deepest nesting of a request (4-32, default 32; msgpack-c decodes no deeper)\n"
         "  --max-text BYTES      longest claim text (default 64K)\n"
         "  --max-batch N         most claims in one claim.import (default 10000)\n"
         "  --max-output BYTES    unsent replies before a connection is no longer read (default 64M)\n"
@@ -103,7 +103,7 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         case O_LOG: bad |= cd_log_parse_level(optarg, &cfg->log_level) < 0; break;
         case O_MAXCONN: bad |= parse_uint(optarg, &cfg->max_connections) < 0; break;
         case O_MAXREQ: bad |= parse_size(optarg, &cfg->max_request) < 0 || cfg->max_request < 64; break;
-        case O_MAXDEPTH: bad |= parse_uint(optarg, &cfg->max_depth) < 0 || cfg->max_depth > 64 || cfg->max_depth < 4; break;
+        case O_MAXDEPTH: bad |= parse_uint(optarg, &cfg->max_depth) < 0 || cfg->max_depth > 32 || cfg->max_depth < 4; break;
         case O_MAXTEXT: bad |= parse_size(optarg, &cfg->max_text) < 0 || cfg->max_text == 0; break;
         case O_MAXBATCH: bad |= parse_uint(optarg, &cfg->max_batch) < 0; break;
         case O_MAXOUT: bad |= parse_size(optarg, &cfg->max_output) < 0 || cfg->max_output < 4096; break;

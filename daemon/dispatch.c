@@ -17,6 +17,10 @@ static const cd_method methods[] = {
     { "verdict.add", cd_m_verdict_add, CD_ROLE_WRITE, CD_M_WRITE },
     { "verdict.list", cd_m_verdict_list, CD_ROLE_READ, 0 },
     { "appearance.add", cd_m_appearance_add, CD_ROLE_WRITE, CD_M_WRITE },
+    { "claim.update", cd_m_claim_update, CD_ROLE_WRITE, CD_M_WRITE },
+    { "claim.retract", cd_m_claim_retract, CD_ROLE_WRITE, CD_M_WRITE },
+    { "claim.history", cd_m_claim_history, CD_ROLE_READ, 0 },
+    { "entity.merge", cd_m_entity_merge, CD_ROLE_WRITE, CD_M_WRITE },
 };
 
 const cd_method *cd_method_find(const char *s, size_t n)

@@ -44,25 +44,29 @@ int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out)
     return 0;
 }
 
-/* Points the folded form of name at id unless another entity already owns that name. */
-static int index_alias(cd_call *c, MDB_txn *txn, cd_str name, uint64_t id)
+int cd_entity_index_name(cd_call *c, MDB_txn *txn, cd_str name, uint64_t id, uint64_t old_id)
 {
     size_t flen;
     char *folded = cd_text_fold(name.p, name.n, &flen);
     if (!folded) return cd_fail(c, CLAIMD_E_INVALID, "name", "not valid UTF-8");
     int rc = 0;
     if (flen > 0 && flen <= 500) {
+        MDB_dbi dbi = c->srv->db.dbi[CD_DBI_ALIASES];
         unsigned char idb[8];
         cd_put_u64be(idb, id);
-        MDB_val k = { flen, folded }, v = { 8, idb };
-        rc = mdb_put(txn, c->srv->db.dbi[CD_DBI_ALIASES], &k, &v, MDB_NOOVERWRITE);
-        if (rc == MDB_KEYEXIST) rc = 0;
+        MDB_val k = { flen, folded }, v = { 8, idb }, cur;
+        /* The first entity to claim a name keeps it, unless it is being merged away. */
+        rc = mdb_get(txn, dbi, &k, &cur);
+        if (rc == MDB_NOTFOUND || (rc == 0 && old_id && cd_get_u64be(cur.mv_data) == old_id))
+            rc = mdb_put(txn, dbi, &k, &v, 0);
+        else if (rc == 0)
+            rc = 0;   /* owned by another entity: that one keeps it */
     }
     free(folded);
     return rc ? cd_fail_mdb(c, rc, "indexing an alias") : 0;
 }
 
-int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, int created)
+int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, const char *op)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -83,11 +87,11 @@ int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, int created)
     msgpack_sbuffer_destroy(&sb);
     if (rc) return rc;
     if (!e->merged_into) {
-        if (index_alias(c, txn, e->name, e->id)) return -1;
+        if (cd_entity_index_name(c, txn, e->name, e->id, 0)) return -1;
         for (size_t i = 0; i < e->naliases; i++)
-            if (index_alias(c, txn, e->aliases[i], e->id)) return -1;
+            if (cd_entity_index_name(c, txn, e->aliases[i], e->id, 0)) return -1;
     }
-    return cd_change_log(c, txn, created ? "entity.create" : "entity.update", "entity", e->id);
+    return op ? cd_change_log(c, txn, op, "entity", e->id) : 0;
 }
 
 int cd_entity_lookup(cd_call *c, MDB_txn *txn, const char *name, size_t n, uint64_t *id)
@@ -195,7 +199,7 @@ static int extend_entity(cd_call *c, MDB_txn *txn, cd_entity *e, const entity_in
     if (!grown.wikidata.n && in->wikidata.n) { grown.wikidata = in->wikidata; changed = 1; }
     if (!changed) return 0;
     *e = grown;
-    return cd_entity_store(c, txn, e, 0);
+    return cd_entity_store(c, txn, e, "entity.update");
 }
 
 /* Finds or creates the entity an entity map describes. */
@@ -219,7 +223,7 @@ static int resolve_map(cd_call *c, MDB_txn *txn, const entity_input *in, int cre
     e.description = in->description;
     e.wikidata = in->wikidata;
     *id = e.id;
-    return cd_entity_store(c, txn, &e, 1);
+    return cd_entity_store(c, txn, &e, "entity.create");
 }
 
 int cd_entity_resolve(cd_call *c, MDB_txn *txn, const msgpack_object *ref, const char *field,

@@ -29,8 +29,13 @@ typedef struct {
 /* Loads entity id into *out (strings in the call's zone). 0, MDB_NOTFOUND, or -1 (error set). */
 int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out);
 
-/* Writes *e (new or changed) with its alias index entries; logs entity.create/entity.update. */
-int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, int created);
+/* Writes *e (new or changed) with its alias index entries (none once merged); logs op
+ * ("entity.create", "entity.update"...) unless op is NULL. */
+int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, const char *op);
+
+/* Points the folded form of name at id, replacing an entry that pointed at old_id (0: only
+ * when the name is free). */
+int cd_entity_index_name(cd_call *c, MDB_txn *txn, cd_str name, uint64_t id, uint64_t old_id);
 
 /* Finds the entity whose name or alias folds like name[0..n); follows merges. 0 when none,
  * -1 on error (set on c). */

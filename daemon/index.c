@@ -94,3 +94,33 @@ int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_clai
     }
     return 0;
 }
+
+int cd_index_collect(cd_call *c, MDB_txn *txn, cd_idx_kind kind, uint64_t value, uint64_t **ids,
+                     size_t *n, size_t *cap)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur);
+    if (rc) return cd_fail_mdb(c, rc, "reading an index");
+    unsigned char key[CD_IDX_KEY];
+    cd_index_key(key, kind, value, INT64_MIN, 0);
+    MDB_val k = { CD_IDX_KEY, key }, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const unsigned char *p = k.mv_data;
+        if (k.mv_size != CD_IDX_KEY || p[0] != kind || cd_get_u64be(p + 1) != value) break;
+        uint64_t id = cd_get_u64be(p + 17);
+        int seen = 0;
+        for (size_t i = 0; i < *n && !seen; i++) seen = (*ids)[i] == id;
+        if (seen) continue;
+        if (*n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 64;
+            uint64_t *bigger = cd_call_alloc(c, ncap * sizeof *bigger);
+            if (!bigger) { mdb_cursor_close(cur); return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); }
+            if (*n) memcpy(bigger, *ids, *n * sizeof *bigger);
+            *ids = bigger;
+            *cap = ncap;
+        }
+        (*ids)[(*n)++] = id;
+    }
+    mdb_cursor_close(cur);
+    return 0;
+}

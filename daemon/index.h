@@ -27,4 +27,10 @@ void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t 
 /* Moves a claim's index entries from old (NULL: none) to cl (NULL: none). */
 int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl);
 
+
+
+/* Collects (zone array) the ids of every claim with an entry under (kind, value), ids unique,
+ * appended to the array *ids of *n items and *cap capacity (may start empty). 0 or -1 (error set). */
+int cd_index_collect(cd_call *c, MDB_txn *txn, cd_idx_kind kind, uint64_t value, uint64_t **ids,
+                     size_t *n, size_t *cap);
 #endif

@@ -6,6 +6,8 @@
 #include "params.h"
 #include "record.h"
 #include "server.h"
+#include "history.h"
+#include "verdict.h"
 
 enum { DUP_MERGE = 0, DUP_SKIP, DUP_ERROR };
 static const char *const dup_names[] = { "merge", "skip", "error", NULL };
@@ -25,7 +27,7 @@ static int put_one(cd_call *c, MDB_txn *txn, const msgpack_object *map, const ch
     uint64_t dup;
     int keep = 0;
     if (cd_get_enum(c, map, prefix, "on_duplicate", CD_OPTIONAL, dup_names, &on_dup) ||
-        cd_claim_parse(c, child, map, prefix, &cl) || cd_claim_find_duplicate(c, child, &cl, &dup))
+        cd_claim_parse(c, child, map, prefix, &cl, 0) || cd_claim_find_duplicate(c, child, &cl, &dup))
         goto out;
     if (!dup) {
         if (cd_claim_store(c, child, NULL, &cl, "claim.create", cl.recorded_by) == 0) {
@@ -120,16 +122,26 @@ void cd_m_claim_import(cd_call *c, MDB_txn *txn)
 
 void cd_m_claim_get(cd_call *c, MDB_txn *txn)
 {
-    static const char *const allowed[] = { "id", NULL };
+    static const char *const allowed[] = { "id", "as_of", NULL };
     uint64_t id;
+    int64_t as_of = INT64_MAX;
     if (cd_params_only(c, &c->params, NULL, allowed) ||
-        cd_get_u64(c, &c->params, NULL, "id", CD_REQUIRED, 1, UINT64_MAX, &id))
+        cd_get_u64(c, &c->params, NULL, "id", CD_REQUIRED, 1, UINT64_MAX, &id) ||
+        cd_get_as_of(c, &c->params, &as_of))
         return;
     cd_claim cl;
-    int rc = cd_claim_load(c, txn, id, &cl);
-    if (rc == MDB_NOTFOUND) { cd_fail(c, CLAIMD_E_NOT_FOUND, "id", "no claim with id %llu", (unsigned long long)id); return; }
+    int rc = as_of == INT64_MAX ? cd_claim_load(c, txn, id, &cl) : cd_history_as_of(c, txn, id, as_of, &cl);
+    if (rc == MDB_NOTFOUND) {
+        cd_fail(c, CLAIMD_E_NOT_FOUND, "id", as_of == INT64_MAX ? "no claim with id %llu"
+                : "claim %llu was not recorded yet at as_of", (unsigned long long)id);
+        return;
+    }
     if (rc) return;
-    cd_claim_pack(c, txn, &cl);
+    if (as_of == INT64_MAX) { cd_claim_pack(c, txn, &cl); return; }
+    /* As of an instant: the claim as it was, plus its verdicts as they were then. */
+    cd_claim_pack_extra(c, txn, &cl, 1);
+    cd_pack_cstr(&c->pk, "verdicts");
+    cd_verdicts_pack(c, txn, id, as_of);
 }
 
 void cd_m_appearance_add(cd_call *c, MDB_txn *txn)

@@ -9,6 +9,7 @@
 #include "params.h"
 #include "record.h"
 #include "server.h"
+#include "verdict.h"
 
 #define EVIDENCE_MAX 64
 
@@ -207,21 +208,43 @@ static void pack_verdict(msgpack_packer *pk, const verdict *vd)
     if (vd->url.n) { cd_pack_cstr(pk, "url"); cd_pack_strn(pk, vd->url.p, vd->url.n); }
 }
 
+int cd_verdicts_pack(cd_call *c, MDB_txn *txn, uint64_t claim, int64_t as_of_us)
+{
+    verdict *all;
+    size_t n, shown = 0;
+    if (load_claim_verdicts(c, txn, claim, &all, &n)) return -1;
+    for (size_t i = 0; i < n; i++) shown += all[i].recorded_at < as_of_us;
+    msgpack_pack_array(&c->pk, (uint32_t)shown);
+    for (size_t i = 0; i < n; i++)
+        if (all[i].recorded_at < as_of_us) pack_verdict(&c->pk, &all[i]);
+    return 0;
+}
+
 void cd_m_verdict_list(cd_call *c, MDB_txn *txn)
 {
-    static const char *const allowed[] = { "claim", NULL };
+    static const char *const allowed[] = { "claim", "as_of", NULL };
     uint64_t id;
+    int64_t as_of_us = INT64_MAX;
     if (cd_params_only(c, &c->params, NULL, allowed) ||
-        cd_get_u64(c, &c->params, NULL, "claim", CD_REQUIRED, 1, UINT64_MAX, &id))
+        cd_get_u64(c, &c->params, NULL, "claim", CD_REQUIRED, 1, UINT64_MAX, &id) ||
+        cd_get_as_of(c, &c->params, &as_of_us))
         return;
     cd_claim cl;
     int rc = cd_claim_load(c, txn, id, &cl);
     if (rc == MDB_NOTFOUND) { cd_fail(c, CLAIMD_E_NOT_FOUND, "claim", "no claim with id %llu", (unsigned long long)id); return; }
-    verdict *all;
-    size_t n;
-    if (rc || load_claim_verdicts(c, txn, id, &all, &n)) return;
+    if (rc) return;
     msgpack_pack_map(&c->pk, 1);
     cd_pack_cstr(&c->pk, "items");
-    msgpack_pack_array(&c->pk, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) pack_verdict(&c->pk, &all[i]);
+    cd_verdicts_pack(c, txn, id, as_of_us);
+}
+
+int cd_get_as_of(cd_call *c, const msgpack_object *params, int64_t *as_of_us)
+{
+    cd_str s = { 0 };
+    if (cd_get_str(c, params, NULL, "as_of", CD_OPTIONAL, 64, &s)) return -1;
+    if (!s.n) return 0;
+    cd_time t;
+    if (cd_time_parse(s.p, s.n, &t) < 0) return cd_fail(c, CLAIMD_E_INVALID, "as_of", "not an ISO 8601 time");
+    *as_of_us = t.end_us;
+    return 0;
 }

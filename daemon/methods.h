@@ -17,5 +17,9 @@ void cd_m_claim_import(cd_call *c, MDB_txn *txn);    /* many claim.put, one resu
 void cd_m_verdict_add(cd_call *c, MDB_txn *txn);     /* rate a claim; updates its status */
 void cd_m_verdict_list(cd_call *c, MDB_txn *txn);    /* a claim's verdicts, oldest first */
 void cd_m_appearance_add(cd_call *c, MDB_txn *txn);  /* one more place a claim appeared */
+void cd_m_claim_update(cd_call *c, MDB_txn *txn);    /* change fields if rev is current */
+void cd_m_claim_retract(cd_call *c, MDB_txn *txn);   /* mark retracted, keep readable */
+void cd_m_claim_history(cd_call *c, MDB_txn *txn);   /* every revision, oldest first */
+void cd_m_entity_merge(cd_call *c, MDB_txn *txn);    /* from becomes an alias of into */
 
 #endif

@@ -1,0 +1,24 @@
+/* history: reading the revision store (claim_revs: id|rev -> {op, at, by, claim}). */
+#ifndef CD_HISTORY_H
+#define CD_HISTORY_H
+
+#include <lmdb.h>
+#include "claim.h"
+
+typedef struct {
+    uint32_t rev;
+    cd_str op, by;
+    int64_t at;
+    cd_claim claim;
+} cd_revision;
+
+/* Calls fn for each revision of claim id, oldest first, until fn returns nonzero. Returns 0,
+ * MDB_NOTFOUND when the claim has no revisions, or -1 (error set). */
+int cd_history_each(cd_call *c, MDB_txn *txn, uint64_t id,
+                    int (*fn)(cd_call *c, MDB_txn *txn, const cd_revision *r, void *ud), void *ud);
+
+/* Loads the claim as it stood at instant as_of_us (the newest revision recorded before it).
+ * 0, MDB_NOTFOUND (no revision that old), or -1 (error set). */
+int cd_history_as_of(cd_call *c, MDB_txn *txn, uint64_t id, int64_t as_of_us, cd_claim *out);
+
+#endif
