@@ -22,7 +22,13 @@ typedef struct { const char *p; size_t n; } cd_str;
 #define CD_MAX_CHANGES_INLINE 4
 
 /* A change record produced by a write, published to subscribers after commit. */
-typedef struct { uint64_t seq; int64_t at; const char *op; const char *type; uint64_t id; } cd_change;
+typedef struct {
+    uint64_t seq;
+    int64_t at;
+    const char *op, *type;    /* static strings */
+    uint64_t id;
+    uint64_t speaker;         /* a claim change: the claim's speaker (for subscription filters) */
+} cd_change;
 
 struct cd_call {
     cd_server *srv;

@@ -138,7 +138,9 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
         rc = mdb_put(txn, db->dbi[CD_DBI_EXTID], &k, &v, MDB_NOOVERWRITE);
         if (rc && rc != MDB_KEYEXIST) return cd_fail_mdb(c, rc, "indexing an external id");
     }
-    return cd_change_log(c, txn, op, "claim", cl->id);
+    if (cd_change_log(c, txn, op, "claim", cl->id)) return -1;
+    c->changes[c->nchanges - 1].speaker = cl->speaker;
+    return 0;
 }
 
 static int same_str(cd_str a, cd_str b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "prescan.h"
 #include "server.h"
+#include "subscribe.h"
 #include "writer.h"
 
 #define IN_MIN_CAP (16u << 10)
@@ -38,6 +39,7 @@ struct cd_conn {
     int close_after_flush;
     int closing;                 /* uv_close started; no more processing */
     int open_handles;
+    struct cd_sub *subs;         /* this connection's subscriptions */
 };
 
 typedef struct {
@@ -54,6 +56,7 @@ static void conn_process(cd_conn *c);
 static void conn_maybe_free(cd_conn *c)
 {
     if (!c->closing || c->open_handles || c->writes_in_flight) return;
+    cd_subs_free(c->subs);
     msgpack_sbuffer_destroy(&c->out);
     free(c->in);
     free(c);
@@ -284,6 +287,7 @@ static void conn_process(cd_conn *c)
 void cd_conn_write_done(cd_call *call)
 {
     cd_conn *c = call->conn;
+    if (!call->err) cd_subs_publish(c->srv, call);
     c->writes_in_flight--;
     if (c->closing) {
         cd_call_free(call);
@@ -353,4 +357,17 @@ void cd_conn_accept(cd_server *srv)
     }
     cd_debug("connection from uid %u with role %s", (unsigned)c->uid, cd_role_name(c->role));
     conn_update_reading(c);
+}
+
+struct cd_sub **cd_conn_subs(cd_conn *c) { return &c->subs; }
+
+cd_conn *cd_conn_next(cd_server *srv, cd_conn *c) { return c ? c->next : srv->conns; }
+
+size_t cd_conn_backlog(const cd_conn *c) { return c->out.size + c->out_unsent; }
+
+void cd_conn_push(cd_conn *c, const char *bytes, size_t len)
+{
+    if (c->closing) return;
+    msgpack_sbuffer_write(&c->out, bytes, len);
+    conn_flush(c);
 }

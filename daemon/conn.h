@@ -22,4 +22,16 @@ void cd_conn_close(cd_conn *conn);
 /* Whether a connection still has replies to send or calls in flight. */
 int cd_conn_busy(const cd_conn *conn);
 
+/* The head of the connection's subscription list (owned by the connection). */
+struct cd_sub **cd_conn_subs(cd_conn *conn);
+
+/* The next open connection after conn (conn NULL: the first), for walking all of them. */
+cd_conn *cd_conn_next(cd_server *srv, cd_conn *conn);
+
+/* Appends an already packed message (a notification) to the connection's output and sends it. */
+void cd_conn_push(cd_conn *conn, const char *bytes, size_t len);
+
+/* Bytes queued for the peer and not yet written. */
+size_t cd_conn_backlog(const cd_conn *conn);
+
 #endif

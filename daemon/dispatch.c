@@ -21,6 +21,12 @@ static const cd_method methods[] = {
     { "claim.retract", cd_m_claim_retract, CD_ROLE_WRITE, CD_M_WRITE },
     { "claim.history", cd_m_claim_history, CD_ROLE_READ, 0 },
     { "entity.merge", cd_m_entity_merge, CD_ROLE_WRITE, CD_M_WRITE },
+    { "relation.add", cd_m_relation_add, CD_ROLE_WRITE, CD_M_WRITE },
+    { "relation.list", cd_m_relation_list, CD_ROLE_READ, 0 },
+    { "claim.query", cd_m_claim_query, CD_ROLE_READ, 0 },
+    { "changes", cd_m_changes, CD_ROLE_READ, 0 },
+    { "subscribe", cd_m_subscribe, CD_ROLE_READ, 0 },
+    { "unsubscribe", cd_m_unsubscribe, CD_ROLE_READ, CD_M_NOTXN },
 };
 
 const cd_method *cd_method_find(const char *s, size_t n)

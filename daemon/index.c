@@ -35,13 +35,21 @@ void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t 
 
 typedef struct { unsigned char (*keys)[CD_IDX_KEY]; size_t n; } key_set;
 
+static void add_one(key_set *ks, const unsigned char *key)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        if (memcmp(ks->keys[i], key, CD_IDX_KEY) == 0) return;
+    memcpy(ks->keys[ks->n++], key, CD_IDX_KEY);
+}
+
+/* Adds the said-ordered key and its recorded-ordered twin (id in the said slot). */
 static void add_key(key_set *ks, cd_idx_kind kind, uint64_t value, int64_t said, uint64_t id)
 {
     unsigned char key[CD_IDX_KEY];
     cd_index_key(key, kind, value, said, id);
-    for (size_t i = 0; i < ks->n; i++)
-        if (memcmp(ks->keys[i], key, CD_IDX_KEY) == 0) return;
-    memcpy(ks->keys[ks->n++], key, CD_IDX_KEY);
+    add_one(ks, key);
+    cd_index_key(key, kind | CD_IDX_BY_RECORDED, value, (int64_t)id, id);
+    add_one(ks, key);
 }
 
 /* Every index key of cl, in a zone array. */
@@ -50,7 +58,7 @@ static int claim_keys(cd_call *c, const cd_claim *cl, key_set *ks)
     ks->n = 0;
     ks->keys = NULL;
     if (!cl) return 0;
-    size_t max = 5 + cl->nabout + cl->napps + cl->nvia + cl->ntags;
+    size_t max = 2 * (5 + cl->nabout + cl->napps + cl->nvia + cl->ntags);
     ks->keys = cd_call_alloc(c, max * CD_IDX_KEY);
     if (!ks->keys) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     int64_t said = cd_index_said(cl);

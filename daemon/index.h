@@ -1,6 +1,7 @@
 /* index: claim secondary indexes, one LMDB table of fixed 25-byte keys
  *   kind(1) value(8) said(8) id(8) -> ""
- * ordered by said_at within each (kind, value), so "newest 20 by speaker" is one cursor walk.
+ * ordered by said_at within each (kind, value), so "newest 20 by speaker" is one cursor walk,
+ * and again with kind | CD_IDX_BY_RECORDED ordered by id, for recorded_desc.
  * value is an entity id, an enum index, or the hash of a folded string (tags, lang). */
 #ifndef CD_INDEX_H
 #define CD_INDEX_H
@@ -9,6 +10,10 @@
 #include "claim.h"
 
 #define CD_IDX_KEY 25
+
+/* Or-ed into a kind: the same entries ordered by id (recording order) instead of said_at; the
+ * said slot of such a key holds the id. */
+#define CD_IDX_BY_RECORDED 0x80
 
 typedef enum {
     CD_IDX_ALL = 0, CD_IDX_SPEAKER, CD_IDX_ABOUT, CD_IDX_OUTLET, CD_IDX_VIA, CD_IDX_TAG,

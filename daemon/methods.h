@@ -21,5 +21,11 @@ void cd_m_claim_update(cd_call *c, MDB_txn *txn);    /* change fields if rev is 
 void cd_m_claim_retract(cd_call *c, MDB_txn *txn);   /* mark retracted, keep readable */
 void cd_m_claim_history(cd_call *c, MDB_txn *txn);   /* every revision, oldest first */
 void cd_m_entity_merge(cd_call *c, MDB_txn *txn);    /* from becomes an alias of into */
+void cd_m_relation_add(cd_call *c, MDB_txn *txn);    /* link two claims (confirms...) */
+void cd_m_relation_list(cd_call *c, MDB_txn *txn);   /* a claim's relations, both ways */
+void cd_m_claim_query(cd_call *c, MDB_txn *txn);     /* filtered, ordered, keyset-paged */
+void cd_m_changes(cd_call *c, MDB_txn *txn);         /* the change log from a seq */
+void cd_m_subscribe(cd_call *c, MDB_txn *txn);       /* live change notifications */
+void cd_m_unsubscribe(cd_call *c, MDB_txn *txn);     /* stop a subscription */
 
 #endif

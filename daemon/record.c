@@ -61,7 +61,7 @@ uint64_t cd_hash64(const void *p, size_t n)
 int cd_change_log(cd_call *c, MDB_txn *txn, const char *op, const char *type, uint64_t id)
 {
     cd_db *db = &c->srv->db;
-    cd_change ch = { cd_db_next_id(txn, db->dbi[CD_DBI_CHANGES]), c->at_us, op, type, id };
+    cd_change ch = { cd_db_next_id(txn, db->dbi[CD_DBI_CHANGES]), c->at_us, op, type, id, 0 };
     unsigned char key[8];
     cd_put_u64be(key, ch.seq);
     msgpack_sbuffer sb;

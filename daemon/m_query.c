@@ -1,0 +1,143 @@
+/* m_query: claim.query: walk the most selective index in the requested order, check every
+ * filter on the record, stop at limit or at a scan budget, and hand back a keyset cursor (the
+ * last index key examined), so pages never repeat or skip a claim whose key did not move. */
+#include <errno.h>
+#include <string.h>
+#include "bytes.h"
+#include "db.h"
+#include "filter.h"
+#include "methods.h"
+#include "params.h"
+#include "server.h"
+
+#define QUERY_LIMIT_DEFAULT 20
+#define QUERY_LIMIT_MAX 1000
+/* Index entries one request may examine: bounds the time a sparse filter holds the loop. A page
+ * may then hold fewer than limit items; the cursor continues the walk. */
+#define QUERY_SCAN_BUDGET 20000
+
+enum { ORDER_SAID_DESC = 0, ORDER_SAID_ASC, ORDER_RECORDED_DESC };
+static const char *const order_names[] = { "said_desc", "said_asc", "recorded_desc", NULL };
+
+#define CURSOR_BYTES (1 + CD_IDX_KEY)
+
+static void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) { out[2 * i] = digits[in[i] >> 4]; out[2 * i + 1] = digits[in[i] & 15]; }
+}
+
+static int hex_decode(const char *in, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        char ch = in[i];
+        int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+        if (v < 0) return -1;
+        if (i % 2 == 0) out[i / 2] = (unsigned char)(v << 4);
+        else out[i / 2] |= (unsigned char)v;
+    }
+    return 0;
+}
+
+/* Reads `cursor` (hex of order byte + index key); it must belong to the same order and index. */
+static int parse_cursor(cd_call *c, int order, const unsigned char *prefix, unsigned char *key, int *has)
+{
+    const msgpack_object *o = cd_map_get(&c->params, "cursor");
+    unsigned char raw[CURSOR_BYTES];
+    *has = 0;
+    if (!o) return 0;
+    if (o->type == MSGPACK_OBJECT_BIN && o->via.bin.size == CURSOR_BYTES)
+        memcpy(raw, o->via.bin.ptr, CURSOR_BYTES);
+    else if (o->type != MSGPACK_OBJECT_STR || o->via.str.size != 2 * CURSOR_BYTES ||
+             hex_decode(o->via.str.ptr, o->via.str.size, raw) < 0)
+        return cd_fail(c, CLAIMD_E_INVALID, "cursor", "not a cursor returned by claim.query");
+    if (raw[0] != order || memcmp(raw + 1, prefix, 9) != 0)
+        return cd_fail(c, CLAIMD_E_INVALID, "cursor", "this cursor belongs to another order or filter");
+    memcpy(key, raw + 1, CD_IDX_KEY);
+    *has = 1;
+    return 0;
+}
+
+void cd_m_claim_query(cd_call *c, MDB_txn *txn)
+{
+    static const char *const own[] = { "order", "limit", "cursor", NULL };
+    int order = ORDER_SAID_DESC;
+    uint64_t limit = QUERY_LIMIT_DEFAULT;
+    cd_filter f;
+    if (c->params.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < c->params.via.map.size; i++) {
+            const msgpack_object *k = &c->params.via.map.ptr[i].key;
+            if (k->type != MSGPACK_OBJECT_STR ||
+                (!cd_filter_is_key(k->via.str.ptr, k->via.str.size) && cd_enum_index(own, k->via.str.ptr, k->via.str.size) < 0)) {
+                cd_fail(c, CLAIMD_E_INVALID, k->type == MSGPACK_OBJECT_STR ?
+                        cd_call_strndup(c, k->via.str.ptr, k->via.str.size > 64 ? 64 : k->via.str.size) : NULL,
+                        "unknown parameter");
+                return;
+            }
+        }
+    if (cd_get_enum(c, &c->params, NULL, "order", CD_OPTIONAL, order_names, &order) ||
+        cd_get_u64(c, &c->params, NULL, "limit", CD_OPTIONAL, 1, QUERY_LIMIT_MAX, &limit) ||
+        cd_filter_parse(c, txn, &c->params, &f))
+        return;
+    cd_idx_kind kind;
+    uint64_t value;
+    cd_filter_pick_index(&f, &kind, &value);
+    int by_said = order != ORDER_RECORDED_DESC;
+    if (!by_said) kind |= CD_IDX_BY_RECORDED;
+    unsigned char lo[CD_IDX_KEY], hi[CD_IDX_KEY], key[CD_IDX_KEY];
+    /* [lo, hi): the said range when ordering by said, else the whole (kind, value) run. */
+    cd_index_key(lo, kind, value, by_said && f.has_from ? f.said_from : INT64_MIN, 0);
+    cd_index_key(hi, kind, value, by_said && f.has_to ? f.said_to : INT64_MAX, 0);
+    if (!by_said || !f.has_to) memset(hi + 9, 0xff, 16);
+    int has_cursor;
+    if (parse_cursor(c, order, lo, key, &has_cursor)) return;
+
+    cd_claim *items = cd_call_alloc(c, limit * sizeof *items);
+    MDB_cursor *cur;
+    int rc = items ? mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur) : ENOMEM;
+    if (rc) { cd_fail_mdb(c, rc, "querying"); return; }
+    int asc = order == ORDER_SAID_ASC;
+    MDB_val k, v;
+    size_t n = 0, scanned = 0;
+    int more = 0;
+    unsigned char last[CD_IDX_KEY];
+    /* Position on the first key to examine. */
+    if (asc) {
+        k = (MDB_val){ CD_IDX_KEY, has_cursor ? key : lo };
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == 0 && has_cursor && memcmp(k.mv_data, key, CD_IDX_KEY) == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    } else {
+        k = (MDB_val){ CD_IDX_KEY, has_cursor ? key : hi };
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    }
+    if (f.nothing) rc = MDB_NOTFOUND;   /* a named entity does not exist: nothing can match */
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, asc ? MDB_NEXT : MDB_PREV)) {
+        if (k.mv_size != CD_IDX_KEY || memcmp(k.mv_data, lo, 9) != 0) break;
+        if (memcmp(k.mv_data, lo, CD_IDX_KEY) < 0 || memcmp(k.mv_data, hi, CD_IDX_KEY) >= 0) break;
+        if (n == limit || scanned == QUERY_SCAN_BUDGET) { more = 1; break; }
+        scanned++;
+        memcpy(last, k.mv_data, CD_IDX_KEY);
+        cd_claim cl;
+        if (cd_claim_load(c, txn, cd_get_u64be(last + 17), &cl)) { c->err = CLAIMD_OK; continue; }
+        if (cd_filter_match(&f, &cl)) items[n++] = cl;
+    }
+    mdb_cursor_close(cur);
+    if (c->err) return;
+    msgpack_pack_map(&c->pk, 2);
+    cd_pack_cstr(&c->pk, "items");
+    msgpack_pack_array(&c->pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) cd_claim_pack(c, txn, &items[i]);
+    cd_pack_cstr(&c->pk, "cursor");
+    if (more && !f.nothing) {
+        unsigned char raw[CURSOR_BYTES];
+        char hex[2 * CURSOR_BYTES];
+        raw[0] = (unsigned char)order;
+        memcpy(raw + 1, last, CD_IDX_KEY);
+        hex_encode(raw, CURSOR_BYTES, hex);
+        cd_pack_strn(&c->pk, hex, sizeof hex);
+    } else {
+        msgpack_pack_nil(&c->pk);
+    }
+}
