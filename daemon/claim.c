@@ -80,24 +80,30 @@ int cd_appearance_parse(cd_call *c, MDB_txn *txn, const msgpack_object *m, const
 
 static int parse_via(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const char *prefix, cd_claim *out)
 {
-    static const char *const allowed[] = { "name", "id", "how", NULL };
+    static const char *const allowed[] = { "name", "id", "how", "kind", NULL };
     out->via = cd_call_alloc(c, arr->via.array.size * sizeof *out->via);
     if (!out->via) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         const msgpack_object *m = &arr->via.array.ptr[i];
         const char *f = item_field(c, prefix, "via", i);
         cd_via v = { 0, cd_enum_index(cd_via_how_names, "other", 5) };
+        int kind = -1;
+        cd_str name = { 0 };
         if (m->type != MSGPACK_OBJECT_MAP)
             return cd_fail(c, CLAIMD_E_INVALID, f, "a via hop is a map with name or id, and how");
         if (cd_params_only(c, m, f, allowed) ||
-            cd_get_enum(c, m, f, "how", CD_OPTIONAL, cd_via_how_names, &v.how))
+            cd_get_enum(c, m, f, "how", CD_OPTIONAL, cd_via_how_names, &v.how) ||
+            cd_get_enum(c, m, f, "kind", CD_OPTIONAL, cd_entity_kind_names, &kind) ||
+            cd_get_str(c, m, f, "name", CD_OPTIONAL, CD_NAME_MAX, &name))
             return -1;
-        const msgpack_object *name = cd_map_get(m, "name");
-        /* With an id the hop resolves as {"id": N} (the map itself); else by its name. */
-        const msgpack_object *ref = cd_map_get(m, "id") ? m : name;
-        if (!ref) return cd_fail(c, CLAIMD_E_INVALID, cd_field_path(c, f, "name"), "required");
-        if (cd_entity_resolve(c, txn, ref, ref == m ? f : cd_field_path(c, f, "name"), 1, &v.entity))
+        /* With an id the hop resolves as {"id": N} (the map itself); else by name and kind. */
+        if (cd_map_get(m, "id")) {
+            if (cd_entity_resolve(c, txn, m, f, 1, &v.entity)) return -1;
+        } else if (!name.n) {
+            return cd_fail(c, CLAIMD_E_INVALID, cd_field_path(c, f, "name"), "required");
+        } else if (cd_entity_resolve_name(c, txn, name, kind, 1, &v.entity)) {
             return -1;
+        }
         out->via[out->nvia++] = v;
     }
     return 0;

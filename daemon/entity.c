@@ -292,3 +292,13 @@ void cd_entity_pack(msgpack_packer *pk, const cd_entity *e)
     if (e->wikidata.n) { cd_pack_cstr(pk, "wikidata"); cd_pack_strn(pk, e->wikidata.p, e->wikidata.n); }
     if (e->merged_into) { cd_pack_cstr(pk, "merged_into"); msgpack_pack_uint64(pk, e->merged_into); }
 }
+
+int cd_entity_resolve_name(cd_call *c, MDB_txn *txn, cd_str name, int kind, int create, uint64_t *id)
+{
+    entity_input in;
+    memset(&in, 0, sizeof in);
+    in.name = name;
+    in.kind = kind >= 0 ? kind : CD_KIND_UNKNOWN;
+    in.has_kind = kind >= 0;
+    return resolve_map(c, txn, &in, create, id);
+}

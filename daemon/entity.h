@@ -47,6 +47,10 @@ int cd_entity_lookup(cd_call *c, MDB_txn *txn, const char *name, size_t n, uint6
 int cd_entity_resolve(cd_call *c, MDB_txn *txn, const msgpack_object *ref, const char *field,
                       int create, uint64_t *id);
 
+/* Resolves an entity by name with an optional kind (-1: none), creating it (or setting the
+ * kind of an existing one of unknown kind) when create is set. 0 or -1 (error set). */
+int cd_entity_resolve_name(cd_call *c, MDB_txn *txn, cd_str name, int kind, int create, uint64_t *id);
+
 /* Packs {"id", "name"} for entity id (name "" if it vanished), as a map header announcing
  * extra more pairs that the caller packs right after (e.g. a via hop's "how"). */
 void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t id, unsigned extra);
