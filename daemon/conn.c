@@ -39,6 +39,7 @@ struct cd_conn {
     int close_after_flush;
     int closing;                 /* uv_close started; no more processing */
     int open_handles;
+    int slow_in_flight;          /* a CD_M_SLOW call is running on the thread pool */
     struct cd_sub *subs;         /* this connection's subscriptions */
 };
 
@@ -55,7 +56,7 @@ static void conn_process(cd_conn *c);
 
 static void conn_maybe_free(cd_conn *c)
 {
-    if (!c->closing || c->open_handles || c->writes_in_flight) return;
+    if (!c->closing || c->open_handles || c->writes_in_flight || c->slow_in_flight) return;
     cd_subs_free(c->subs);
     msgpack_sbuffer_destroy(&c->out);
     free(c->in);
@@ -84,7 +85,7 @@ void cd_conn_close(cd_conn *c)
 
 int cd_conn_busy(const cd_conn *c)
 {
-    return c->writes_in_flight || c->out.size || c->out_unsent || c->held;
+    return c->writes_in_flight || c->slow_in_flight || c->out.size || c->out_unsent || c->held;
 }
 
 /* ---- output ------------------------------------------------------------------------------ */
@@ -136,6 +137,7 @@ static void conn_reply(cd_conn *c, cd_call *call)
 static int conn_wants_input(const cd_conn *c)
 {
     return !c->closing && !c->eof && !c->close_after_flush && !c->held && !c->srv->stopping &&
+           !c->slow_in_flight &&
            c->writes_in_flight < MAX_WRITES_PER_CONN &&
            c->out_unsent + c->out.size < c->srv->cfg.max_output;
 }
@@ -202,9 +204,60 @@ static void conn_reject_object(cd_conn *c, cd_scan_result r)
     c->close_after_flush = 1;
 }
 
-/* Runs a call that is not a write (or an early error) now and queues its reply. */
+typedef struct {
+    uv_work_t req;
+    cd_call *call;
+} slow_work;
+
+/* Thread pool: runs a slow call with a read txn of its own. */
+static void slow_run(uv_work_t *req)
+{
+    cd_call *call = ((slow_work *)req)->call;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(call->srv->db.env, NULL, MDB_RDONLY, &txn);
+    if (rc) { cd_fail_mdb(call, rc, "starting a read transaction"); return; }
+    call->method->fn(call, txn);
+    mdb_txn_abort(txn);
+}
+
+static void slow_done(uv_work_t *req, int status)
+{
+    slow_work *w = (slow_work *)req;
+    cd_call *call = w->call;
+    cd_conn *c = call->conn;
+    cd_server *srv = c->srv;
+    free(w);
+    if (status == UV_ECANCELED) cd_fail(call, CLAIMD_E_BUSY, NULL, "shutting down");
+    c->slow_in_flight = 0;
+    if (--srv->workers_running == 0 && srv->writer) cd_writer_kick(srv->writer);
+    if (c->closing) {
+        cd_call_free(call);
+        conn_maybe_free(c);
+        cd_server_maybe_finish(srv);
+        return;
+    }
+    conn_reply(c, call);
+    conn_process(c);
+    if (srv->stopping) cd_server_maybe_finish(srv);
+}
+
+/* Runs a call that is not a write (or an early error) now and queues its reply; a slow call
+ * goes to the thread pool and the connection waits for it. */
 static void conn_run_now(cd_conn *c, cd_call *call)
 {
+    if (!call->err && (call->method->flags & CD_M_SLOW)) {
+        slow_work *w = malloc(sizeof *w);
+        if (w) {
+            w->call = call;
+            c->slow_in_flight = 1;
+            c->srv->workers_running++;
+            if (uv_queue_work(c->srv->loop, &w->req, slow_run, slow_done) == 0) return;
+            c->slow_in_flight = 0;
+            c->srv->workers_running--;
+            free(w);
+        }
+        cd_fail(call, CLAIMD_E_INTERNAL, NULL, "cannot start background work");
+    }
     if (!call->err) cd_dispatch_read(call);
     conn_reply(c, call);
 }
@@ -229,7 +282,7 @@ static void conn_process(cd_conn *c)
         c->held = NULL;
         conn_run_now(c, call);
     }
-    while (!c->held && !c->close_after_flush && c->in_off < c->in_len &&
+    while (!c->held && !c->slow_in_flight && !c->close_after_flush && c->in_off < c->in_len &&
            c->writes_in_flight < MAX_WRITES_PER_CONN &&
            c->out_unsent + c->out.size < srv->cfg.max_output && !srv->stopping) {
         size_t len;

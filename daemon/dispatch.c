@@ -27,6 +27,7 @@ static const cd_method methods[] = {
     { "changes", cd_m_changes, CD_ROLE_READ, 0 },
     { "subscribe", cd_m_subscribe, CD_ROLE_READ, 0 },
     { "unsubscribe", cd_m_unsubscribe, CD_ROLE_READ, CD_M_NOTXN },
+    { "backup", cd_m_backup, CD_ROLE_ADMIN, CD_M_SLOW },
 };
 
 const cd_method *cd_method_find(const char *s, size_t n)

@@ -11,7 +11,9 @@ typedef enum { CD_ROLE_READ = 0, CD_ROLE_WRITE = 1, CD_ROLE_ADMIN = 2 } cd_role;
  * txn is the loop's read txn, or the writer's nested txn for CD_M_WRITE methods. */
 typedef void (*cd_method_fn)(cd_call *c, MDB_txn *txn);
 
-enum { CD_M_WRITE = 1, CD_M_NOTXN = 2 };
+/* CD_M_WRITE: runs on the writer thread; CD_M_NOTXN: needs no txn; CD_M_SLOW: may take long, so
+ * it runs on the libuv thread pool with its own read txn while its connection waits. */
+enum { CD_M_WRITE = 1, CD_M_NOTXN = 2, CD_M_SLOW = 4 };
 
 struct cd_method {
     const char *name;

@@ -27,5 +27,6 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn);     /* filtered, ordered, keyse
 void cd_m_changes(cd_call *c, MDB_txn *txn);         /* the change log from a seq */
 void cd_m_subscribe(cd_call *c, MDB_txn *txn);       /* live change notifications */
 void cd_m_unsubscribe(cd_call *c, MDB_txn *txn);     /* stop a subscription */
+void cd_m_backup(cd_call *c, MDB_txn *txn);          /* compacted copy to a directory */
 
 #endif

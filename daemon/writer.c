@@ -130,8 +130,9 @@ static void on_async(uv_async_t *h)
     pthread_mutex_lock(&w->mu);
     cd_call *done = w->done_head;
     w->done_head = w->done_tail = NULL;
-    int grow = w->grow_wanted;
-    w->grow_wanted = 0;
+    /* Growth remaps the file: it waits while a worker thread (backup) holds a read txn. */
+    int grow = w->grow_wanted && srv->workers_running == 0;
+    if (grow) w->grow_wanted = 0;
     pthread_mutex_unlock(&w->mu);
 
     if (grow) {
@@ -210,4 +211,9 @@ void cd_writer_stop(cd_writer *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     uv_close((uv_handle_t *)&w->async, free_on_close);
+}
+
+void cd_writer_kick(cd_writer *w)
+{
+    uv_async_send(&w->async);
 }

@@ -21,6 +21,10 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done);
 /* Queues a write call (loop thread). Ownership passes to the writer until done(c). */
 void cd_writer_submit(cd_writer *w, cd_call *c);
 
+/* Re-checks pending work on the loop thread (e.g. a map growth deferred while a worker thread
+ * held a read txn); call when srv->workers_running drops to 0. */
+void cd_writer_kick(cd_writer *w);
+
 /* Calls submitted and not yet handed back (loop thread). */
 size_t cd_writer_in_flight(const cd_writer *w);
 
