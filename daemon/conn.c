@@ -126,8 +126,8 @@ static void conn_flush(cd_conn *c)
 static void conn_reply(cd_conn *c, cd_call *call)
 {
     cd_server *srv = c->srv;
-    srv->stats.requests++;
-    if (call->err) srv->stats.errors++;
+    cd_stats_record(&srv->stats, cd_method_index(call->method), call->err != CLAIMD_OK,
+                    (uint64_t)((int64_t)uv_hrtime() - call->start_ns));
     cd_call_encode_reply(call, &c->out);
     cd_call_free(call);
 }
@@ -198,7 +198,10 @@ static void conn_reject_object(cd_conn *c, cd_scan_result r)
                         : r == CD_SCAN_TOO_LARGE ? "request larger than the limit"
                         : "request is not valid MessagePack";
         cd_call *call = cd_call_new_error(c->srv, c, msgid, code, msg);
-        if (call) conn_reply(c, call);
+        if (call) {
+            call->start_ns = (int64_t)uv_hrtime();
+            conn_reply(c, call);
+        }
     }
     c->in_off = c->in_len;
     c->close_after_flush = 1;

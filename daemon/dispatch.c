@@ -37,6 +37,18 @@ const cd_method *cd_method_find(const char *s, size_t n)
     return NULL;
 }
 
+int cd_method_index(const cd_method *m)
+{
+    return m ? (int)(m - methods) : -1;
+}
+
+const cd_method *cd_method_at(size_t i)
+{
+    return &methods[i];
+}
+
+_Static_assert(sizeof methods / sizeof methods[0] <= CD_STATS_METHODS, "raise CD_STATS_METHODS");
+
 const char *cd_role_name(cd_role r)
 {
     return r == CD_ROLE_ADMIN ? "admin" : r == CD_ROLE_WRITE ? "write" : "read";

@@ -25,6 +25,12 @@ struct cd_method {
 /* The method named s[0..n), or NULL. */
 const cd_method *cd_method_find(const char *s, size_t n);
 
+/* The index of m in the method table (for per-method stats). */
+int cd_method_index(const cd_method *m);
+
+/* The method at index i (i < the table size). */
+const cd_method *cd_method_at(size_t i);
+
 /* The name of a role ("read", "write", "admin"). */
 const char *cd_role_name(cd_role r);
 

@@ -39,7 +39,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 22);
+    msgpack_pack_map(pk, 23);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -71,4 +71,6 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "idle_timeout_ms", srv->cfg.idle_timeout_ms);
     pack_u64(pk, "format", CD_DB_FORMAT);
     pack_u64(pk, "pid", (uint64_t)getpid());
+    cd_pack_cstr(pk, "methods");
+    cd_stats_pack_methods(&srv->stats, pk);
 }

@@ -2,7 +2,16 @@
 #ifndef CD_STATS_H
 #define CD_STATS_H
 
+#include <msgpack.h>
 #include <stdint.h>
+
+#define CD_STATS_METHODS 48      /* at least the number of methods in the dispatch table */
+#define CD_STATS_BUCKETS 40      /* latency histogram: bucket b holds [2^(b-1), 2^b) microseconds */
+
+typedef struct {
+    uint64_t requests, errors;
+    uint64_t latency[CD_STATS_BUCKETS];
+} cd_method_stats;
 
 typedef struct {
     uint64_t requests;          /* requests answered */
@@ -13,6 +22,15 @@ typedef struct {
     uint64_t connections_total; /* connections accepted since start */
     uint64_t connections_refused; /* refused with busy (over max_connections) */
     uint64_t map_growths;
+    cd_method_stats per_method[CD_STATS_METHODS];
+    cd_method_stats unknown;    /* requests that named no method or were malformed */
 } cd_stats;
+
+/* Counts one answered request of method index m (-1: none) with its latency (loop thread). */
+void cd_stats_record(cd_stats *st, int m, int failed, uint64_t latency_ns);
+
+/* Packs {"method": {"requests", "errors", "p50_us", "p99_us", "p999_us"}, ...} for methods
+ * that were called, plus "all" over every request. */
+void cd_stats_pack_methods(const cd_stats *st, msgpack_packer *pk);
 
 #endif
