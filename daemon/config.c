@@ -41,6 +41,8 @@ static void usage(FILE *to)
         "  --max-batch N         most claims in one claim.import (default 10000)\n"
         "  --max-output BYTES    unsent replies before a connection is no longer read (default 64M)\n"
         "  --idle-timeout MS     close a connection stuck inside an object after MS (default 30000)\n"
+        "  --config FILE         read settings from FILE: lines of key = value, keys as the\n"
+        "                        flags above without --; flags given override the file\n"
         "  --version, --help\n");
 }
 
@@ -71,51 +73,100 @@ static int parse_uint(const char *s, unsigned *out)
     return 0;
 }
 
+/* Applies one setting by its flag name (without "--"); used for flags and config-file keys.
+ * String values must outlive cfg. Returns 0, or -1 on an unknown name or a bad value. */
+static int apply_option(cd_config *cfg, const char *name, const char *val)
+{
+    int bad = 0;
+    if (!strcmp(name, "data")) cfg->data_dir = val;
+    else if (!strcmp(name, "socket")) cfg->socket_path = val;
+    else if (!strcmp(name, "writers")) cfg->writers_group = val;
+    else if (!strcmp(name, "map-size")) bad = parse_size(val, &cfg->map_size) < 0 || cfg->map_size < (1u << 20);
+    else if (!strcmp(name, "log-level")) bad = cd_log_parse_level(val, &cfg->log_level) < 0;
+    else if (!strcmp(name, "max-connections")) bad = parse_uint(val, &cfg->max_connections) < 0;
+    else if (!strcmp(name, "max-request")) bad = parse_size(val, &cfg->max_request) < 0 || cfg->max_request < 64;
+    else if (!strcmp(name, "max-depth")) bad = parse_uint(val, &cfg->max_depth) < 0 || cfg->max_depth > 32 || cfg->max_depth < 4;
+    else if (!strcmp(name, "max-text")) bad = parse_size(val, &cfg->max_text) < 0 || cfg->max_text == 0;
+    else if (!strcmp(name, "max-batch")) bad = parse_uint(val, &cfg->max_batch) < 0;
+    else if (!strcmp(name, "max-output")) bad = parse_size(val, &cfg->max_output) < 0 || cfg->max_output < 4096;
+    else if (!strcmp(name, "idle-timeout")) bad = parse_uint(val, &cfg->idle_timeout_ms) < 0;
+    else { fprintf(stderr, "claimd: unknown setting: %s\n", name); return -1; }
+    if (bad) fprintf(stderr, "claimd: bad value for %s: %s\n", name, val);
+    return bad ? -1 : 0;
+}
+
+/* Reads "key = value" lines (same keys as the long flags; '#' starts a comment). The file's
+ * strings are kept for the life of the process. */
+static int load_config_file(cd_config *cfg, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) { fprintf(stderr, "claimd: cannot read config %s: %s\n", path, strerror(errno)); return -1; }
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = 0;
+        char *key = line + strspn(line, " \t\r\n");
+        if (!*key) continue;
+        char *eq = strchr(key, '=');
+        if (!eq) { fprintf(stderr, "claimd: %s:%d: expected key = value\n", path, lineno); rc = -1; break; }
+        char *kend = eq;
+        while (kend > key && (kend[-1] == ' ' || kend[-1] == '\t')) kend--;
+        *kend = 0;
+        char *val = eq + 1 + strspn(eq + 1, " \t");
+        size_t vlen = strcspn(val, "\r\n");
+        while (vlen && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t')) vlen--;
+        val[vlen] = 0;
+        char *kept = strdup(val);
+        if (!kept || apply_option(cfg, key, kept) < 0) {
+            fprintf(stderr, "claimd: %s:%d: rejected\n", path, lineno);
+            free(kept);
+            rc = -1;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
 int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
 {
-    enum { O_DATA = 256, O_SOCKET, O_WRITERS, O_MAP, O_LOG, O_MAXCONN, O_MAXREQ, O_MAXDEPTH,
-           O_MAXTEXT, O_MAXBATCH, O_MAXOUT, O_IDLE, O_VERSION, O_HELP };
     static const struct option opts[] = {
-        { "data", required_argument, 0, O_DATA },
-        { "socket", required_argument, 0, O_SOCKET },
-        { "writers", required_argument, 0, O_WRITERS },
-        { "map-size", required_argument, 0, O_MAP },
-        { "log-level", required_argument, 0, O_LOG },
-        { "max-connections", required_argument, 0, O_MAXCONN },
-        { "max-request", required_argument, 0, O_MAXREQ },
-        { "max-depth", required_argument, 0, O_MAXDEPTH },
-        { "max-text", required_argument, 0, O_MAXTEXT },
-        { "max-batch", required_argument, 0, O_MAXBATCH },
-        { "max-output", required_argument, 0, O_MAXOUT },
-        { "idle-timeout", required_argument, 0, O_IDLE },
-        { "version", no_argument, 0, O_VERSION },
-        { "help", no_argument, 0, O_HELP },
+        { "data", required_argument, 0, 0 },
+        { "socket", required_argument, 0, 0 },
+        { "writers", required_argument, 0, 0 },
+        { "map-size", required_argument, 0, 0 },
+        { "log-level", required_argument, 0, 0 },
+        { "max-connections", required_argument, 0, 0 },
+        { "max-request", required_argument, 0, 0 },
+        { "max-depth", required_argument, 0, 0 },
+        { "max-text", required_argument, 0, 0 },
+        { "max-batch", required_argument, 0, 0 },
+        { "max-output", required_argument, 0, 0 },
+        { "idle-timeout", required_argument, 0, 0 },
+        { "config", required_argument, 0, 'c' },
+        { "version", no_argument, 0, 'V' },
+        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 },
     };
-    int c, bad = 0;
+    /* The config file is read first, so flags override it wherever they stand. */
+    for (int i = 1; i < argc; i++) {
+        const char *file = NULL;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9)) file = argv[i] + 9;
+        if (file && load_config_file(cfg, file) < 0) return -1;
+    }
+    int c, idx;
     opterr = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (c) {
-        case O_DATA: cfg->data_dir = optarg; break;
-        case O_SOCKET: cfg->socket_path = optarg; break;
-        case O_WRITERS: cfg->writers_group = optarg; break;
-        case O_MAP: bad |= parse_size(optarg, &cfg->map_size) < 0 || cfg->map_size < (1u << 20); break;
-        case O_LOG: bad |= cd_log_parse_level(optarg, &cfg->log_level) < 0; break;
-        case O_MAXCONN: bad |= parse_uint(optarg, &cfg->max_connections) < 0; break;
-        case O_MAXREQ: bad |= parse_size(optarg, &cfg->max_request) < 0 || cfg->max_request < 64; break;
-        case O_MAXDEPTH: bad |= parse_uint(optarg, &cfg->max_depth) < 0 || cfg->max_depth > 32 || cfg->max_depth < 4; break;
-        case O_MAXTEXT: bad |= parse_size(optarg, &cfg->max_text) < 0 || cfg->max_text == 0; break;
-        case O_MAXBATCH: bad |= parse_uint(optarg, &cfg->max_batch) < 0; break;
-        case O_MAXOUT: bad |= parse_size(optarg, &cfg->max_output) < 0 || cfg->max_output < 4096; break;
-        case O_IDLE: bad |= parse_uint(optarg, &cfg->idle_timeout_ms) < 0; break;
-        case O_VERSION: printf("claimd %s (protocol 1)\n", CLAIMD_VERSION_STRING); return 1;
-        case O_HELP: usage(stdout); return 1;
-        default: bad = 1;
-        }
-        if (bad) {
-            if (c >= O_DATA) fprintf(stderr, "claimd: bad value for --%s: %s\n", opts[c - O_DATA].name, optarg);
-            usage(stderr);
-            return -1;
+        case 0:
+            if (apply_option(cfg, opts[idx].name, optarg) < 0) { usage(stderr); return -1; }
+            break;
+        case 'c': break;
+        case 'V': printf("claimd %s (protocol 1)\n", CLAIMD_VERSION_STRING); return 1;
+        case 'h': usage(stdout); return 1;
+        default: usage(stderr); return -1;
         }
     }
     if (optind < argc) {
