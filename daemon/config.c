@@ -12,6 +12,7 @@ void cd_config_defaults(cd_config *cfg)
     *cfg = (cd_config){
         .data_dir = "./var/data",
         .socket_path = sock && *sock ? sock : "./var/claimd.sock",
+        .socket_mode = 0660,
         .writers_group = NULL,
         .map_size = (size_t)1 << 30,
         .log_level = CD_LOG_INFO,
@@ -31,6 +32,8 @@ static void usage(FILE *to)
         "usage: claimd [options]\n"
         "  --data DIR            LMDB data directory (default ./var/data)\n"
         "  --socket PATH         Unix socket (default $CLAIMD_SOCKET, else ./var/claimd.sock)\n"
+        "  --socket-mode MODE    octal permissions of the socket (default 0660; 0666 lets every\n"
+        "                        local user that can reach its directory read)\n"
         "  --writers GROUP       members of GROUP may write (default: only root and the daemon's user)\n"
         "  --map-size BYTES      initial LMDB map size, suffixes K M G (default 1G; grows by itself)\n"
         "  --log-level LEVEL     debug, info, warn or error (default info)\n"
@@ -81,6 +84,12 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     if (!strcmp(name, "data")) cfg->data_dir = val;
     else if (!strcmp(name, "socket")) cfg->socket_path = val;
     else if (!strcmp(name, "writers")) cfg->writers_group = val;
+    else if (!strcmp(name, "socket-mode")) {
+        char *end;
+        unsigned long m = strtoul(val, &end, 8);
+        bad = *val == 0 || *end != 0 || m > 0777 || (m & 0111);
+        cfg->socket_mode = (unsigned)m;
+    }
     else if (!strcmp(name, "map-size")) bad = parse_size(val, &cfg->map_size) < 0 || cfg->map_size < (1u << 20);
     else if (!strcmp(name, "log-level")) bad = cd_log_parse_level(val, &cfg->log_level) < 0;
     else if (!strcmp(name, "max-connections")) bad = parse_uint(val, &cfg->max_connections) < 0;
@@ -135,6 +144,7 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "data", required_argument, 0, 0 },
         { "socket", required_argument, 0, 0 },
         { "writers", required_argument, 0, 0 },
+        { "socket-mode", required_argument, 0, 0 },
         { "map-size", required_argument, 0, 0 },
         { "log-level", required_argument, 0, 0 },
         { "max-connections", required_argument, 0, 0 },

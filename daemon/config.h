@@ -9,6 +9,7 @@
 typedef struct {
     const char *data_dir;        /* LMDB environment directory */
     const char *socket_path;     /* Unix socket to listen on */
+    unsigned socket_mode;        /* permission bits of the socket file (default 0660) */
     const char *writers_group;   /* members get the write role; NULL: nobody but admins */
     size_t map_size;             /* initial LMDB map size in bytes; grows on demand */
     cd_log_level log_level;

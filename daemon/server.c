@@ -72,8 +72,9 @@ int cd_server_listen(cd_server *srv)
     if (prepare_socket_dir(path) < 0 || clear_stale_socket(path) < 0) return -1;
     uv_pipe_init(srv->loop, &srv->listener, 0);
     srv->listener.data = srv;
-    /* umask around bind: the socket is created 0660, never wider, whatever our umask was. */
-    mode_t old = umask(0117);
+    /* umask around bind: the socket gets exactly socket_mode (0660 unless configured), whatever
+     * our umask was, with no window in which it is wider. */
+    mode_t old = umask((~srv->cfg.socket_mode) & 0777);
     int rc = uv_pipe_bind(&srv->listener, path);
     umask(old);
     if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
