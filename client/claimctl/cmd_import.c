@@ -3,9 +3,10 @@
  * Lines are converted to MessagePack one by one and gathered into batches (--batch records, and
  * at most BATCH_BYTES so a batch stays well under the daemon's request limit). Up to --in-flight
  * batches are pipelined on the one connection: while the daemon commits one, the next is already
- * on its way. Each batch remembers the line numbers and original text of its records, so that
+ * on its way. Each batch remembers the line number and original text of its entries, so that
  * every rejected record, whether refused here (not JSON) or by the daemon, goes to the rejects
- * file with its line number, the reason and the input as it was. */
+ * file with its line number, the reason and the input as it was. Lines refused here ride along
+ * in the batch being filled, so the rejects file comes out in input order. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -24,9 +25,12 @@
 
 typedef struct {
     claimd_args *args;         /* {"claims": [ ... while filling; sealed when sent */
-    size_t n, cap, bytes;
-    uint64_t *lines;           /* line number of each record */
-    char **inputs;             /* each record's original line */
+    size_t n;                  /* records in args */
+    size_t bytes;              /* their packed size */
+    size_t m, cap;             /* entries: the records, and lines rejected here, in line order */
+    uint64_t *lines;           /* each entry's line number */
+    char **inputs;             /* each entry's original line */
+    json_t **local;            /* the error of a line rejected here; NULL for a record sent */
 } batch;
 
 typedef struct {
@@ -121,41 +125,58 @@ static int batch_start(importer *im, batch *b)
     return 0;
 }
 
-static void batch_clear_inputs(batch *b)
+static void batch_clear_entries(batch *b)
 {
-    for (size_t i = 0; i < b->n; i++) free(b->inputs[i]);
+    for (size_t i = 0; i < b->m; i++) {
+        free(b->inputs[i]);
+        json_decref(b->local[i]);
+    }
+    b->m = 0;
     b->n = 0;
 }
 
 static void batch_free(batch *b)
 {
-    batch_clear_inputs(b);
+    batch_clear_entries(b);
     free(b->lines);
     free(b->inputs);
+    free(b->local);
     claimd_args_free(b->args);
 }
 
-/* Adds one record (already packed) to b. Returns 0 or -1 (out of memory). */
-static int batch_add(batch *b, uint64_t line, const char *input, const void *rec, size_t len)
+/* Appends an entry: a record packed as rec[0..len), or (rec NULL) a line rejected here with
+ * error (the reference is taken). Returns 0 or -1 (out of memory). */
+static int batch_add(batch *b, uint64_t line, const char *input, const void *rec, size_t len,
+                     json_t *error)
 {
-    if (b->n == b->cap) {
+    if (b->m == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         uint64_t *lines = realloc(b->lines, cap * sizeof *lines);
         if (lines) b->lines = lines;
         char **inputs = realloc(b->inputs, cap * sizeof *inputs);
         if (inputs) b->inputs = inputs;
-        if (!lines || !inputs) return -1;
+        json_t **local = realloc(b->local, cap * sizeof *local);
+        if (local) b->local = local;
+        if (!lines || !inputs || !local) {
+            json_decref(error);
+            return -1;
+        }
         b->cap = cap;
     }
     char *copy = strdup(input);
-    if (!copy || claimd_args_raw(b->args, NULL, rec, len) != CLAIMD_OK) {
+    if (!copy || (rec && claimd_args_raw(b->args, NULL, rec, len) != CLAIMD_OK)) {
         free(copy);
+        json_decref(error);
         return -1;
     }
-    b->lines[b->n] = line;
-    b->inputs[b->n] = copy;
-    b->n++;
-    b->bytes += len;
+    b->lines[b->m] = line;
+    b->inputs[b->m] = copy;
+    b->local[b->m] = rec ? NULL : error;
+    b->m++;
+    if (rec) {
+        b->n++;
+        b->bytes += len;
+    }
     return 0;
 }
 
@@ -177,7 +198,9 @@ static void batch_failed(importer *im, batch *b)
         return;
     }
     json_t *error = ctl_json_from_value(claimd_error_value(im->env->ctx));
-    for (size_t i = 0; i < b->n; i++) reject(im, b->lines[i], b->inputs[i], json_incref(error));
+    for (size_t i = 0; i < b->m; i++)
+        reject(im, b->lines[i], b->inputs[i],
+               b->local[i] ? json_incref(b->local[i]) : json_incref(error));
     json_decref(error);
 }
 
@@ -196,8 +219,12 @@ static void receive_oldest(importer *im)
                      claimd_value_len(results), b->n);
             im->fatal = CTL_EXIT_FAILED;
         } else {
-            for (size_t i = 0; i < b->n; i++) {
-                const claimd_value *item = claimd_value_at(results, i);
+            for (size_t i = 0, k = 0; i < b->m; i++) {
+                if (b->local[i]) {
+                    reject(im, b->lines[i], b->inputs[i], json_incref(b->local[i]));
+                    continue;
+                }
+                const claimd_value *item = claimd_value_at(results, k++);
                 const claimd_value *err = claimd_value_get(item, "error");
                 if (err && err->type != CLAIMD_T_NIL) {
                     reject(im, b->lines[i], b->inputs[i], ctl_json_from_value(err));
@@ -212,7 +239,7 @@ static void receive_oldest(importer *im)
         }
     }
     claimd_value_free(r);
-    batch_clear_inputs(b);
+    batch_clear_entries(b);
     im->head = (im->head + 1) % im->nslots;
     im->in_flight--;
     draw_progress(im, 0);
@@ -231,7 +258,7 @@ static void send_current(importer *im)
     if (im->on_duplicate) claimd_args_str(b->args, "on_duplicate", im->on_duplicate);
     if (claimd_append(im->env->ctx, "claim.import", b->args) != CLAIMD_OK) {
         batch_failed(im, b);
-        batch_clear_inputs(b);
+        batch_clear_entries(b);
         batch_start(im, b);
         return;
     }
@@ -240,6 +267,22 @@ static void send_current(importer *im)
         ctl_warn("out of memory");
         im->fatal = CTL_EXIT_FAILED;
     }
+}
+
+/* A line refused here: it waits in the batch being filled when that has records (to keep the
+ * rejects in line order), else every batch before it is answered and it is reported at once. */
+static void reject_here(importer *im, uint64_t lineno, const char *line, const char *why)
+{
+    batch *b = current(im);
+    if (b->n) {
+        if (batch_add(b, lineno, line, NULL, 0, local_error(why)) < 0) {
+            ctl_warn("out of memory");
+            im->fatal = CTL_EXIT_FAILED;
+        }
+        return;
+    }
+    while (!im->fatal && im->in_flight) receive_oldest(im);
+    reject(im, lineno, line, local_error(why));
 }
 
 /* Handles one input line (without its newline). */
@@ -253,12 +296,12 @@ static void take_line(importer *im, uint64_t lineno, const char *line, size_t le
     if (!obj) {
         char msg[256];
         snprintf(msg, sizeof msg, "invalid JSON: %s (column %d)", jerr.text, jerr.column);
-        reject(im, lineno, line, local_error(msg));
+        reject_here(im, lineno, line, msg);
         return;
     }
     if (!json_is_object(obj)) {
         json_decref(obj);
-        reject(im, lineno, line, local_error("not a JSON object (each line must be one claim)"));
+        reject_here(im, lineno, line, "not a JSON object (each line must be one claim)");
         return;
     }
     claimd_args_reset(im->record);
@@ -267,7 +310,7 @@ static void take_line(importer *im, uint64_t lineno, const char *line, size_t le
     size_t rec_len = 0;
     const void *rec = rc == CLAIMD_OK ? claimd_args_data(im->record, &rec_len) : NULL;
     if (!rec) {
-        reject(im, lineno, line, local_error("claim nested too deeply or has a key with NUL"));
+        reject_here(im, lineno, line, "claim nested too deeply or has a key with NUL");
         return;
     }
     batch *b = current(im);
@@ -276,7 +319,7 @@ static void take_line(importer *im, uint64_t lineno, const char *line, size_t le
         if (im->fatal) return;
         b = current(im);
     }
-    if (batch_add(b, lineno, line, rec, rec_len) < 0) {
+    if (batch_add(b, lineno, line, rec, rec_len, NULL) < 0) {
         ctl_warn("out of memory");
         im->fatal = CTL_EXIT_FAILED;
         return;
@@ -300,18 +343,18 @@ static const char import_usage[] =
     "  --rejects PATH        rejects file (default FILE.rejects; reading stdin without it,\n"
     "                        rejects are reported on stderr). Truncated at start.\n";
 
-/* Opens the rejects file, refusing to overwrite the input. */
-static FILE *open_rejects(const char *path, const char *input)
+/* Opens the rejects file into *f, refusing to overwrite the input. Returns an exit code. */
+static int open_rejects(const char *path, const char *input, FILE **f)
 {
     struct stat in, out;
     if (input && stat(input, &in) == 0 && stat(path, &out) == 0 && in.st_dev == out.st_dev &&
-        in.st_ino == out.st_ino) {
-        ctl_usage_error("import", "the rejects file would overwrite the input");
-        return NULL;
+        in.st_ino == out.st_ino)
+        return ctl_usage_error("import", "the rejects file would overwrite the input");
+    if (!(*f = fopen(path, "w"))) {
+        ctl_warn("cannot create rejects file %s: %s", path, strerror(errno));
+        return CTL_EXIT_FAILED;
     }
-    FILE *f = fopen(path, "w");
-    if (!f) ctl_warn("cannot create rejects file %s: %s", path, strerror(errno));
-    return f;
+    return CTL_EXIT_OK;
 }
 
 static int run_import(importer *im, FILE *in)
@@ -392,10 +435,8 @@ int ctl_cmd_import(ctl_env *env, int argc, char **argv)
         if ((default_rejects = malloc(n))) snprintf(default_rejects, n, "%s.rejects", path);
         rejects_path = default_rejects;
     }
-    if (rejects_path && !(im.rejects = open_rejects(rejects_path, from_stdin ? NULL : path))) {
-        rc = CTL_EXIT_FAILED;
+    if (rejects_path && (rc = open_rejects(rejects_path, from_stdin ? NULL : path, &im.rejects)))
         goto close_input;
-    }
     im.batch_size = (size_t)batch_size;
     im.nslots = (size_t)in_flight + 1;
     im.slots = calloc(im.nslots, sizeof *im.slots);
