@@ -301,6 +301,7 @@ class Client:
 # Daemon.
 
 _running = []
+_all = []
 
 
 def _kill_leftovers():
@@ -328,6 +329,7 @@ class Daemon:
         self.log_level = log_level
         self.proc = None
         self.starts = 0
+        _all.append(self)
         tap.on_failure.append(self._print_log_tail)
 
     def argv(self):
@@ -418,22 +420,26 @@ class Daemon:
         tap.diag(self.log_tail())
 
     def cleanup(self):
-        """Removes the temp dir unless a test failed or CLAIMD_KEEP_TMP is set."""
+        """Kills the daemon if still running; run() removes the temp dir at the very end, unless a
+        test failed or CLAIMD_KEEP_TMP is set (so a failure's log can still be read)."""
         self.kill9()
-        if tap.failed() or os.environ.get("CLAIMD_KEEP_TMP"):
-            tap.diag("kept %s" % self.tmp)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def run(main):
-    """Runs main(), turning an unexpected exception into a failed test, and exits with TAP's code."""
+    """Runs main(), turning an unexpected exception into a failed test, removes the daemons' temp
+    dirs when everything passed, and exits with TAP's code."""
     try:
         main()
     except SystemExit:
         raise
     except BaseException as e:
         tap.ok(False, "test script raised %s" % type(e).__name__, traceback.format_exc())
+    for d in _all:
+        d.kill9()
+        if tap.failed() or os.environ.get("CLAIMD_KEEP_TMP"):
+            tap.diag("kept %s" % d.tmp)
+        else:
+            shutil.rmtree(d.tmp, ignore_errors=True)
     sys.exit(tap.done())
 
 

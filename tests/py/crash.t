@@ -68,6 +68,7 @@ class Writer(threading.Thread):
         self.acked = {}      # external_id -> (id, claim)
         self.sent = {}       # external_id -> claim, sent but not (yet) acknowledged
         self.errors = []     # error replies (there should be none)
+        self.group = None    # a claim.import batch sent and not (yet) acknowledged
         self.first_ack = threading.Event()
 
     def run(self):
@@ -79,6 +80,9 @@ class Writer(threading.Thread):
             return
         try:
             while not self.stop_flag.is_set():
+                if self.rng.random() < 0.1:
+                    n = self.send_import(c, n)
+                    continue
                 batch = []
                 for _ in range(self.rng.randint(1, 4)):
                     claim = make_claim(self.rng, self.cycle, n)
@@ -101,6 +105,30 @@ class Writer(threading.Thread):
             c.close()
 
 
+    def send_import(self, c, n):
+        """One claim.import of 20-50 claims: all of it is acknowledged at once, or none."""
+        group = []
+        for _ in range(self.rng.randint(20, 50)):
+            group.append(make_claim(self.rng, self.cycle, n))
+            n += 1
+        self.group = group
+        reply = c.request("claim.import", {"claims": group})
+        if reply.error is not None:
+            self.errors.append("claim.import -> %s" % short(reply.error))
+        else:
+            results = reply.result.get("results") or []
+            for claim, r in zip(group, results):
+                if r.get("created") is True:
+                    self.acked[claim["external_id"]] = (r["id"], claim)
+                else:
+                    self.errors.append("%s in claim.import -> %s" % (claim["external_id"], short(r)))
+            if len(results) != len(group):
+                self.errors.append("claim.import: %d results for %d claims" % (len(results), len(group)))
+        self.group = None
+        self.first_ack.set()
+        return n
+
+
 def verify(d, known, label):
     """Every known claim (external_id -> (id, claim)) is present and complete."""
     problems = []
@@ -120,26 +148,43 @@ def verify(d, known, label):
                   *problems[:10])
 
 
-def resolve_in_flight(d, in_flight, known, label):
-    """A claim in flight at the kill is wholly there or wholly absent: put it again with
-    on_duplicate error; a conflict names the stored copy, which must be complete."""
+def put_again(c, claim):
+    """Puts a claim again with on_duplicate error: returns (was_stored, id, problems)."""
+    reply = c.request("claim.put", dict(claim, on_duplicate="error"))
+    if reply.error is None and reply.result.get("created") is True:
+        return False, reply.result["id"], []
+    if reply.error is not None and reply.error.get("code") == "conflict":
+        cid = reply.error.get("id")
+        got = c.request("claim.get", {"id": cid})
+        diffs = ["claim.get: %s" % short(got.error)] if got.error else same_claim(claim, got.result)
+        return True, cid, diffs
+    return None, None, ["unexpected %s" % short(reply.msg)]
+
+
+def resolve_in_flight(d, w, known, label):
+    """Requests in flight at the kill are all-or-nothing: put each claim again with on_duplicate
+    error; a conflict names the stored copy, which must be complete. Of a claim.import batch in
+    flight, either every claim was stored or none."""
     problems = []
     with d.client(timeout=10) as c:
-        for ext, claim in in_flight.items():
-            reply = c.request("claim.put", dict(claim, on_duplicate="error"))
-            if reply.error is None and reply.result.get("created") is True:
-                known[ext] = (reply.result["id"], claim)       # it had not been stored; now it is
-            elif reply.error is not None and reply.error.get("code") == "conflict":
-                cid = reply.error.get("id")
-                got = c.request("claim.get", {"id": cid})
-                diffs = ["claim.get: %s" % short(got.error)] if got.error else same_claim(claim, got.result)
-                if diffs:
-                    problems.append("%s (id %s) half-written: %s" % (ext, cid, "; ".join(diffs)))
+        for ext, claim in w.sent.items():
+            stored, cid, diffs = put_again(c, claim)
+            problems += ["%s (id %s) half-written: %s" % (ext, cid, "; ".join(diffs))] if diffs else []
+            if cid is not None:
                 known[ext] = (cid, claim)
-            else:
-                problems.append("%s: unexpected %s" % (ext, short(reply.msg)))
-    tap.ok(not problems, "%s: %d claims in flight at the kill are all-or-nothing" % (label, len(in_flight)),
-           *problems[:10])
+        if w.group:
+            present = []
+            for claim in w.group:
+                stored, cid, diffs = put_again(c, claim)
+                problems += ["%s (id %s) half-written: %s" % (claim["external_id"], cid, "; ".join(diffs))] if diffs else []
+                if stored:
+                    present.append(claim["external_id"])
+                if cid is not None:
+                    known[claim["external_id"]] = (cid, claim)
+            if present and len(present) != len(w.group):
+                problems.append("claim.import in flight: %d of its %d claims stored" % (len(present), len(w.group)))
+    tap.ok(not problems, "%s: requests in flight at the kill are all-or-nothing (%d claim.put%s)" % (
+        label, len(w.sent), ", a claim.import of %d" % len(w.group) if w.group else ""), *problems[:10])
 
 
 def main():
@@ -174,7 +219,7 @@ def main():
                 return
             tap.ok(took < 10, "%s: daemon restarted after kill -9 in %.2fs" % (label, took))
             verify(d, known, label)
-            resolve_in_flight(d, w.sent, known, label)
+            resolve_in_flight(d, w, known, label)
             max_id = max([max_id] + [cid for cid, _ in known.values()])
             with d.client() as c:
                 count = stat(c.call("stats"), r"(^|\.)claims$")

@@ -287,6 +287,7 @@ def case_trickle(h, nbytes):
             calls.append(("ping", msgid))
             data += request_bytes(msgid, "ping")
         i += 1
+    rss0 = h.d.status_kib("VmRSS") or 0
     with h.conn(timeout=30) as c:
         sleep = 0.0005 if nbytes <= 4096 else 0.0
         t0 = time.monotonic()
@@ -296,6 +297,11 @@ def case_trickle(h, nbytes):
                 time.sleep(sleep)
             if k and k % max(1, len(data) // 4) == 0:
                 h.healthy_ok("while %d bytes trickle in (at byte %d)" % (len(data), k))
+        time.sleep(0.1)
+        rss = h.d.status_kib("VmRSS") or 0
+        tap.ok(rss - rss0 < max(16 * 1024, 16 * len(data) // 1024),
+               "trickled requests with unread replies: daemon RSS grows %d KiB for %d bytes received"
+               % (rss - rss0, len(data)))
         wrong = []
         for kind, msgid in calls:
             try:
@@ -350,6 +356,7 @@ def case_unread_replies(h):
     c = h.conn(timeout=30)
     req = request_bytes(7, "claim.get", {"id": big})
     stop = threading.Event()
+    rss0 = h.d.status_kib("VmRSS") or 0
 
     def flood():
         try:
@@ -364,7 +371,9 @@ def case_unread_replies(h):
     time.sleep(1.0)
     h.healthy_ok("while a client floods requests without reading")
     rss = h.d.status_kib("VmRSS")
-    tap.ok(rss is not None and rss < 160 * 1024, "daemon RSS stays bounded under a non-reading client (%s KiB)" % rss)
+    tap.ok(rss is not None and rss - rss0 < 100 * 1024,
+           "daemon memory stays bounded under a non-reading client (RSS %s -> %s KiB; 64 MiB of unread replies "
+           "is the contract's limit)" % (rss0, rss))
     stop.set()
     try:
         c.sock.shutdown(socket.SHUT_RDWR)   # wakes the flood thread if it is blocked in send
@@ -373,6 +382,35 @@ def case_unread_replies(h):
     t.join(10)
     c.close()
     h.healthy_ok("after the non-reading client went away")
+
+
+def case_small_unread_replies(h, n=40000):
+    """Small requests, one per write, never read: the replies are small too (about 40 bytes), so
+    what the daemon holds must stay a small multiple of the bytes received."""
+    req = request_bytes(9, "ping")
+    rss0 = h.d.status_kib("VmRSS") or 0
+    with h.conn(timeout=30) as c:
+        for i in range(n):
+            c.send_raw(req)
+            if i % 100 == 99:
+                time.sleep(0.0005)   # lets the daemon read requests one by one, as from a slow client
+        time.sleep(0.3)
+        rss = h.d.status_kib("VmRSS") or 0
+        received = n * len(req)
+        tap.ok(rss - rss0 < 16 * 1024,
+               "%d pings of %d bytes, one per write, never read: daemon RSS grows %d KiB for %d KiB received"
+               % (n, len(req), rss - rss0, received // 1024),
+               "RSS %d -> %d KiB; the replies themselves are about %d KiB" % (rss0, rss, n * 40 // 1024))
+        h.healthy_ok("while %d replies wait unread" % n)
+        replies = 0
+        try:
+            while replies < n:
+                c.recv_reply(10.0)
+                replies += 1
+        except Exception as e:
+            tap.diag("reading the replies stopped after %d: %r" % (replies, e))
+        tap.is_(replies, n, "all %d replies arrive once the client reads" % n)
+    h.healthy_ok("small unread replies")
 
 
 def main():
@@ -395,6 +433,7 @@ def main():
         case_trickle(h, int(os.environ.get("CLAIMD_TRICKLE_BYTES") or 400))
         case_many_connections(h)
         case_unread_replies(h)
+        case_small_unread_replies(h)
         pinger.stop_flag.set()
         pinger.join(5)
         tap.ok(not pinger.failures and pinger.count > 0,

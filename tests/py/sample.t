@@ -11,6 +11,7 @@ import tap  # noqa: E402
 from claimd_harness import Daemon, EXAMPLES, short, run, utc  # noqa: E402
 
 SAMPLE = os.path.join(EXAMPLES, "rferl-paul-letter.jsonl")
+ENTITIES = os.path.join(EXAMPLES, "rferl-paul-letter-entities.jsonl")
 SCALARS = ("text", "lang", "speaker_role", "attribution", "medium", "external_id")
 
 
@@ -72,12 +73,15 @@ def entity_ids(claims):
 def main():
     with open(SAMPLE, encoding="utf-8") as f:
         claims = [json.loads(line) for line in f if line.strip()]
+    with open(ENTITIES, encoding="utf-8") as f:
+        entities = [json.loads(line) for line in f if line.strip()]
     tap.ok(len(claims) >= 10, "the sample has every claim of the article (%d)" % len(claims))
 
     d = Daemon()
     d.start()
     try:
         with d.client() as c:
+            registered = {e["name"]: c.call("entity.put", e).get("id") for e in entities}
             res = c.call("claim.import", {"claims": claims}).get("results") or []
             tap.ok(len(res) == len(claims) and all(r.get("created") is True for r in res),
                    "claim.import created every sample claim", short(res, 2000))
@@ -92,6 +96,8 @@ def main():
             split = {n: sorted(s) for n, s in names.items() if len(s) != 1}
             tap.ok(not split, "every entity name resolves to one entity across the batch", short(split))
             ident = {n: min(s) for n, s in names.items()}
+            tap.is_({n: ident.get(n) for n in registered}, registered,
+                    "via hops resolved to the entities registered before the import")
 
             by_ext = {claim["external_id"]: g for claim, g in zip(claims, stored)}
             peskov = by_ext.get("rferl-29421535-3", {})
@@ -123,7 +129,7 @@ def main():
             res = c.call("claim.import", {"claims": claims}).get("results") or []
             tap.is_([(r.get("id"), r.get("created")) for r in res], [(i, False) for i in ids],
                     "re-import with merge: same ids, nothing created")
-            again = [c.call("claim.get", {"id": i}) for i in ids if isinstance(i, int)]
+            again = [c.call("claim.get", {"id": i}) if isinstance(i, int) else {} for i in ids]
             changed = [g.get("external_id") for g, h in zip(stored, again) if g != h]
             tap.ok(not changed, "merging identical claims changes nothing (no rev bump, no repeated appearance)",
                    *["%s: %s" % (g.get("external_id"), short(h, 1500)) for g, h in zip(stored, again) if g != h][:3])
