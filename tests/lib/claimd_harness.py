@@ -329,6 +329,7 @@ class Daemon:
         self.log_level = log_level
         self.proc = None
         self.starts = 0
+        self._log_shown = 0
         _all.append(self)
         tap.on_failure.append(self._print_log_tail)
 
@@ -417,7 +418,16 @@ class Daemon:
         return "\n".join(["daemon log tail (%s):" % self.log] + ["  " + l for l in lines[-n:]])
 
     def _print_log_tail(self):
-        tap.diag(self.log_tail())
+        """Failure hook: the log lines not shown yet (the last 25 of them), once per failure burst."""
+        try:
+            with open(self.log, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return
+        new = lines[self._log_shown:]
+        self._log_shown = len(lines)
+        if new:
+            tap.diag("\n".join(["daemon log (%s), new lines:" % self.log] + ["  " + l for l in new[-25:]]))
 
     def cleanup(self):
         """Kills the daemon if still running; run() removes the temp dir at the very end, unless a

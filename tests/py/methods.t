@@ -207,6 +207,30 @@ def check_duplicates(c):
     tap.ok(r.get("created") is True and r.get("id") != b, "same speaker, other text: a new claim", short(r))
     expect_error(c, "claim.put", {"text": "on_duplicate check", "on_duplicate": "replace"}, "invalid",
                  "unknown on_duplicate: invalid, field on_duplicate", "on_duplicate")
+    check_text_normalisation(c)
+
+
+def check_text_normalisation(c):
+    """The duplicate rule is: same speaker and same text once case-folded with punctuation and
+    extra white space removed. Texts that differ only that way are one claim; texts that differ
+    in anything else (symbols, digits, letters) are different claims and must both be kept."""
+    same = [("«Да», сказал он.", "Да сказал он"), ("Wait — what…", "wait what"), ("“Quoted” text", "quoted text"),
+            ("tabs\tand\nnewlines", "tabs and newlines"), ("ÉCOLE", "école"), ("STRASSE", "straße")]
+    different = [("Growth was +2% this year", "Growth was -2% this year"), ("Unemployment is < 5%", "Unemployment is > 5%"),
+                 ("👍", "👎"), ("It costs $5", "It costs €5"), ("Inflation is 5%", "Inflation is 7%")]
+    letters = [("El año pasado", "El ano pasado"), ("kır", "kir")]
+    for n, (a, b) in enumerate(same + different + letters):
+        speaker = "Normalisation Speaker %d" % n
+        first = c.call("claim.put", {"text": a, "speaker": speaker})
+        reply = c.request("claim.put", {"text": b, "speaker": speaker, "on_duplicate": "error"})
+        if (a, b) in same:
+            tap.ok(reply.code == "conflict" and reply.error.get("id") == first["id"],
+                   "%r and %r by one speaker are one claim" % (a, b), short(reply.msg))
+        else:
+            why = "letters" if (a, b) in letters else "symbols or digits"
+            tap.ok(reply.error is None and reply.result.get("created") is True,
+                   "%r and %r differ in %s, not punctuation: two claims" % (a, b, why),
+                   "second put: %s (first was id %d)" % (short(reply.msg), first["id"]))
 
 
 def check_import(c):
