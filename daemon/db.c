@@ -19,6 +19,11 @@ static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] =
     [CD_DBI_CLAIM_VERDICTS] = { "claim_verdicts", 0 },
     [CD_DBI_RELATIONS] = { "relations", 0 },
     [CD_DBI_CHANGES] = { "changes", 0 },
+    [CD_DBI_SEARCH_TERMS] = { "search_terms", MDB_DUPSORT | MDB_DUPFIXED },
+    [CD_DBI_SEARCH_BLOCKS] = { "search_blocks", 0 },
+    [CD_DBI_SEARCH_DOCS] = { "search_docs", 0 },
+    [CD_DBI_SEARCH_LANGS] = { "search_langs", 0 },
+    [CD_DBI_MATCH_BANDS] = { "match_bands", MDB_DUPSORT | MDB_DUPFIXED },
 };
 
 /* Creates dir (and its parents) with mode 0750 when missing. */

@@ -13,6 +13,8 @@
  *   claim_verdicts claim(8) verdict(8) -> ""
  *   relations     from(8) kind(1) to(8) -> note record; both directions stored (dir bit in kind)
  *   changes       seq(8) -> change record {at, op, type, id}
+ *   search_terms, search_blocks, search_docs, search_langs: the full-text index (search.h)
+ *   match_bands   LSH bucket(4) -> claim id(8) (MDB_DUPSORT: near-duplicate matching, match.h)
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -30,7 +32,9 @@
 typedef enum {
     CD_DBI_META = 0, CD_DBI_CLAIMS, CD_DBI_CLAIM_REVS, CD_DBI_ENTITIES, CD_DBI_ALIASES,
     CD_DBI_EXTID, CD_DBI_DEDUP, CD_DBI_IDX, CD_DBI_VERDICTS, CD_DBI_CLAIM_VERDICTS,
-    CD_DBI_RELATIONS, CD_DBI_CHANGES, CD_DBI_COUNT
+    CD_DBI_RELATIONS, CD_DBI_CHANGES,
+    CD_DBI_SEARCH_TERMS, CD_DBI_SEARCH_BLOCKS, CD_DBI_SEARCH_DOCS, CD_DBI_SEARCH_LANGS,
+    CD_DBI_MATCH_BANDS, CD_DBI_COUNT
 } cd_dbi_id;
 
 typedef struct {
