@@ -59,7 +59,7 @@ static const char *item_field(cd_call *c, const char *prefix, const char *key, u
 }
 
 int cd_appearance_parse(cd_call *c, MDB_txn *txn, const msgpack_object *m, const char *field,
-                        cd_appearance *a)
+                        cd_appearance *a, int create)
 {
     static const char *const allowed[] = { "url", "outlet", "title", "published_at", "lang", "claim", "by", NULL };
     memset(a, 0, sizeof *a);
@@ -72,13 +72,14 @@ int cd_appearance_parse(cd_call *c, MDB_txn *txn, const msgpack_object *m, const
         get_lang(c, m, field, &a->lang))
         return -1;
     const msgpack_object *o = cd_map_get(m, "outlet");
-    if (o && cd_entity_resolve(c, txn, o, cd_field_path(c, field, "outlet"), 1, &a->outlet)) return -1;
-    if (!a->url.n && !a->outlet)
+    if (o && cd_entity_resolve(c, txn, o, cd_field_path(c, field, "outlet"), create, &a->outlet)) return -1;
+    if (!a->url.n && !o)
         return cd_fail(c, CLAIMD_E_INVALID, cd_field_path(c, field, "url"), "an appearance needs a url or an outlet");
     return 0;
 }
 
-static int parse_via(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const char *prefix, cd_claim *out)
+static int parse_via(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const char *prefix, cd_claim *out,
+                     int create)
 {
     static const char *const allowed[] = { "name", "id", "how", "kind", NULL };
     out->via = cd_call_alloc(c, arr->via.array.size * sizeof *out->via);
@@ -98,10 +99,10 @@ static int parse_via(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const 
             return -1;
         /* With an id the hop resolves as {"id": N} (the map itself); else by name and kind. */
         if (cd_map_get(m, "id")) {
-            if (cd_entity_resolve(c, txn, m, f, 1, &v.entity)) return -1;
+            if (cd_entity_resolve(c, txn, m, f, create, &v.entity)) return -1;
         } else if (!name.n) {
             return cd_fail(c, CLAIMD_E_INVALID, cd_field_path(c, f, "name"), "required");
-        } else if (cd_entity_resolve_name(c, txn, name, kind, 1, &v.entity)) {
+        } else if (cd_entity_resolve_name(c, txn, name, kind, create, &v.entity)) {
             return -1;
         }
         out->via[out->nvia++] = v;
@@ -109,24 +110,26 @@ static int parse_via(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const 
     return 0;
 }
 
-static int parse_apps(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const char *prefix, cd_claim *out)
+static int parse_apps(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const char *prefix, cd_claim *out,
+                      int create)
 {
     out->apps = cd_call_alloc(c, arr->via.array.size * sizeof *out->apps);
     if (!out->apps) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     for (uint32_t i = 0; i < arr->via.array.size; i++)
         if (cd_appearance_parse(c, txn, &arr->via.array.ptr[i], item_field(c, prefix, "appearances", i),
-                                &out->apps[out->napps++]))
+                                &out->apps[out->napps++], create))
             return -1;
     return 0;
 }
 
-static int parse_about(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const char *prefix, cd_claim *out)
+static int parse_about(cd_call *c, MDB_txn *txn, const msgpack_object *arr, const char *prefix, cd_claim *out,
+                       int create)
 {
     out->about = cd_call_alloc(c, arr->via.array.size * sizeof *out->about);
     if (!out->about) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         uint64_t id;
-        if (cd_entity_resolve(c, txn, &arr->via.array.ptr[i], item_field(c, prefix, "about", i), 1, &id))
+        if (cd_entity_resolve(c, txn, &arr->via.array.ptr[i], item_field(c, prefix, "about", i), create, &id))
             return -1;
         int seen = 0;
         for (size_t k = 0; k < out->nabout && !seen; k++) seen = out->about[k] == id;
@@ -173,8 +176,9 @@ static int clear_field(cd_call *c, cd_claim *cl, const char *key, size_t n, cons
 }
 
 int cd_claim_parse(cd_call *c, MDB_txn *txn, const msgpack_object *map, const char *prefix,
-                   cd_claim *out, int partial)
+                   cd_claim *out, unsigned mode)
 {
+    int partial = (mode & CD_PARSE_PARTIAL) != 0, create = !(mode & CD_PARSE_PROBE);
     static const char *const allowed[] = {
         "text", "quote", "lang", "speaker", "speaker_role", "attribution", "said_at", "medium", "via",
         "appearances", "about", "tags", "external_id", "by", "on_duplicate", NULL
@@ -213,13 +217,16 @@ int cd_claim_parse(cd_call *c, MDB_txn *txn, const msgpack_object *map, const ch
         cd_get_array(c, map, prefix, "about", CD_OPTIONAL, CD_LIST_MAX, &about) ||
         cd_get_array(c, map, prefix, "tags", CD_OPTIONAL, CD_LIST_MAX, &tags))
         return -1;
-    if ((speaker = cd_map_get(map, "speaker")) &&
-        cd_entity_resolve(c, txn, speaker, cd_field_path(c, prefix, "speaker"), 1, &out->speaker))
-        return -1;
+    if ((speaker = cd_map_get(map, "speaker"))) {
+        if (cd_entity_resolve(c, txn, speaker, cd_field_path(c, prefix, "speaker"), create, &out->speaker))
+            return -1;
+        /* Probing, a speaker not created yet has no claims: nothing can be its duplicate. */
+        if (!out->speaker) out->speaker = CD_SPEAKER_NEW;
+    }
     /* Lists given are replaced whole. */
-    if (via) { out->nvia = 0; if (parse_via(c, txn, via, prefix, out)) return -1; }
-    if (apps) { out->napps = 0; if (parse_apps(c, txn, apps, prefix, out)) return -1; }
-    if (about) { out->nabout = 0; if (parse_about(c, txn, about, prefix, out)) return -1; }
+    if (via) { out->nvia = 0; if (parse_via(c, txn, via, prefix, out, create)) return -1; }
+    if (apps) { out->napps = 0; if (parse_apps(c, txn, apps, prefix, out, create)) return -1; }
+    if (about) { out->nabout = 0; if (parse_about(c, txn, about, prefix, out, create)) return -1; }
     if (tags) { out->ntags = 0; if (parse_tags(c, tags, prefix, out)) return -1; }
     return 0;
 }

@@ -43,14 +43,26 @@ typedef struct {
     int retracted;
     cd_str retract_reason;
     int64_t updated_at;
+    /* Duplicate key cache (not stored): hash of the normalised text, once computed. */
+    uint64_t dedup_hash;
+    int has_dedup_hash;
 } cd_claim;
 
+enum {
+    CD_PARSE_PARTIAL = 1,   /* *out is an existing claim that only the given fields change
+                               (claim.update's `set`: lists replaced whole, nil clears) */
+    CD_PARSE_PROBE = 2      /* validate only: unknown entities are not created (their ids are 0,
+                               an unknown speaker is CD_SPEAKER_NEW); nothing is written */
+};
+
+/* Speaker id of a probed claim whose speaker does not exist yet (matches no stored claim). */
+#define CD_SPEAKER_NEW UINT64_MAX
+
 /* Parses and validates claim input fields from map (reporting errors under prefix, e.g.
- * "claims[3]"), resolving entity references (creating entities). With partial set, *out is an
- * existing claim that only the given fields change (claim.update's `set`: lists replaced whole,
- * nil clears, external_id not settable). 0 or -1 (error set). */
+ * "claims[3]"), resolving entity references, creating entities unless probing. A probe that
+ * succeeds guarantees the same input parses again without an input error. 0 or -1 (error set). */
 int cd_claim_parse(cd_call *c, MDB_txn *txn, const msgpack_object *map, const char *prefix,
-                   cd_claim *out, int partial);
+                   cd_claim *out, unsigned mode);
 
 /* Loads claim id. 0, MDB_NOTFOUND, or -1 (error set). */
 int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out);
@@ -66,9 +78,9 @@ void cd_claim_pack(cd_call *c, MDB_txn *txn, const cd_claim *cl);
 /* Like cd_claim_pack, with a map header announcing extra pairs the caller packs after it. */
 void cd_claim_pack_extra(cd_call *c, MDB_txn *txn, const cd_claim *cl, unsigned extra);
 
-/* Finds a duplicate of cl: same external_id, else same speaker and normalised text.
- * Sets *id (0: none). 0 or -1 (error set). */
-int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, const cd_claim *cl, uint64_t *id);
+/* Finds a duplicate of cl: same external_id, else same speaker and normalised text (caching
+ * the text's hash on cl). Sets *id (0: none). 0 or -1 (error set). */
+int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, cd_claim *cl, uint64_t *id);
 
 /* Adds cl's appearances, via hops, tags and about to *into (skipping ones already there);
  * returns how many items were added. */
@@ -80,9 +92,9 @@ void cd_claim_encode(const cd_claim *cl, msgpack_sbuffer *sb);
 /* Decodes a stored claim (bytes in the call's zone). 0 or -1 (error set). */
 int cd_claim_decode(cd_call *c, const MDB_val *v, cd_claim *out);
 
-/* Parses an appearance map at field into *a (outlet resolved, created if new). */
+/* Parses an appearance map at field into *a (outlet resolved, created if new and create). */
 int cd_appearance_parse(cd_call *c, MDB_txn *txn, const msgpack_object *m, const char *field,
-                        cd_appearance *a);
+                        cd_appearance *a, int create);
 
 /* Validates a time string at key of map into its canonical text (zone copy). */
 int cd_get_time(cd_call *c, const msgpack_object *map, const char *prefix, const char *key,

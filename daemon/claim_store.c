@@ -21,15 +21,20 @@ int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out)
     return cd_claim_decode(c, &v, out);
 }
 
-/* dedup key speaker(8) | hash of the normalised text(8). */
-static int dedup_key(cd_call *c, const cd_claim *cl, unsigned char key[16])
+/* dedup key speaker(8) | hash of the normalised text(8); the hash is cached on the claim
+ * because normalising is the costliest step of a put. */
+static int dedup_key(cd_call *c, cd_claim *cl, unsigned char key[16])
 {
-    size_t n;
-    char *norm = cd_text_dedup_key(cl->text.p, cl->text.n, &n);
-    if (!norm) return cd_fail(c, CLAIMD_E_INVALID, "text", "not valid UTF-8");
+    if (!cl->has_dedup_hash) {
+        size_t n;
+        char *norm = cd_text_dedup_key(cl->text.p, cl->text.n, &n);
+        if (!norm) return cd_fail(c, CLAIMD_E_INVALID, "text", "not valid UTF-8");
+        cl->dedup_hash = cd_hash64(norm, n);
+        cl->has_dedup_hash = 1;
+        free(norm);
+    }
     cd_put_u64be(key, cl->speaker);
-    cd_put_u64be(key + 8, cd_hash64(norm, n));
-    free(norm);
+    cd_put_u64be(key + 8, cl->dedup_hash);
     return 0;
 }
 
@@ -44,7 +49,7 @@ static int same_dedup_text(const cd_claim *a, const cd_claim *b)
     return same;
 }
 
-int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, const cd_claim *cl, uint64_t *id)
+int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, cd_claim *cl, uint64_t *id)
 {
     cd_db *db = &c->srv->db;
     *id = 0;
@@ -57,7 +62,7 @@ int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, const cd_claim *cl, uint64
         if (rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "looking up an external id");
     }
     unsigned char key[16];
-    if (dedup_key(c, cl, key)) return -1;
+    if (cl->speaker == CD_SPEAKER_NEW || dedup_key(c, cl, key)) return c->err ? -1 : 0;
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, db->dbi[CD_DBI_DEDUP], &cur))) return cd_fail_mdb(c, rc, "dedup");
     k = (MDB_val){ 16, key };
@@ -72,7 +77,7 @@ int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, const cd_claim *cl, uint64
     return c->err ? -1 : 0;
 }
 
-static int put_dedup(cd_call *c, MDB_txn *txn, const cd_claim *cl, int del)
+static int put_dedup(cd_call *c, MDB_txn *txn, cd_claim *cl, int del)
 {
     unsigned char key[16], val[8];
     if (dedup_key(c, cl, key)) return -1;
@@ -132,7 +137,11 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
     if (cd_index_update(c, txn, old, cl)) return -1;
     int text_moved = !old || old->speaker != cl->speaker || old->text.n != cl->text.n ||
                      memcmp(old->text.p, cl->text.p, cl->text.n) != 0;
-    if (text_moved && ((old && put_dedup(c, txn, old, 1)) || put_dedup(c, txn, cl, 0))) return -1;
+    if (text_moved) {
+        cd_claim before;
+        if (old) { before = *old; before.has_dedup_hash = 0; }
+        if ((old && put_dedup(c, txn, &before, 1)) || put_dedup(c, txn, cl, 0)) return -1;
+    }
     if (cl->external_id.n && (!old || !old->external_id.n)) {
         MDB_val k = { cl->external_id.n, (void *)cl->external_id.p }, v = { 8, key };
         rc = mdb_put(txn, db->dbi[CD_DBI_EXTID], &k, &v, MDB_NOOVERWRITE);

@@ -33,6 +33,7 @@ struct cd_conn {
     size_t writes_in_flight;
     msgpack_sbuffer out;         /* replies not yet handed to uv_write */
     size_t out_unsent;           /* bytes handed to uv_write and not yet written */
+    int writing;                 /* a uv_write is in flight; later replies wait in out */
     int reading;
     int eof;                     /* the peer finished sending; close once answered */
     int refuse;                  /* over max_connections: answer busy once, then close */
@@ -95,6 +96,7 @@ static void on_written(uv_write_t *req, int status)
     out_chunk *ch = (out_chunk *)req;
     cd_conn *c = ch->conn;
     c->out_unsent -= ch->len;
+    c->writing = 0;
     free(ch->data);
     free(ch);
     if (c->closing) return;
@@ -102,10 +104,12 @@ static void on_written(uv_write_t *req, int status)
     conn_process(c);
 }
 
-/* Hands the buffered replies to libuv in one write; the chunk owns its bytes until written. */
+/* Hands the buffered replies to libuv in one write; the chunk owns its bytes until written.
+ * One write at a time: replies that come meanwhile gather in out and leave together, so a
+ * client sending tiny requests costs one buffer, not one allocation per reply. */
 static void conn_flush(cd_conn *c)
 {
-    if (c->closing || c->out.size == 0) return;
+    if (c->closing || c->writing || c->out.size == 0) return;
     out_chunk *ch = malloc(sizeof *ch);
     if (!ch) { cd_conn_close(c); return; }
     ch->conn = c;
@@ -113,8 +117,10 @@ static void conn_flush(cd_conn *c)
     ch->data = msgpack_sbuffer_release(&c->out);
     uv_buf_t buf = uv_buf_init(ch->data, (unsigned)ch->len);
     c->out_unsent += ch->len;
+    c->writing = 1;
     int rc = uv_write(&ch->req, (uv_stream_t *)&c->pipe, &buf, 1, on_written);
     if (rc) {
+        c->writing = 0;
         c->out_unsent -= ch->len;
         free(ch->data);
         free(ch);

@@ -48,7 +48,8 @@ void cd_m_claim_update(cd_call *c, MDB_txn *txn)
         return;
     }
     cl = old;
-    if (cd_claim_parse(c, txn, set, "set", &cl, 1)) return;
+    if (cd_claim_parse(c, txn, set, "set", &cl, CD_PARSE_PARTIAL)) return;
+    cl.has_dedup_hash = 0;
     if (cd_claim_store(c, txn, &old, &cl, "claim.update", by)) return;
     pack_id_rev(c, &cl);
 }

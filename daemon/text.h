@@ -49,7 +49,8 @@ int cd_text_valid_utf8(const char *s, size_t n);
 /* Folds s[0..n) for name/alias lookup (see above); caller frees; NULL on invalid UTF-8 or no memory. */
 char *cd_text_fold(const char *s, size_t n, size_t *out_len);
 
-/* Like cd_text_fold but punctuation and symbols (P*, S*) also become spaces; key for duplicate claims. */
+/* Key for duplicate claims (PROTOCOL.md): NFKC + case fold, punctuation (P*) becomes a space,
+ * white space collapsed; accents, symbols and digits are kept. Caller frees; NULL on bad UTF-8. */
 char *cd_text_dedup_key(const char *s, size_t n, size_t *out_len);
 
 /* One search token. term/len is the processed term (not NUL-terminated, valid only during the

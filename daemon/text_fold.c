@@ -87,9 +87,9 @@ static int is_space(utf8proc_category_t cat)
            cat == UTF8PROC_CATEGORY_ZP || cat == UTF8PROC_CATEGORY_CC;
 }
 
-static int is_punct_or_symbol(utf8proc_category_t cat)
+static int is_punct(utf8proc_category_t cat)
 {
-    return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_SO;
+    return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
 }
 
 static int grow(int32_t **arr, size_t *cap, size_t need)
@@ -145,7 +145,7 @@ ssize_t cd_text_fold_into(cd_text_buf *buf, const char *s, size_t n, unsigned fl
         utf8proc_int32_t rep[2];
         size_t nrep;
 
-        if (is_space(cat) || ((flags & CD_FOLD_DROP_PUNCT) && is_punct_or_symbol(cat))) {
+        if (is_space(cat) || ((flags & CD_FOLD_DROP_PUNCT) && is_punct(cat))) {
             pending_space = o > 0;
             continue;
         }
@@ -194,5 +194,7 @@ char *cd_text_fold(const char *s, size_t n, size_t *out_len)
 
 char *cd_text_dedup_key(const char *s, size_t n, size_t *out_len)
 {
-    return fold_alloc(s, n, out_len, CD_FOLD_DROP_PUNCT);
+    /* The contract's normalised text: case-folded, punctuation and extra white space removed.
+     * Accents, symbols and digits stay: "año"/"ano" or "5%"/"5$" are different claims. */
+    return fold_alloc(s, n, out_len, CD_FOLD_DROP_PUNCT | CD_FOLD_KEEP_ACCENTS);
 }

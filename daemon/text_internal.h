@@ -18,7 +18,7 @@ typedef struct {
 
 enum {
     CD_FOLD_KEEP_ACCENTS = 1, /* skip diacritic stripping and base-letter folding (pre-stemming) */
-    CD_FOLD_DROP_PUNCT = 2,   /* punctuation and symbols become spaces (dedup keys) */
+    CD_FOLD_DROP_PUNCT = 2,   /* punctuation (P*) becomes spaces (dedup keys) */
     CD_FOLD_TURKIC_I = 4      /* "I" lower-cases to dotless "ı" (Turkish, before stemming) */
 };
 
