@@ -419,6 +419,9 @@ class Daemon:
 
     def _print_log_tail(self):
         """Failure hook: the log lines not shown yet (the last 25 of them), once per failure burst."""
+        if not os.path.isdir(self.tmp):
+            tap.diag("the daemon's temp dir %s has vanished: something else removed it" % self.tmp)
+            return
         try:
             with open(self.log, "rb") as f:
                 lines = f.read().decode("utf-8", "replace").splitlines()

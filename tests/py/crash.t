@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """crash.t: kill -9 durability. A writer pipelines claim.put requests and records every
 acknowledged claim; the daemon is SIGKILLed at a random moment and restarted on the same data
-dir; every acknowledged claim must be there and complete, requests in flight at the kill must be
-either wholly there or wholly absent, and ids must keep increasing. Seeded (CLAIMD_CRASH_SEED
+dir (whose map starts at 1 MiB, so kills also hit map growth); every acknowledged claim must be
+there and complete, requests in flight at the kill must be either wholly there or wholly absent,
+and ids must keep increasing. Seeded (CLAIMD_CRASH_SEED
 replays the kill schedule); CLAIMD_CRASH_CYCLES sets the number of cycles (default 10)."""
 import os
 import random
@@ -21,7 +22,7 @@ WORDS = "letter diplomacy sanctions delegation capitol kremlin channels introduc
 
 def make_claim(rng, cycle, n):
     claim = {
-        "text": "crash cycle %d claim %d: %s" % (cycle, n, " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12)))),
+        "text": "crash cycle %d claim %d: %s" % (cycle, n, " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 300)))),
         "speaker": rng.choice(SPEAKERS),
         "external_id": "crash-%d-%d" % (cycle, n),
         "said_at": "2018-%02d-%02d" % (rng.randint(1, 12), rng.randint(1, 28)),
@@ -192,7 +193,8 @@ def main():
     cycles = int(os.environ.get("CLAIMD_CRASH_CYCLES") or 10)
     tap.diag("seed %d (CLAIMD_CRASH_SEED=%d replays the schedule), %d cycles" % (seed, seed, cycles))
     rng = random.Random(seed)
-    d = Daemon()
+    # A 1 MiB map: the kills also land while the daemon grows its map.
+    d = Daemon(extra_args=["--map-size", str(1 << 20)])
     known = {}
     max_id = 0
     try:
@@ -224,6 +226,9 @@ def main():
             with d.client() as c:
                 count = stat(c.call("stats"), r"(^|\.)claims$")
             tap.is_(count, len(known), "%s: stats counts exactly the claims written" % label)
+        with d.client() as c:
+            size = stat(c.call("stats"), r"map_?size")
+        tap.ok(size is not None and size > (1 << 20), "the map grew past its initial 1 MiB (now %s bytes)" % size)
         tap.is_(d.stop(), 0, "daemon exits 0 on SIGTERM")
         d.start()
         verify(d, known, "after a clean restart")
