@@ -7,13 +7,14 @@ and ids must keep increasing. Seeded (CLAIMD_CRASH_SEED
 replays the kill schedule); CLAIMD_CRASH_CYCLES sets the number of cycles (default 10)."""
 import os
 import random
+import signal
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tap  # noqa: E402
-from claimd_harness import Daemon, stat, short, run, utc  # noqa: E402
+from claimd_harness import Closed, Daemon, stat, short, run, utc  # noqa: E402
 
 SPEAKERS = ["Rand Paul", "Dmitry Peskov", "Hogan Gidley", "U.S. Embassy in Moscow", "White House"]
 OUTLETS = ["RFE/RL", "TASS", "Radio Svoboda", "Current Time"]
@@ -188,6 +189,42 @@ def resolve_in_flight(d, w, known, label):
         label, len(w.sent), ", a claim.import of %d" % len(w.group) if w.group else ""), *problems[:10])
 
 
+def check_sigterm_under_load(d, rng, known):
+    """SIGTERM while four connections have 100 claim.put each in the pipe: every request the
+    daemon read is answered (done, or busy), it exits 0, and what it acknowledged is kept."""
+    conns = [d.client(timeout=10) for _ in range(4)]
+    sent = []
+    for i, c in enumerate(conns):
+        batch = []
+        for j in range(100):
+            claim = make_claim(rng, 1000 + i, j)
+            batch.append((c.send("claim.put", claim), claim))
+        sent.append(batch)
+    time.sleep(0.005)
+    d.proc.send_signal(signal.SIGTERM)
+    problems, acked = [], 0
+    for c, batch in zip(conns, sent):
+        for msgid, claim in batch:
+            try:
+                reply = c.recv_reply(10.0)
+            except Closed:
+                break   # requests the daemon had not read yet may go unanswered
+            except Exception as e:
+                problems.append("%s: %r" % (claim["external_id"], e))
+                break
+            if reply.msgid != msgid:
+                problems.append("msgid %r for %r" % (reply.msgid, msgid))
+            elif reply.error is None:
+                known[claim["external_id"]] = (reply.result["id"], claim)
+                acked += 1
+            elif reply.code != "busy":
+                problems.append("%s: %s" % (claim["external_id"], short(reply.error)))
+        c.close()
+    tap.ok(not problems, "SIGTERM under load: requests answered with a result or busy (%d acknowledged)" % acked,
+           *problems[:5])
+    tap.is_(d.stop(), 0, "daemon exits 0 on SIGTERM under load")
+
+
 def main():
     seed = int(os.environ.get("CLAIMD_CRASH_SEED") or time.time_ns() % 1000000)
     cycles = int(os.environ.get("CLAIMD_CRASH_CYCLES") or 10)
@@ -229,7 +266,7 @@ def main():
         with d.client() as c:
             size = stat(c.call("stats"), r"map_?size")
         tap.ok(size is not None and size > (1 << 20), "the map grew past its initial 1 MiB (now %s bytes)" % size)
-        tap.is_(d.stop(), 0, "daemon exits 0 on SIGTERM")
+        check_sigterm_under_load(d, rng, known)
         d.start()
         verify(d, known, "after a clean restart")
     finally:
