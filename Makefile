@@ -110,3 +110,23 @@ fuzz-prescan: $(BUILD)/fuzz/fuzz_prescan
 	@mkdir -p $(BUILD)/fuzz/corpus-prescan
 	$(BUILD)/fuzz/fuzz_prescan -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-prescan tests/fuzz/corpus/prescan
+
+# Benchmarks against the peers and the limits (bench/README.md): `make bench` runs the 100k suite,
+# `make bench BENCH_ARGS=--claims=1000000` the 1M one, `BENCH_ARGS=--smoke` a tiny one. It installs
+# its peers (SQLite, Redis) with scripts/deps.sh, starts its own claimd and redis-server on
+# sockets in a temp dir, prints the table and writes bench/results/latest.json.
+BENCH_ARGS ?=
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_OBJ  := $(call obj,$(BENCH_SRC))
+
+.PHONY: bench-deps
+bench-deps:
+	@scripts/deps.sh bench
+
+$(BENCH_OBJ): | bench-deps
+
+$(BUILD)/claimbench: $(BENCH_OBJ) $(BUILD)/libclaimd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT) -lsqlite3 -lpthread -lm
+
+bench: bench-deps $(BUILD)/claimd $(BUILD)/claimbench
+	$(BUILD)/claimbench --claimd $(BUILD)/claimd $(BENCH_ARGS)
