@@ -27,6 +27,8 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn);     /* filtered, ordered, keyse
 void cd_m_changes(cd_call *c, MDB_txn *txn);         /* the change log from a seq */
 void cd_m_subscribe(cd_call *c, MDB_txn *txn);       /* live change notifications */
 void cd_m_unsubscribe(cd_call *c, MDB_txn *txn);     /* stop a subscription */
+void cd_m_claim_search(cd_call *c, MDB_txn *txn);    /* full-text, BM25-ranked, paged */
+void cd_m_claim_match(cd_call *c, MDB_txn *txn);     /* near-duplicates of a text */
 void cd_m_backup(cd_call *c, MDB_txn *txn);          /* compacted copy to a directory */
 
 #endif

@@ -1,0 +1,250 @@
+/* search: the full-text index of claims and the pieces of claim.search (docs/search.md).
+ *
+ * A claim's text is indexed in its *language space*: the primary subtag of its lang ("en" for
+ * "en-GB"), lower-cased and NUL-padded to 3 bytes; all NUL when the claim has no usable lang.
+ * Every space is tokenized and stemmed with its own rules (text.h), so a query is evaluated in
+ * each space separately with the query words made into terms the same way.
+ *
+ * Storage (named LMDB databases, integers big-endian; v = LEB128 varint):
+ *   search_terms   space(3) term -> posting(10) = id(8) tf|flags(1) norm(1), MDB_DUPSORT |
+ *                  MDB_DUPFIXED: one posting per claim and term, in claim-id order. tf is capped
+ *                  at 127; flag 0x80 marks a retracted claim; norm is the claim's token count,
+ *                  log-quantised to one byte (cd_search_norm_encode).
+ *   search_blocks  space(3) term 0x00 block(4) -> maxtf(1) minnorm(1) count(2): for each block of
+ *                  1024 claim ids (id >> 10) holding postings of the term, the largest tf and the
+ *                  smallest norm there (so a BM25 upper bound for the block) and the posting count.
+ *   search_docs    id(8) -> forward record: space(3) flags(1) tokens(v) nterms(v), then per term
+ *                  in byte order: len(v) term tf(v) position deltas(v) x tf. Lets an update or a
+ *                  retraction remove exactly the postings it wrote, and phrases check positions.
+ *   search_langs   space(3) -> docs(8) tokens(8): the BM25 statistics of each language space.
+ * Terms never contain a 0x00 byte (the tokenizer treats control characters as separators).
+ */
+#ifndef CD_SEARCH_H
+#define CD_SEARCH_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "claim.h"
+#include "text.h"
+
+#define CD_SEARCH_SPACE 3            /* bytes of a language space in keys */
+#define CD_SEARCH_POSTING 10         /* bytes of one posting value */
+#define CD_SEARCH_TF_MAX 127         /* tf stored in a posting saturates here */
+#define CD_SEARCH_RETRACTED 0x80     /* posting flag: the claim is retracted */
+#define CD_SEARCH_BLOCK_SHIFT 10     /* claim ids per block-max entry: 1 << 10 */
+#define CD_SEARCH_BLOCK_VALUE 4      /* bytes of a search_blocks value */
+#define CD_SEARCH_TERM_KEY (CD_SEARCH_SPACE + CD_TEXT_TERM_MAX)
+#define CD_SEARCH_BLOCK_KEY (CD_SEARCH_TERM_KEY + 1 + 4)
+#define CD_SEARCH_BM25_K1 1.2
+#define CD_SEARCH_BM25_B 0.75
+
+#define CD_SEARCH_CLAUSES_MAX 32     /* distinct words (terms and prefixes) in one query */
+#define CD_SEARCH_PHRASES_MAX 8      /* quoted phrases in one query */
+#define CD_SEARCH_PHRASE_WORDS 32    /* words in one phrase */
+#define CD_SEARCH_PARTS_MAX 128      /* pieces (words, phrases, prefixes) q may be split into */
+
+/* ---- language spaces (search_codec.c) ---- */
+
+/* The space of a claim lang lang[0..n): tag is the primary subtag, lower-case, NUL-terminated and
+ * NUL-padded ("" when n is 0 or the tag has no 2-3 letter primary subtag). tag[0..3) is the key. */
+void cd_search_space_of(const char *lang, size_t n, char tag[4]);
+
+/* The language to tokenize a space's text with: tag, or NULL for the empty space. */
+const char *cd_search_space_lang(const char tag[4]);
+
+/* ---- encodings (search_codec.c) ---- */
+
+/* Writes v as a LEB128 varint at p (at most 10 bytes); returns the bytes written. */
+size_t cd_search_put_varint(unsigned char *p, uint64_t v);
+
+/* Reads a varint at *p (not past end) into *v and advances *p. 0, or -1 when truncated/too long. */
+int cd_search_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v);
+
+/* One-byte code of a token count: exact below 64, then 20 steps per doubling; monotonic. */
+uint8_t cd_search_norm_encode(uint32_t tokens);
+
+/* The token count a norm code stands for (the smallest count with that code). */
+uint32_t cd_search_norm_decode(uint8_t code);
+
+/* Fills a posting value: id, tf (capped at CD_SEARCH_TF_MAX), the retracted flag and norm. */
+void cd_search_posting(unsigned char out[CD_SEARCH_POSTING], uint64_t id, uint32_t tf, int retracted,
+                       uint8_t norm);
+
+/* Posting accessors. */
+static inline uint32_t cd_search_posting_tf(const unsigned char *p) { return p[8] & 0x7f; }
+static inline int cd_search_posting_retracted(const unsigned char *p) { return (p[8] & CD_SEARCH_RETRACTED) != 0; }
+static inline uint8_t cd_search_posting_norm(const unsigned char *p) { return p[9]; }
+
+/* Builds space|term into key (room for CD_SEARCH_TERM_KEY); returns its length. */
+size_t cd_search_term_key(unsigned char *key, const char tag[4], const char *term, size_t len);
+
+/* Builds space|term|0x00|block into key (room for CD_SEARCH_BLOCK_KEY); returns its length. */
+size_t cd_search_block_key(unsigned char *key, const char tag[4], const char *term, size_t len,
+                           uint32_t block);
+
+/* ---- BM25 (search_codec.c) ---- */
+
+/* Inverse document frequency ln(1 + (N - df + 0.5) / (df + 0.5)), never below 1e-6. */
+double cd_search_idf(uint64_t ndocs, uint64_t df);
+
+/* The length part of BM25 for every norm code: k1 * (1 - b + b * len / avg). */
+void cd_search_norm_table(double k[256], uint64_t ndocs, uint64_t ntokens);
+
+/* BM25 of one term in one claim, given its idf and the claim's k[norm]. */
+static inline double cd_search_bm25(double idf, uint32_t tf, double k)
+{
+    return idf * tf * (CD_SEARCH_BM25_K1 + 1) / (tf + k);
+}
+
+/* ---- documents: tokens of a text and the forward record (search_codec.c) ---- */
+
+typedef struct { uint32_t off, len, pos; } cd_search_tok;
+
+/* A tokenized text: every token's term (bytes in terms[off..off+len)) and position, sorted by
+ * (term, position) once built. Memory is malloc'd; free with cd_search_doc_free. */
+typedef struct {
+    char *terms;
+    size_t terms_n, terms_cap;
+    cd_search_tok *toks;
+    size_t ntoks, toks_cap;
+    uint32_t tokens;             /* the text's length in tokens */
+} cd_search_doc;
+
+/* Tokenizes text[0..n) with lang (NULL: fold only) into *d (which must be zeroed or freed before).
+ * 0, or -1 on invalid UTF-8 or no memory. */
+int cd_search_doc_build(cd_search_doc *d, const char *text, size_t n, const char *lang);
+
+/* Frees d's arrays and zeroes it. */
+void cd_search_doc_free(cd_search_doc *d);
+
+/* The forward record of d for space tag (malloc'd, *len bytes), or NULL when out of memory. */
+unsigned char *cd_search_fwd_encode(const cd_search_doc *d, const char tag[4], int retracted, size_t *len);
+
+/* A forward record being read; points into the record's bytes. */
+typedef struct {
+    char tag[4];
+    int retracted;
+    uint32_t tokens;
+    uint64_t nterms;
+    const unsigned char *p, *end;
+} cd_search_fwd;
+
+/* One term entry of a forward record; positions are the varint deltas in [pos, pos_end). */
+typedef struct {
+    const char *term;
+    size_t len;
+    uint32_t tf;
+    const unsigned char *pos, *pos_end;
+} cd_search_fwd_term;
+
+/* Opens a forward record of n bytes. 0, or -1 when it is malformed. */
+int cd_search_fwd_open(cd_search_fwd *f, const void *rec, size_t n);
+
+/* Reads the next term entry: 1, 0 at the end, -1 when malformed. */
+int cd_search_fwd_next(cd_search_fwd *f, cd_search_fwd_term *t);
+
+/* Decodes up to max positions of t into out (ascending); returns how many. */
+size_t cd_search_fwd_positions(const cd_search_fwd_term *t, uint32_t *out, size_t max);
+
+/* ---- queries (search_query.c) ---- */
+
+typedef enum { CD_QPART_WORDS, CD_QPART_PHRASE, CD_QPART_PREFIX } cd_qpart_kind;
+
+/* A piece of the query string: bare words, a quoted phrase, or one word ending in '*' (p/n is
+ * the text without quotes and without the trailing stars). */
+typedef struct { cd_qpart_kind kind; const char *p; size_t n; } cd_qpart;
+
+/* Splits q[0..n) into at most max parts. Returns the count, or -1 when there are more. */
+int cd_search_parse_q(const char *q, size_t n, cd_qpart *parts, int max);
+
+typedef enum { CD_CLAUSE_TERM, CD_CLAUSE_PREFIX } cd_clause_kind;
+
+/* One required condition: a term, or every term starting with a prefix (folded, unstemmed). */
+typedef struct {
+    cd_clause_kind kind;
+    size_t len;
+    char term[CD_TEXT_TERM_MAX + 1];
+} cd_qclause;
+
+/* A phrase: its words as clause indexes and their positions relative to the first word. */
+typedef struct {
+    int n;
+    int clause[CD_SEARCH_PHRASE_WORDS];
+    uint32_t rel[CD_SEARCH_PHRASE_WORDS];
+} cd_qphrase;
+
+/* A query made into terms for one language: distinct clauses, in query order, and phrases. */
+typedef struct {
+    int nclauses, nphrases;
+    cd_qclause clause[CD_SEARCH_CLAUSES_MAX];
+    cd_qphrase phrase[CD_SEARCH_PHRASES_MAX];
+} cd_qplan;
+
+enum { CD_PLAN_OK = 0, CD_PLAN_NOMEM = -1, CD_PLAN_TOO_MANY = -2 };
+
+/* Makes parts into the clauses and phrases of lang (NULL: fold only). CD_PLAN_OK, or an error. */
+int cd_search_plan_build(const cd_qpart *parts, int nparts, const char *lang, cd_qplan *plan);
+
+/* Whether term[0..len) satisfies clause i of plan (equal term, or starts with the prefix). */
+int cd_search_clause_matches(const cd_qplan *plan, int i, const char *term, size_t len);
+
+/* Whether the claim whose forward record is f contains phrase ph of plan. 1, 0, or -1 on no
+ * memory or a malformed record. */
+int cd_search_phrase_in(const cd_qplan *plan, const cd_qphrase *ph, const cd_search_fwd *f);
+
+/* ---- snippets (search_snippet.c) ---- */
+
+#define CD_SEARCH_SNIPPET_MAX 240    /* bytes of claim text shown (markers and ellipses extra) */
+
+/* The snippet of text[0..n) (tokenized with lang) with every word that satisfies a clause of
+ * plan between open and close; cut to a window around the best cluster of matches, "…" marking
+ * a cut. malloc'd, NUL-terminated, length in *out_len; NULL on no memory or invalid UTF-8. */
+char *cd_search_snippet(const char *text, size_t n, const char *lang, const cd_qplan *plan,
+                        const char *open, const char *close, size_t *out_len);
+
+/* ---- cursors (search_cursor.c) ---- */
+
+/* The frozen statistics of one language space, so later pages score exactly like the first. */
+typedef struct {
+    char tag[4];
+    uint64_t ndocs, ntokens;
+    int nclauses;
+    uint64_t df[CD_SEARCH_CLAUSES_MAX];
+} cd_search_frozen;
+
+/* A claim.search cursor: where the last page stopped and what it was scored with. */
+typedef struct {
+    uint64_t qhash;              /* hash of q and the lang filter it was made for */
+    double score;                /* the last hit returned */
+    uint64_t id;
+    uint64_t max_id;             /* claims recorded after the first page are not included */
+    size_t nspaces;
+    cd_search_frozen *spaces;    /* malloc'd by cd_search_cursor_decode */
+} cd_search_cursor;
+
+/* Encodes cur as lower-case hex (malloc'd, NUL-terminated; length in *len), NULL on no memory. */
+char *cd_search_cursor_encode(const cd_search_cursor *cur, size_t *len);
+
+/* Decodes hex[0..n) into *cur (spaces malloc'd; free with cd_search_cursor_free). 0, or -1 when
+ * it is not a cursor this daemon made. */
+int cd_search_cursor_decode(const char *hex, size_t n, cd_search_cursor *cur);
+
+/* Frees what cd_search_cursor_decode allocated. */
+void cd_search_cursor_free(cd_search_cursor *cur);
+
+/* ---- reading candidates (search_peek.c) ---- */
+
+/* Loads claim id with every allocation going to scratch instead of the call's zone, so that a
+ * method checking thousands of candidates does not keep them all: cl is valid until scratch is
+ * cleared. 0, MDB_NOTFOUND (also for an undecodable record, logged), or -1 (LMDB error set). */
+int cd_search_claim_peek(cd_call *c, MDB_txn *txn, msgpack_zone *scratch, uint64_t id, cd_claim *cl);
+
+/* ---- the index (search_index.c) ---- */
+
+/* Moves claim old's (NULL: none) postings, forward record, space statistics and match signature
+ * to those of cl (NULL: none), in txn, when its text, language space or retraction changed.
+ * 0, or -1 with the error set on c. */
+int cd_search_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl);
+
+#endif

@@ -1,0 +1,227 @@
+/* search_index: keeping the full-text index in step with every claim write, inside the write's
+ * own transaction (cd_claim_store calls cd_search_index_update). A change removes exactly the
+ * postings listed in the claim's stored forward record, then indexes the new text. */
+#include <stdlib.h>
+#include <string.h>
+#include "bytes.h"
+#include "db.h"
+#include "match.h"
+#include "search.h"
+#include "server.h"
+
+/* Adds (sign +1) or removes (-1) one claim of `tokens` tokens to its space's statistics. */
+static int langs_adjust(cd_call *c, MDB_txn *txn, const char tag[4], int sign, uint32_t tokens)
+{
+    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_LANGS];
+    MDB_val k = { CD_SEARCH_SPACE, (void *)tag }, v;
+    uint64_t docs = 0, toks = 0;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == 0 && v.mv_size == 16) {
+        docs = cd_get_u64be(v.mv_data);
+        toks = cd_get_u64be((const unsigned char *)v.mv_data + 8);
+    } else if (rc && rc != MDB_NOTFOUND) {
+        return cd_fail_mdb(c, rc, "reading search statistics");
+    }
+    if (sign > 0) { docs++; toks += tokens; }
+    else { docs = docs ? docs - 1 : 0; toks = toks >= tokens ? toks - tokens : 0; }
+    if (docs == 0) {
+        rc = mdb_del(txn, dbi, &k, NULL);
+        if (rc == MDB_NOTFOUND) rc = 0;
+    } else {
+        unsigned char buf[16];
+        cd_put_u64be(buf, docs);
+        cd_put_u64be(buf + 8, toks);
+        v = (MDB_val){ 16, buf };
+        rc = mdb_put(txn, dbi, &k, &v, 0);
+    }
+    return rc ? cd_fail_mdb(c, rc, "updating search statistics") : 0;
+}
+
+/* Records a new posting (tf, norm) in its block's maxima and count. */
+static int block_add(cd_call *c, MDB_txn *txn, const unsigned char *key, size_t klen, uint32_t tf,
+                     uint8_t norm)
+{
+    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS];
+    MDB_val k = { klen, (void *)key }, v;
+    unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)tf, norm, 0, 1 };
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == 0 && v.mv_size == CD_SEARCH_BLOCK_VALUE) {
+        const unsigned char *o = v.mv_data;
+        unsigned count = ((unsigned)o[2] << 8 | o[3]) + 1;
+        val[0] = o[0] > tf ? o[0] : (unsigned char)tf;
+        val[1] = o[1] < norm ? o[1] : norm;
+        val[2] = (unsigned char)(count >> 8);
+        val[3] = (unsigned char)count;
+    } else if (rc && rc != MDB_NOTFOUND) {
+        return cd_fail_mdb(c, rc, "reading a search block");
+    }
+    v = (MDB_val){ sizeof val, val };
+    rc = mdb_put(txn, dbi, &k, &v, 0);
+    return rc ? cd_fail_mdb(c, rc, "updating a search block") : 0;
+}
+
+/* Recomputes a block's maxima and count from the postings left in it (after a removal), or
+ * deletes the entry when none are left. */
+static int block_rebuild(cd_call *c, MDB_txn *txn, const unsigned char *tkey, size_t tlen,
+                         const unsigned char *bkey, size_t blen, uint32_t block)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &cur);
+    if (rc) return cd_fail_mdb(c, rc, "reading postings");
+    unsigned char from[CD_SEARCH_POSTING] = { 0 };
+    cd_put_u64be(from, (uint64_t)block << CD_SEARCH_BLOCK_SHIFT);
+    MDB_val k = { tlen, (void *)tkey }, v = { CD_SEARCH_POSTING, from };
+    unsigned maxtf = 0, minnorm = 255, count = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+        const unsigned char *p = v.mv_data;
+        if (cd_get_u64be(p) >> CD_SEARCH_BLOCK_SHIFT != block) break;
+        if (cd_search_posting_tf(p) > maxtf) maxtf = cd_search_posting_tf(p);
+        if (cd_search_posting_norm(p) < minnorm) minnorm = cd_search_posting_norm(p);
+        count++;
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading postings");
+    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS];
+    k = (MDB_val){ blen, (void *)bkey };
+    if (count == 0) {
+        rc = mdb_del(txn, dbi, &k, NULL);
+        if (rc == MDB_NOTFOUND) rc = 0;
+    } else {
+        unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)maxtf, (unsigned char)minnorm,
+                                                     (unsigned char)(count >> 8), (unsigned char)count };
+        v = (MDB_val){ sizeof val, val };
+        rc = mdb_put(txn, dbi, &k, &v, 0);
+    }
+    return rc ? cd_fail_mdb(c, rc, "updating a search block") : 0;
+}
+
+/* Removes one posting and keeps its block entry exact. */
+static int posting_remove(cd_call *c, MDB_txn *txn, const char tag[4], const cd_search_fwd_term *t,
+                          const unsigned char *posting)
+{
+    unsigned char tkey[CD_SEARCH_TERM_KEY], bkey[CD_SEARCH_BLOCK_KEY];
+    size_t tlen = cd_search_term_key(tkey, tag, t->term, t->len);
+    MDB_val k = { tlen, tkey }, v = { CD_SEARCH_POSTING, (void *)posting };
+    int rc = mdb_del(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &k, &v);
+    if (rc == MDB_NOTFOUND) return 0;
+    if (rc) return cd_fail_mdb(c, rc, "removing a posting");
+    uint32_t block = (uint32_t)(cd_get_u64be(posting) >> CD_SEARCH_BLOCK_SHIFT);
+    size_t blen = cd_search_block_key(bkey, tag, t->term, t->len, block);
+    /* Only when the posting was the block's maximum (or its count is off) must the block be
+     * rescanned; otherwise decrementing the count keeps it exact. */
+    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS];
+    MDB_val bk = { blen, bkey }, bv;
+    rc = mdb_get(txn, dbi, &bk, &bv);
+    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading a search block");
+    if (rc == 0 && bv.mv_size == CD_SEARCH_BLOCK_VALUE) {
+        const unsigned char *o = bv.mv_data;
+        unsigned count = (unsigned)o[2] << 8 | o[3];
+        if (count > 1 && o[0] > cd_search_posting_tf(posting) && o[1] < cd_search_posting_norm(posting)) {
+            unsigned char val[CD_SEARCH_BLOCK_VALUE] = { o[0], o[1], (unsigned char)((count - 1) >> 8),
+                                                         (unsigned char)(count - 1) };
+            bv = (MDB_val){ sizeof val, val };
+            rc = mdb_put(txn, dbi, &bk, &bv, 0);
+            return rc ? cd_fail_mdb(c, rc, "updating a search block") : 0;
+        }
+    }
+    return block_rebuild(c, txn, tkey, tlen, bkey, blen, block);
+}
+
+/* Removes everything claim id's forward record says was indexed for it. */
+static int remove_doc(cd_call *c, MDB_txn *txn, uint64_t id)
+{
+    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_DOCS];
+    unsigned char key[8];
+    cd_put_u64be(key, id);
+    MDB_val k = { 8, key }, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return 0;
+    if (rc) return cd_fail_mdb(c, rc, "reading a forward record");
+    /* Copy: writes below may move the page the record sits on. */
+    unsigned char *rec = malloc(v.mv_size ? v.mv_size : 1);
+    if (!rec) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    memcpy(rec, v.mv_data, v.mv_size);
+    cd_search_fwd f;
+    cd_search_fwd_term t;
+    int more = -1;
+    if (cd_search_fwd_open(&f, rec, v.mv_size) == 0) {
+        uint8_t norm = cd_search_norm_encode(f.tokens);
+        while ((more = cd_search_fwd_next(&f, &t)) == 1) {
+            unsigned char posting[CD_SEARCH_POSTING];
+            cd_search_posting(posting, id, t.tf, f.retracted, norm);
+            if (posting_remove(c, txn, f.tag, &t, posting)) break;
+        }
+    }
+    if (more < 0 && !c->err) cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt search record of claim %llu",
+                                     (unsigned long long)id);
+    if (!c->err) langs_adjust(c, txn, f.tag, -1, f.tokens);
+    free(rec);
+    if (c->err) return -1;
+    rc = mdb_del(txn, dbi, &k, NULL);
+    return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "removing a forward record") : 0;
+}
+
+/* Indexes claim cl: postings with their blocks, forward record, space statistics. */
+static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl)
+{
+    char tag[4];
+    cd_search_space_of(cl->lang.p, cl->lang.n, tag);
+    cd_search_doc d = { 0 };
+    if (cd_search_doc_build(&d, cl->text.p, cl->text.n, cd_search_space_lang(tag))) {
+        cd_search_doc_free(&d);
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot tokenize the text (out of memory)");
+    }
+    size_t flen;
+    unsigned char *fwd = cd_search_fwd_encode(&d, tag, cl->retracted, &flen);
+    cd_search_doc_free(&d);
+    if (!fwd) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    unsigned char key[8];
+    cd_put_u64be(key, cl->id);
+    MDB_val k = { 8, key }, v = { flen, fwd };
+    int rc = mdb_put(txn, c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v, 0);
+    if (rc) { free(fwd); return cd_fail_mdb(c, rc, "storing a forward record"); }
+    /* The postings are read back from the forward record just written: one source of truth. */
+    cd_search_fwd f;
+    cd_search_fwd_term t;
+    int more = -1;
+    if (cd_search_fwd_open(&f, fwd, flen) == 0) {
+        uint8_t norm = cd_search_norm_encode(f.tokens);
+        MDB_dbi terms = c->srv->db.dbi[CD_DBI_SEARCH_TERMS];
+        while ((more = cd_search_fwd_next(&f, &t)) == 1) {
+            unsigned char tkey[CD_SEARCH_TERM_KEY], bkey[CD_SEARCH_BLOCK_KEY], posting[CD_SEARCH_POSTING];
+            cd_search_posting(posting, cl->id, t.tf, cl->retracted, norm);
+            size_t tlen = cd_search_term_key(tkey, tag, t.term, t.len);
+            MDB_val tk = { tlen, tkey }, pv = { CD_SEARCH_POSTING, posting };
+            rc = mdb_put(txn, terms, &tk, &pv, MDB_NODUPDATA);
+            if (rc && rc != MDB_KEYEXIST) { cd_fail_mdb(c, rc, "storing a posting"); break; }
+            size_t blen = cd_search_block_key(bkey, tag, t.term, t.len,
+                                              (uint32_t)(cl->id >> CD_SEARCH_BLOCK_SHIFT));
+            if (rc == 0 && block_add(c, txn, bkey, blen, cd_search_posting_tf(posting), norm)) break;
+        }
+        if (!c->err) langs_adjust(c, txn, tag, +1, f.tokens);
+    }
+    free(fwd);
+    if (more < 0 && !c->err) cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot read back a forward record");
+    return c->err ? -1 : 0;
+}
+
+int cd_search_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl)
+{
+    if (old && cl) {
+        char a[4], b[4];
+        cd_search_space_of(old->lang.p, old->lang.n, a);
+        cd_search_space_of(cl->lang.p, cl->lang.n, b);
+        int same = memcmp(a, b, CD_SEARCH_SPACE) == 0 && !old->retracted == !cl->retracted &&
+                   old->text.n == cl->text.n && memcmp(old->text.p, cl->text.p, cl->text.n) == 0;
+        if (same) return 0;
+    }
+    if ((old && remove_doc(c, txn, old->id)) || (cl && add_doc(c, txn, cl)) ||
+        cd_match_index_update(c, txn, old, cl)) {
+        /* Some postings may be written already: the whole request must be undone, even inside
+         * a claim.import that would otherwise report this item's error and carry on. */
+        if (!c->mdb_rc) c->mdb_rc = MDB_BAD_TXN;
+        return -1;
+    }
+    return 0;
+}
