@@ -133,6 +133,7 @@ void cd_call_reset(cd_call *c)
     c->has_err_id = 0;
     c->mdb_rc = 0;
     c->nchanges = 0;
+    c->names = NULL;   /* ids it held may belong to entities a retried batch never created */
 }
 
 int cd_call_add_change(cd_call *c, const cd_change *ch)

@@ -51,6 +51,7 @@ struct cd_call {
     int64_t start_ns;         /* monotonic arrival time, for latency stats */
     cd_change *changes;       /* zone array of changes made; count in nchanges */
     size_t nchanges, changes_cap;
+    struct cd_name_cache *names; /* entity names already resolved by this call (entity.c) */
 };
 
 /* Builds a call from one complete, pre-scanned request object of len bytes. Returns NULL only

@@ -92,7 +92,7 @@ static int put_dedup(cd_call *c, MDB_txn *txn, cd_claim *cl, int del)
 
 /* Stores the revision record {op, at, by, claim} under id|rev. */
 static int put_revision(cd_call *c, MDB_txn *txn, const cd_claim *cl, const msgpack_sbuffer *rec,
-                        const char *op, cd_str by)
+                        const char *op, cd_str by, int created)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -107,8 +107,9 @@ static int put_revision(cd_call *c, MDB_txn *txn, const cd_claim *cl, const msgp
     unsigned char key[12];
     cd_put_u64be(key, cl->id);
     cd_put_u32be(key + 8, cl->rev);
-    int rc = cd_rec_put(c, txn, c->srv->db.dbi[CD_DBI_CLAIM_REVS], key, 12, &sb, MDB_NOOVERWRITE,
-                        "storing a revision");
+    /* A new claim has the largest id, so its first revision is the table's last key. */
+    int rc = cd_rec_put(c, txn, c->srv->db.dbi[CD_DBI_CLAIM_REVS], key, 12, &sb,
+                        created ? MDB_APPEND : MDB_NOOVERWRITE, "storing a revision");
     msgpack_sbuffer_destroy(&sb);
     return rc;
 }
@@ -132,7 +133,7 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
     unsigned char key[8];
     cd_put_u64be(key, cl->id);
     int rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CLAIMS], key, 8, &rec, old ? 0 : MDB_APPEND, "storing a claim");
-    if (!rc) rc = put_revision(c, txn, cl, &rec, op, by);
+    if (!rc) rc = put_revision(c, txn, cl, &rec, op, by, old == NULL);
     msgpack_sbuffer_destroy(&rec);
     if (rc) return -1;
     if (cd_index_update(c, txn, old, cl)) return -1;

@@ -94,8 +94,41 @@ int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, const char *op
     return op ? cd_change_log(c, txn, op, "entity", e->id) : 0;
 }
 
+/* A per-call memo of names already looked up (exact bytes -> id): an import names the same
+ * speakers and outlets over and over, and folding a name is the costly step. Zone memory;
+ * dropped by cd_call_reset. Only found names are kept, and entity ids never change within a
+ * call except in entity.merge, which does not look names up after merging. */
+#define NAME_CACHE_SLOTS 512
+struct cd_name_cache {
+    struct { const char *name; size_t n; uint64_t id; } slot[NAME_CACHE_SLOTS];
+};
+
+static uint64_t *name_cache_slot(cd_call *c, const char *name, size_t n, int insert)
+{
+    if (!c->names) {
+        if (!insert) return NULL;
+        c->names = cd_call_alloc(c, sizeof *c->names);
+        if (!c->names) return NULL;
+        memset(c->names, 0, sizeof *c->names);
+    }
+    size_t h = (size_t)cd_hash64(name, n) % NAME_CACHE_SLOTS;
+    for (int probe = 0; probe < 8; probe++, h = (h + 1) % NAME_CACHE_SLOTS) {
+        if (!c->names->slot[h].name) {
+            if (!insert) return NULL;
+            c->names->slot[h].name = name;
+            c->names->slot[h].n = n;
+            return &c->names->slot[h].id;
+        }
+        if (c->names->slot[h].n == n && memcmp(c->names->slot[h].name, name, n) == 0)
+            return &c->names->slot[h].id;
+    }
+    return NULL;
+}
+
 int cd_entity_lookup(cd_call *c, MDB_txn *txn, const char *name, size_t n, uint64_t *id)
 {
+    uint64_t *memo = name_cache_slot(c, name, n, 0);
+    if (memo && *memo) { *id = *memo; return 0; }
     size_t flen;
     char *folded = cd_text_fold(name, n, &flen);
     if (!folded) return cd_fail(c, CLAIMD_E_INVALID, NULL, "name is not valid UTF-8");
@@ -115,6 +148,8 @@ int cd_entity_lookup(cd_call *c, MDB_txn *txn, const char *name, size_t n, uint6
         if (!e.merged_into) break;
         *id = e.merged_into;
     }
+    /* The memo keeps a pointer to name: names come from the call's own request or zone. */
+    if (*id && (memo = name_cache_slot(c, name, n, 1))) *memo = *id;
     return 0;
 }
 
@@ -211,6 +246,8 @@ static int resolve_map(cd_call *c, MDB_txn *txn, const entity_input *in, int cre
     if (!create) return 0;
     cd_entity e;
     if (*id) {
+        /* Found by its name and bringing nothing more: nothing to add. */
+        if (!in->naliases && !in->has_kind && !in->description.n && !in->wikidata.n) return 0;
         if (cd_entity_load(c, txn, *id, &e)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "entity vanished");
         return extend_entity(c, txn, &e, in);
     }

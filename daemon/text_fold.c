@@ -130,8 +130,42 @@ static ssize_t decompose(cd_text_buf *buf, const char *s, size_t n, unsigned fla
     }
 }
 
+/* The fold of pure ASCII input, without utf8proc: byte for byte the same result as the general
+ * path (no ASCII character decomposes, composes or is ignorable), several times faster, and
+ * most names and much text are ASCII. Writes bytes into buf->out. */
+static ssize_t fold_ascii(cd_text_buf *buf, const char *s, size_t n, unsigned flags)
+{
+    if (grow(&buf->out, &buf->out_cap, n / sizeof(int32_t) + 2) < 0) return -1;
+    char *o = (char *)buf->out;
+    size_t k = 0;
+    int pending_space = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i] == '`' ? '\'' : s[i];
+        utf8proc_category_t cat = utf8proc_category((unsigned char)ch);
+        if (is_space(cat) || ((flags & CD_FOLD_DROP_PUNCT) && is_punct(cat))) {
+            pending_space = k > 0;
+            continue;
+        }
+        if (pending_space) {
+            o[k++] = ' ';
+            pending_space = 0;
+        }
+        o[k++] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+    }
+    o[k] = 0;
+    return (ssize_t)k;
+}
+
+static int all_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return 0;
+    return 1;
+}
+
 ssize_t cd_text_fold_into(cd_text_buf *buf, const char *s, size_t n, unsigned flags)
 {
+    if (!(flags & (CD_FOLD_TURKIC_I | CD_FOLD_NO_ASCII_PATH)) && all_ascii(s ? s : "", s ? n : 0)) return fold_ascii(buf, s, s ? n : 0, flags);
     ssize_t len = decompose(buf, s, n, flags);
     if (len < 0) return -1;
     /* Base-letter folding at most doubles the count; +1 because reencode writes a NUL. */

@@ -19,7 +19,8 @@ typedef struct {
 enum {
     CD_FOLD_KEEP_ACCENTS = 1, /* skip diacritic stripping and base-letter folding (pre-stemming) */
     CD_FOLD_DROP_PUNCT = 2,   /* punctuation (P*) becomes spaces (dedup keys) */
-    CD_FOLD_TURKIC_I = 4      /* "I" lower-cases to dotless "ı" (Turkish, before stemming) */
+    CD_FOLD_TURKIC_I = 4,     /* "I" lower-cases to dotless "ı" (Turkish, before stemming) */
+    CD_FOLD_NO_ASCII_PATH = 8 /* tests: take the general path even for ASCII input */
 };
 
 /* Folds valid UTF-8 s[0..n) per flags; result is the NUL-terminated (char *)buf->out. Returns its

@@ -2,6 +2,7 @@
  * per-thread stemmer cache. */
 #include "tap.h"
 #include "text.h"
+#include "text_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -147,6 +148,30 @@ static void test_fold(void)
     char *f = cd_text_fold("a\0b", 3, &len);
     ok(f && len == 3 && strcmp(f, "a b") == 0, "fold: NUL byte is white space, never in output");
     free(f);
+}
+
+/* The ASCII fast path must give exactly what the general utf8proc path gives. */
+static void test_ascii_path(void)
+{
+    unsigned seed = 12345;
+    int mismatches = 0;
+    for (int round = 0; round < 2000; round++) {
+        char in[64];
+        size_t n = 1 + (size_t)(round % 60);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            in[i] = (char)((seed >> 16) % 128);
+        }
+        for (unsigned flags = 0; flags <= CD_FOLD_DROP_PUNCT; flags += CD_FOLD_DROP_PUNCT) {
+            cd_text_buf fast = {0}, slow = {0};
+            ssize_t a = cd_text_fold_into(&fast, in, n, flags);
+            ssize_t b = cd_text_fold_into(&slow, in, n, flags | CD_FOLD_NO_ASCII_PATH);
+            if (a != b || (a > 0 && memcmp(fast.out, slow.out, (size_t)a) != 0)) mismatches++;
+            cd_text_buf_free(&fast);
+            cd_text_buf_free(&slow);
+        }
+    }
+    is_int(mismatches, 0, "ASCII fast path equals the utf8proc path on 4000 random ASCII strings");
 }
 
 static void test_dedup(void)
@@ -375,6 +400,7 @@ int main(void)
 {
     test_valid_utf8();
     test_fold();
+    test_ascii_path();
     test_dedup();
     test_tokenizer();
     test_stemming();
