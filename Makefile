@@ -111,6 +111,22 @@ fuzz-prescan: $(BUILD)/fuzz/fuzz_prescan
 	$(BUILD)/fuzz/fuzz_prescan -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-prescan tests/fuzz/corpus/prescan
 
+# Fuzzing libclaimd's reply decoder (client/codec.c): `make fuzz-reply [FUZZ_SECONDS=30]`.
+# New inputs go to $(BUILD)/fuzz/corpus-reply; tests/fuzz/corpus/reply holds the seeds.
+REPLY_FUZZ_SRC = tests/fuzz/fuzz_reply.c client/codec.c client/value.c client/args.c \
+                 common/prescan.c common/codes.c
+
+$(BUILD)/fuzz/fuzz_reply: $(REPLY_FUZZ_SRC) client/client.h include/claimd.h common/prescan.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Iclient $$(pkg-config --cflags msgpack) -o $@ \
+	    $(REPLY_FUZZ_SRC) $$(pkg-config --libs msgpack)
+
+.PHONY: fuzz-reply
+fuzz-reply: $(BUILD)/fuzz/fuzz_reply
+	@mkdir -p $(BUILD)/fuzz/corpus-reply
+	$(BUILD)/fuzz/fuzz_reply -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-reply tests/fuzz/corpus/reply
+
 # Benchmarks against the peers and the limits (bench/README.md): `make bench` runs the 100k suite,
 # `make bench BENCH_ARGS=--claims=1000000` the 1M one, `BENCH_ARGS=--smoke` a tiny one. It installs
 # its peers (SQLite, Redis) with scripts/deps.sh, starts its own claimd and redis-server on

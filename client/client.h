@@ -100,6 +100,7 @@ typedef struct {
     size_t max_bytes;
     unsigned max_depth;
     size_t walked;                 /* bytes of the current object already walked */
+    uint64_t pending;              /* its elements announced and not started (as cd_prescan) */
     unsigned nstack;               /* open containers of the current object */
     uint64_t stack[CD_CLIENT_MAX_DEPTH]; /* elements still expected in each open container */
     int failed;                    /* sticky: the stream is broken */

@@ -98,7 +98,7 @@ static int read_envelope(const msgpack_object *o, cd_client_msg *out, char *errb
         out->kind = CD_CLIENT_NOTIFICATION;
         out->method = malloc(e[1].via.str.size + 1);
         if (!out->method) return bad(errbuf, errlen, "out of memory decoding a reply");
-        memcpy(out->method, e[1].via.str.ptr, e[1].via.str.size);
+        if (e[1].via.str.size) memcpy(out->method, e[1].via.str.ptr, e[1].via.str.size);
         out->method[e[1].via.str.size] = '\0';
         return convert(&e[2], &out->params, errbuf, errlen);
     }
@@ -138,6 +138,7 @@ int cd_client_decode_message(const char *buf, size_t len, size_t max_bytes, unsi
 void cd_client_reader_init(cd_client_reader *r, size_t max_bytes, unsigned max_depth)
 {
     memset(r, 0, sizeof *r);
+    r->pending = 1;
     r->max_bytes = max_bytes;
     r->max_depth = max_depth > CD_CLIENT_MAX_DEPTH ? CD_CLIENT_MAX_DEPTH : max_depth;
 }
@@ -151,6 +152,7 @@ void cd_client_reader_free(cd_client_reader *r)
 
 int cd_client_reader_feed(cd_client_reader *r, const void *p, size_t n)
 {
+    if (n == 0) return 0;
     if (r->off == r->len) r->off = r->len = 0;
     if (n > r->cap - r->len && r->off > 0) {
         /* Reclaim the consumed front before growing. */
@@ -174,70 +176,92 @@ int cd_client_reader_feed(cd_client_reader *r, const void *p, size_t n)
     return 0;
 }
 
-/* How a MessagePack header at p (avail bytes) extends: *hdr header bytes, then *payload bytes,
- * then *elems child elements. Returns 1, 0 when the header itself is incomplete, or -1 for a byte
- * the walker leaves to cd_prescan to judge (0xc1). */
-static int header_shape(const unsigned char *p, size_t avail, size_t *hdr, uint64_t *payload,
-                        uint64_t *elems)
+/* The shape of the value whose type byte is b: *hdr bytes of header (type byte, length field,
+ * ext type byte), *lenw of them a big-endian length or count at offset 1, and for fixed-size
+ * values or fix types the payload size or count in *inline_n. *kind: 0 scalar or blob, 1 array,
+ * 2 map. Returns -1 for 0xc1, which is never valid. Same classification as cd_prescan. */
+static int shape(unsigned b, size_t *hdr, unsigned *lenw, uint64_t *inline_n, int *kind)
 {
-    static const unsigned char fixed[32] = {
-        /* 0xc0..0xdf: total header size for fixed-size types, 0 for the others */
-        1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 5, 9, 2, 3, 5, 9, 2, 3, 5, 9, 3, 4, 6, 10, 18, 0, 0, 0, 0, 0, 0, 0};
-    unsigned b = p[0];
-    *payload = 0;
-    *elems = 0;
     *hdr = 1;
-    if (b <= 0x7f || b >= 0xe0) return 1;
-    if (b <= 0x8f) { *elems = 2u * (b & 0x0f); return 1; }
-    if (b <= 0x9f) { *elems = b & 0x0f; return 1; }
-    if (b <= 0xbf) { *payload = b & 0x1f; return 1; }
-    if (b == 0xc1) return -1;
-    if (fixed[b - 0xc0]) { *hdr = fixed[b - 0xc0]; return 1; }
-    size_t lenbytes;
+    *lenw = 0;
+    *inline_n = 0;
+    *kind = 0;
+    if (b <= 0x7f || b >= 0xe0) return 0;
+    if (b <= 0x8f) { *kind = 2; *inline_n = b & 0x0f; return 0; }
+    if (b <= 0x9f) { *kind = 1; *inline_n = b & 0x0f; return 0; }
+    if (b <= 0xbf) { *inline_n = b & 0x1f; return 0; }
     switch (b) {
-    case 0xc4: case 0xc7: case 0xd9: lenbytes = 1; break;
-    case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde: lenbytes = 2; break;
-    default: lenbytes = 4; break; /* c6 c9 db dd df */
+    case 0xc0: case 0xc2: case 0xc3: return 0;
+    case 0xc4: case 0xd9: *hdr = 2; *lenw = 1; return 0;
+    case 0xc5: case 0xda: *hdr = 3; *lenw = 2; return 0;
+    case 0xc6: case 0xdb: *hdr = 5; *lenw = 4; return 0;
+    case 0xc7: *hdr = 3; *lenw = 1; return 0;
+    case 0xc8: *hdr = 4; *lenw = 2; return 0;
+    case 0xc9: *hdr = 6; *lenw = 4; return 0;
+    case 0xca: *inline_n = 4; return 0;
+    case 0xcb: *inline_n = 8; return 0;
+    case 0xcc: case 0xd0: *inline_n = 1; return 0;
+    case 0xcd: case 0xd1: *inline_n = 2; return 0;
+    case 0xce: case 0xd2: *inline_n = 4; return 0;
+    case 0xcf: case 0xd3: *inline_n = 8; return 0;
+    case 0xd4: *hdr = 2; *inline_n = 1; return 0;
+    case 0xd5: *hdr = 2; *inline_n = 2; return 0;
+    case 0xd6: *hdr = 2; *inline_n = 4; return 0;
+    case 0xd7: *hdr = 2; *inline_n = 8; return 0;
+    case 0xd8: *hdr = 2; *inline_n = 16; return 0;
+    case 0xdc: *kind = 1; *hdr = 3; *lenw = 2; return 0;
+    case 0xdd: *kind = 1; *hdr = 5; *lenw = 4; return 0;
+    case 0xde: *kind = 2; *hdr = 3; *lenw = 2; return 0;
+    case 0xdf: *kind = 2; *hdr = 5; *lenw = 4; return 0;
+    default: return -1;
     }
-    if (avail < 1 + lenbytes) return 0;
-    uint64_t n = 0;
-    for (size_t i = 0; i < lenbytes; i++) n = (n << 8) | p[1 + i];
-    *hdr = 1 + lenbytes;
-    if (b == 0xc7 || b == 0xc8 || b == 0xc9) { *hdr += 1; *payload = n; } /* ext: type byte */
-    else if (b == 0xdc || b == 0xdd) *elems = n;
-    else if (b == 0xde || b == 0xdf) *elems = 2 * n;
-    else *payload = n;
-    return 1;
 }
 
-/* Walks the buffered bytes of the current object from where the last walk stopped.
- * Returns 1 when the object is complete (its length is r->walked), 0 when more bytes are needed,
- * or -1 when the bytes are for cd_prescan to judge (a limit or a malformed byte). */
+/* Walks the buffered bytes of the current object from where the last walk stopped, applying
+ * cd_prescan's checks in cd_prescan's order, so that "need more bytes" here means exactly what it
+ * means there. Returns 1 when the object is complete (its length is r->walked), 0 when more bytes
+ * are needed, or -1 when cd_prescan will refuse the bytes (it then names the reason). State only
+ * changes once an element's header and payload are all there, so a walk resumes cleanly. */
 static int walk(cd_client_reader *r)
 {
     const unsigned char *base = (const unsigned char *)r->buf + r->off;
     size_t avail = r->len - r->off;
-    while (r->walked < avail) {
+    uint64_t max = r->max_bytes;
+    if (max < 1) return -1;
+    for (;;) {
+        size_t pos = r->walked;
+        if (pos >= avail) return 0;
         size_t hdr;
-        uint64_t payload, elems;
-        int hs = header_shape(base + r->walked, avail - r->walked, &hdr, &payload, &elems);
-        if (hs < 0) return -1;
-        if (hs == 0) return 0;
-        if (payload > r->max_bytes || elems > r->max_bytes ||
-            r->walked + hdr + payload > r->max_bytes)
-            return -1;
-        if (r->walked + hdr + payload > avail) return 0;
-        r->walked += hdr + payload;
-        if (elems) {
-            if (r->nstack >= r->max_depth) return -1;
-            r->stack[r->nstack++] = elems;
-            continue;
+        unsigned lenw;
+        uint64_t n;
+        int kind;
+        if (shape(base[pos], &hdr, &lenw, &n, &kind) < 0) return -1;
+        /* One byte for every other element announced and not started: pos + pending <= max. */
+        uint64_t budget = max - pos - (r->pending - 1);
+        if (hdr > budget) return -1;
+        if (kind && r->nstack + 1 > r->max_depth) return -1;
+        if (hdr > avail - pos) return 0;
+        for (unsigned i = 0; i < lenw; i++) n = (n << 8) | base[pos + 1 + i];
+        if (kind) {
+            uint64_t elems = kind == 2 ? 2 * n : n;
+            if (hdr + elems > budget) return -1;
+            r->pending--;
+            r->walked = pos + hdr;
+            if (elems) {
+                r->stack[r->nstack++] = elems;
+                r->pending += elems;
+                continue;
+            }
+        } else {
+            if (hdr + n > budget) return -1;
+            if (hdr + n > avail - pos) return 0;
+            r->pending--;
+            r->walked = pos + hdr + (size_t)n;
         }
         /* One element done: close every container it completes. */
         while (r->nstack && --r->stack[r->nstack - 1] == 0) r->nstack--;
         if (r->nstack == 0) return 1;
     }
-    return r->walked >= r->max_bytes ? -1 : 0;
 }
 
 int cd_client_reader_next(cd_client_reader *r, cd_client_msg *out)
@@ -265,5 +289,6 @@ int cd_client_reader_next(cd_client_reader *r, cd_client_msg *out)
     r->off += used;
     r->walked = 0;
     r->nstack = 0;
+    r->pending = 1;
     return 1;
 }
