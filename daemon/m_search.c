@@ -48,7 +48,7 @@ static int check_keys(cd_call *c)
 /* `mark`: [open, close], the strings put around matched words (default "[" and "]"). */
 static int get_mark(cd_call *c, search_req *rq)
 {
-    const msgpack_object *a;
+    const msgpack_object *a = NULL;
     rq->open = "[";
     rq->close = "]";
     if (cd_get_array(c, &c->params, NULL, "mark", CD_OPTIONAL, 2, &a)) return -1;
