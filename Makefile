@@ -146,3 +146,20 @@ $(BUILD)/claimbench: $(BENCH_OBJ) $(BUILD)/libclaimd.a
 
 bench: bench-deps $(BUILD)/claimd $(BUILD)/claimbench
 	$(BUILD)/claimbench --claimd $(BUILD)/claimd $(BENCH_ARGS)
+
+# Long failure tests (issue 6). `make soak`: the kill -9 loop x1,000 and the other operations
+# tests at length (tests/py/*.t read these knobs; `make test` runs the short versions).
+# `make fuzz`: every tests/fuzz/fuzz_NAME.c through its fuzz-NAME rule, FUZZ_SECONDS=300 each
+# (`make fuzz FUZZ_SECONDS=60` for less). `make test` runs ~10 s of each via tests/fuzz.t.
+SOAK_ENV = CLAIMD_BUILD=$(abspath $(BUILD)) CLAIMD_CRASH_CYCLES=1000 CLAIMD_CRASH_FULL_EVERY=50 \
+           CLAIMD_FLOOD_CLIENTS=6 CLAIMD_FLOOD_REQUESTS=5000 CLAIMD_GROWTH_MB=200 CLAIMD_TMPFS_MB=64 \
+           CLAIMD_BACKUP_PRELOAD=30000 CLAIMD_TRICKLE_BYTES=1048576 CLAIMD_FUZZ_SECONDS=60
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,fuzz-%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: soak fuzz
+soak: all
+	$(SOAK_ENV) prove --exec '' tests/py/crash_loop.t tests/py/storage.t tests/py/limits.t \
+	    tests/py/backup.t tests/py/hostile.t tests/fuzz.t
+
+fuzz: FUZZ_SECONDS = 300
+fuzz: $(FUZZ_TARGETS)
