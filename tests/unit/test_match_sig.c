@@ -1,0 +1,80 @@
+/* Unit tests for daemon/match_sig.c: shingles, MinHash signatures, LSH bands, exact Jaccard. */
+#include "tap.h"
+#include "match.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static double similarity(const char *a, const char *b)
+{
+    uint64_t *x, *y;
+    size_t nx, ny;
+    if (cd_match_shingles(a, strlen(a), &x, &nx) || cd_match_shingles(b, strlen(b), &y, &ny)) return -1;
+    double s = cd_match_jaccard(x, nx, y, ny);
+    free(x);
+    free(y);
+    return s;
+}
+
+static int shared_bands(const char *a, const char *b)
+{
+    uint32_t x[CD_MATCH_BANDS], y[CD_MATCH_BANDS];
+    if (cd_match_text_bands(a, strlen(a), x) != 1 || cd_match_text_bands(b, strlen(b), y) != 1) return -1;
+    int n = 0;
+    for (int i = 0; i < CD_MATCH_BANDS; i++) n += x[i] == y[i];
+    return n;
+}
+
+int main(void)
+{
+    uint64_t *sh;
+    size_t n;
+    ok(cd_match_shingles("a b c a b", 9, &sh, &n) == 0 && n == 3 + 3, "words and adjacent pairs, each once (a b c; ab bc ca)");
+    int sorted = 1;
+    for (size_t i = 1; i < n; i++) sorted &= sh[i - 1] < sh[i];
+    ok(sorted, "shingles are sorted and unique");
+    free(sh);
+    ok(cd_match_shingles("", 0, &sh, &n) == 0 && n == 0, "no words: no shingles");
+    free(sh);
+    ok(cd_match_shingles("\xc3", 1, &sh, &n) == -1, "invalid UTF-8 is refused");
+
+    ok(similarity("The Letter, from PÉSKOV!", "the letter from peskov") == 1.0, "case, accents and punctuation do not count");
+    ok(similarity("a b c", "c b a") < 1.0 && similarity("a b c", "c b a") > 0.0, "word order counts through the pairs");
+    double s = similarity("The United States has never received any letter from the Russian president",
+                          "The United States has never received a letter from the Russian president");
+    ok(s > 0.6 && s < 0.8, "one word changed in fourteen: similarity about 0.7 (%f)", s);
+    s = similarity("The president told reporters on Tuesday that the economy is growing",
+                   "The embassy said on Tuesday that no letter had been received from the senator");
+    ok(s < 0.25, "unrelated texts sharing common words: similarity far below the default 0.5 (%f)", s);
+    ok(cd_match_jaccard(NULL, 0, NULL, 0) == 0.0, "two empty sets: 0");
+    uint64_t a[] = { 1, 2, 3, 4 }, b[] = { 3, 4, 5, 6 };
+    ok(cd_match_jaccard(a, 4, b, 4) == 2.0 / 6.0, "|{3,4}| / |{1..6}| = 1/3");
+
+    const char *t = "Russia has not received any letter from the American senator, Peskov said";
+    is_int(shared_bands(t, "RUSSIA has not received any letter from the American senator; Peskov said."),
+           CD_MATCH_BANDS, "the same text (folded) falls in every same bucket");
+    int near = shared_bands(t, "Russia has not received a letter from the American senator, Peskov said");
+    ok(near >= 2, "a lightly re-worded text shares buckets (%d of %d)", near, CD_MATCH_BANDS);
+    int far = shared_bands(t, "The weather in Moscow was unusually warm for the season, forecasters said");
+    is_int(far, 0, "an unrelated text shares no bucket");
+    uint32_t bands[CD_MATCH_BANDS];
+    is_int(cd_match_text_bands("...", 3, bands), 0, "a text without words has no buckets");
+
+    /* Over many pairs, a similarity-0.5 pair shares a bucket nearly always (1 - 0.75^16). */
+    int hits = 0, trials = 200;
+    for (int i = 0; i < trials; i++) {
+        char x[512] = "", y[512] = "";
+        for (int w = 0; w < 12; w++) {
+            char word[32];
+            snprintf(word, sizeof word, "w%dx%d ", i, w);
+            strcat(x, word);
+            /* Change every fourth word: 3 words of 12 differ, similarity about 0.4-0.5. */
+            if (w % 4 == 3) snprintf(word, sizeof word, "v%dx%d ", i, w);
+            strcat(y, word);
+        }
+        hits += shared_bands(x, y) > 0;
+    }
+    ok(hits >= trials * 9 / 10, "texts with a quarter of the words changed are candidates >= 90%% of the time (%d of %d)",
+       hits, trials);
+    return done_testing();
+}
