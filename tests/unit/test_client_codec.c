@@ -70,7 +70,7 @@ static void test_args_bytes(void)
            p[21] == 15,
        "array of 16 uses array16 header");
     claimd_args_reset(a);
-    char key[4];
+    char key[16];
     for (int i = 0; i < 17; i++) {
         snprintf(key, sizeof key, "k%d", i);
         claimd_args_uint(a, key, 0);
