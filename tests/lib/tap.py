@@ -47,6 +47,13 @@ def is_(got, expected, name, *diags):
     return ok(got == expected, name, "     got: %r" % (got,), "expected: %r" % (expected,), *diags)
 
 
+def skip(name, reason):
+    """Records a test that does not apply this time (TAP's "# SKIP")."""
+    global _count
+    _count += 1
+    print("ok %d - %s # SKIP %s" % (_count, str(name).replace("#", "\\#"), reason), flush=True)
+
+
 def bail_out(reason):
     """Stops the whole test run: the harness cannot go on (e.g. the daemon binary is missing)."""
     print("Bail out! %s" % reason, flush=True)
