@@ -186,4 +186,22 @@ is "$(echo "$OUT" | jget claims)" 8 "stats counts the claims (3 added, 5 importe
 
 stop_daemon
 is "$?" 0 "daemon exits 0 on SIGTERM"
+
+# ---- import sizes its batches to the daemon's request limit ----
+daemon_cleanup
+check "daemon with --max-request 4096 starts" start_daemon --max-request 4096
+[ -n "$CLAIMD_PID" ] || done_testing
+T=$CLAIMD_TMP
+for i in $(seq 1 30); do
+    echo "{\"text\": \"Small claim number $i with some words to fill the batch\", \"tags\": [\"s\"]}"
+done > "$T/small.jsonl"
+/usr/bin/python3 -c 'import json; print(json.dumps({"text": "x" * 5000}))' >> "$T/small.jsonl"
+run import --batch 1000 "$T/small.jsonl"
+like "$ERR" "^imported 30, created 30, rejected 1 " "batches split to fit a 4 KiB request limit"
+is "$(jget error.code < "$T/small.jsonl.rejects"):$(jget line < "$T/small.jsonl.rejects")" \
+   "too_large:31" "a record over the limit is rejected here, not sent"
+run ping
+is "$RC" 0 "the daemon still serves"
+stop_daemon
+is "$?" 0 "daemon exits 0 on SIGTERM"
 done_testing

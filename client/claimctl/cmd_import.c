@@ -1,7 +1,8 @@
 /* cmd_import: bulk import of JSONL claims with claim.import.
  *
  * Lines are converted to MessagePack one by one and gathered into batches (--batch records, and
- * at most BATCH_BYTES so a batch stays well under the daemon's request limit). Up to --in-flight
+ * at most half the daemon's request limit in bytes, read from `stats` at the start: a request
+ * over the limit makes the daemon drop the connection). Up to --in-flight
  * batches are pipelined on the one connection: while the daemon commits one, the next is already
  * on its way. Each batch remembers the line number and original text of its entries, so that
  * every rejected record, whether refused here (not JSON) or by the daemon, goes to the rejects
@@ -22,6 +23,7 @@
 #define DEFAULT_IN_FLIGHT 4
 #define MAX_IN_FLIGHT 64
 #define BATCH_BYTES ((size_t)8 << 20)   /* half the daemon's default 16 MiB request limit */
+#define ENVELOPE_BYTES 256               /* request envelope, "claims" and on_duplicate */
 
 typedef struct {
     claimd_args *args;         /* {"claims": [ ... while filling; sealed when sent */
@@ -40,6 +42,8 @@ typedef struct {
     batch *slots;              /* nslots = in-flight limit + 1 (the one being filled) */
     size_t nslots, head, in_flight;
     size_t batch_size;
+    size_t batch_bytes;        /* send a batch once its records take this many bytes */
+    uint64_t max_request;      /* the daemon's request limit; 0 if unknown */
     claimd_args *record;       /* scratch builder for one record */
     uint64_t imported, created, rejected, processed;
     off_t total_bytes, bytes_read; /* total_bytes 0: unknown (not a regular file) */
@@ -84,9 +88,9 @@ static void reject(importer *im, uint64_t line, const char *input, json_t *error
     json_decref(error);
 }
 
-static json_t *local_error(const char *message)
+static json_t *local_error(const char *code, const char *message)
 {
-    return json_pack("{ss ss}", "code", "invalid", "message", message);
+    return json_pack("{ss ss}", "code", code, "message", message);
 }
 
 /* ---- progress ---- */
@@ -271,18 +275,19 @@ static void send_current(importer *im)
 
 /* A line refused here: it waits in the batch being filled when that has records (to keep the
  * rejects in line order), else every batch before it is answered and it is reported at once. */
-static void reject_here(importer *im, uint64_t lineno, const char *line, const char *why)
+static void reject_here(importer *im, uint64_t lineno, const char *line, const char *code,
+                        const char *why)
 {
     batch *b = current(im);
     if (b->n) {
-        if (batch_add(b, lineno, line, NULL, 0, local_error(why)) < 0) {
+        if (batch_add(b, lineno, line, NULL, 0, local_error(code, why)) < 0) {
             ctl_warn("out of memory");
             im->fatal = CTL_EXIT_FAILED;
         }
         return;
     }
     while (!im->fatal && im->in_flight) receive_oldest(im);
-    reject(im, lineno, line, local_error(why));
+    if (!im->fatal) reject(im, lineno, line, local_error(code, why));
 }
 
 /* Handles one input line (without its newline). */
@@ -296,12 +301,12 @@ static void take_line(importer *im, uint64_t lineno, const char *line, size_t le
     if (!obj) {
         char msg[256];
         snprintf(msg, sizeof msg, "invalid JSON: %s (column %d)", jerr.text, jerr.column);
-        reject_here(im, lineno, line, msg);
+        reject_here(im, lineno, line, "invalid", msg);
         return;
     }
     if (!json_is_object(obj)) {
         json_decref(obj);
-        reject_here(im, lineno, line, "not a JSON object (each line must be one claim)");
+        reject_here(im, lineno, line, "invalid", "not a JSON object (each line must be one claim)");
         return;
     }
     claimd_args_reset(im->record);
@@ -310,11 +315,18 @@ static void take_line(importer *im, uint64_t lineno, const char *line, size_t le
     size_t rec_len = 0;
     const void *rec = rc == CLAIMD_OK ? claimd_args_data(im->record, &rec_len) : NULL;
     if (!rec) {
-        reject_here(im, lineno, line, "claim nested too deeply or has a key with NUL");
+        reject_here(im, lineno, line, "invalid", "claim nested too deeply or has a key with NUL");
         return;
     }
     batch *b = current(im);
-    if (b->n && b->bytes + rec_len > BATCH_BYTES) {
+    if (im->max_request && rec_len + ENVELOPE_BYTES > im->max_request) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "record of %zu bytes is over the daemon's request limit (%llu)",
+                 rec_len, (unsigned long long)im->max_request);
+        reject_here(im, lineno, line, "too_large", msg);
+        return;
+    }
+    if (b->n && b->bytes + rec_len > im->batch_bytes) {
         send_current(im);
         if (im->fatal) return;
         b = current(im);
@@ -324,7 +336,7 @@ static void take_line(importer *im, uint64_t lineno, const char *line, size_t le
         im->fatal = CTL_EXIT_FAILED;
         return;
     }
-    if (b->n >= im->batch_size || b->bytes >= BATCH_BYTES) send_current(im);
+    if (b->n >= im->batch_size || b->bytes >= im->batch_bytes) send_current(im);
 }
 
 /* ---- the subcommand ---- */
@@ -342,6 +354,22 @@ static const char import_usage[] =
     "  --on-duplicate POLICY merge (default), skip or error\n"
     "  --rejects PATH        rejects file (default FILE.rejects; reading stdin without it,\n"
     "                        rejects are reported on stderr). Truncated at start.\n";
+
+/* Sizes batches to the daemon's limits (stats "limits"), when it tells them. */
+static void fit_daemon_limits(importer *im)
+{
+    claimd_value *st = NULL;
+    if (claimd_call(im->env->ctx, "stats", NULL, &st) != CLAIMD_OK) return;
+    const claimd_value *limits = claimd_value_get(st, "limits");
+    uint64_t max_request = claimd_value_get_uint(limits, "max_request", 0);
+    uint64_t max_batch = claimd_value_get_uint(limits, "max_batch", 0);
+    if (max_request > ENVELOPE_BYTES) {
+        im->max_request = max_request;
+        if (max_request / 2 < im->batch_bytes) im->batch_bytes = (size_t)(max_request / 2);
+    }
+    if (max_batch && max_batch < im->batch_size) im->batch_size = (size_t)max_batch;
+    claimd_value_free(st);
+}
 
 /* Opens the rejects file into *f, refusing to overwrite the input. Returns an exit code. */
 static int open_rejects(const char *path, const char *input, FILE **f)
@@ -438,6 +466,8 @@ int ctl_cmd_import(ctl_env *env, int argc, char **argv)
     if (rejects_path && (rc = open_rejects(rejects_path, from_stdin ? NULL : path, &im.rejects)))
         goto close_input;
     im.batch_size = (size_t)batch_size;
+    im.batch_bytes = BATCH_BYTES;
+    fit_daemon_limits(&im);
     im.nslots = (size_t)in_flight + 1;
     im.slots = calloc(im.nslots, sizeof *im.slots);
     im.record = claimd_args_new();
