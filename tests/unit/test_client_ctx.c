@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -203,6 +204,9 @@ static void start_server(void)
     if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 16) < 0) exit(2);
     server_pid = fork();
     if (server_pid == 0) {
+        /* Never outlive the test, even when it crashes. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        alarm(120);
         signal(SIGPIPE, SIG_IGN); /* the client must not need this: it sends with MSG_NOSIGNAL */
         serve(lfd);
     }
