@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include "call.h"
+#include "server.h"
 #include "log.h"
 
 static cd_call *call_alloc(cd_server *srv, cd_conn *conn, size_t zone_chunk)
@@ -84,10 +86,20 @@ int cd_fail(cd_call *c, claimd_code code, const char *field, const char *fmt, ..
     return -1;
 }
 
+/* LMDB reports a short write, which is how a filling disk shows, as EIO: call it full when
+ * the data's file system has almost no room left. */
+static int disk_nearly_full(const cd_call *c)
+{
+    struct statvfs st;
+    if (statvfs(c->srv->cfg.data_dir, &st) < 0) return 0;
+    uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+    return free_bytes < ((uint64_t)16 << 20) || st.f_bavail < st.f_blocks / 100;
+}
+
 int cd_fail_mdb(cd_call *c, int rc, const char *what)
 {
     if (!c->mdb_rc) c->mdb_rc = rc;
-    if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
+    if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT || (rc == EIO && disk_nearly_full(c)))
         return cd_fail(c, CLAIMD_E_STORAGE_FULL, NULL, "storage full while %s", what);
     cd_error("storage error while %s: %s", what, mdb_strerror(rc));
     return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "storage error while %s", what);

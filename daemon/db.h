@@ -1,7 +1,7 @@
 /* db: the LMDB environment, its named databases, format version and id counters.
  *
  * Storage layout (all integers big-endian so that key order is numeric order):
- *   meta          "format" -> u32 version; "seq" -> u64 last change seq
+ *   meta          "format" -> u32 version (the last change seq is the last key of changes)
  *   claims        id(8) -> current claim record (see record.h)
  *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every revision, current included
  *   entities      id(8) -> entity record
@@ -11,7 +11,7 @@
  *   idx           kind(1) value(8) said(8) id(8) -> ""  claim secondary indexes (index.h)
  *   verdicts      id(8) -> verdict record
  *   claim_verdicts claim(8) verdict(8) -> ""
- *   relations     from(8) kind(1) to(8) -> note record; both directions stored (dir bit in kind)
+ *   relations     claim(8) dir(1) kind(1) other(8) -> {note, by, at}; stored under both claims
  *   changes       seq(8) -> change record {at, op, type, id}
  *   search_terms, search_blocks, search_docs, search_langs: the full-text index (search.h)
  *   match_bands   LSH bucket(4) -> claim id(8) (MDB_DUPSORT: near-duplicate matching, match.h)

@@ -24,12 +24,19 @@ static void relation_key(unsigned char *key, uint64_t claim, int dir, int kind, 
     cd_put_u64be(key + 10, other);
 }
 
-static int claim_exists(cd_call *c, MDB_txn *txn, uint64_t id, const char *field)
+static int claim_exists(cd_call *c, MDB_txn *txn, uint64_t id, const char *field, cd_claim *cl)
 {
-    cd_claim cl;
-    int rc = cd_claim_load(c, txn, id, &cl);
+    int rc = cd_claim_load(c, txn, id, cl);
     if (rc == MDB_NOTFOUND) return cd_fail(c, CLAIMD_E_NOT_FOUND, field, "no claim with id %llu", (unsigned long long)id);
     return rc ? -1 : 0;
+}
+
+/* Logs relation.add under one of the two claims, with its speaker for subscription filters. */
+static int log_relation(cd_call *c, MDB_txn *txn, const cd_claim *cl)
+{
+    if (cd_change_log(c, txn, "relation.add", "claim", cl->id)) return -1;
+    c->changes[c->nchanges - 1].speaker = cl->speaker;
+    return 0;
 }
 
 void cd_m_relation_add(cd_call *c, MDB_txn *txn)
@@ -46,7 +53,8 @@ void cd_m_relation_add(cd_call *c, MDB_txn *txn)
         cd_get_str(c, &c->params, NULL, "by", CD_OPTIONAL, CD_SHORT_MAX, &by))
         return;
     if (from == to) { cd_fail(c, CLAIMD_E_INVALID, "to", "a claim cannot relate to itself"); return; }
-    if (claim_exists(c, txn, from, "from") || claim_exists(c, txn, to, "to")) return;
+    cd_claim a, b;
+    if (claim_exists(c, txn, from, "from", &a) || claim_exists(c, txn, to, "to", &b)) return;
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
@@ -63,7 +71,8 @@ void cd_m_relation_add(cd_call *c, MDB_txn *txn)
     relation_key(key, to, DIR_IN, kind, from);
     if (!rc) rc = cd_rec_put(c, txn, dbi, key, sizeof key, &sb, 0, "storing a relation");
     msgpack_sbuffer_destroy(&sb);
-    if (rc || cd_change_log(c, txn, "relation.add", "claim", from)) return;
+    /* Both claims changed: the feed names each, so a subscription to either sees it. */
+    if (rc || log_relation(c, txn, &a) || log_relation(c, txn, &b)) return;
     msgpack_pack_map(&c->pk, 0);
 }
 
@@ -72,9 +81,10 @@ void cd_m_relation_list(cd_call *c, MDB_txn *txn)
     static const char *const allowed[] = { "claim", NULL };
     uint64_t id;
     if (cd_params_only(c, &c->params, NULL, allowed) ||
-        cd_get_u64(c, &c->params, NULL, "claim", CD_REQUIRED, 1, UINT64_MAX, &id) ||
-        claim_exists(c, txn, id, "claim"))
+        cd_get_u64(c, &c->params, NULL, "claim", CD_REQUIRED, 1, UINT64_MAX, &id))
         return;
+    cd_claim self;
+    if (claim_exists(c, txn, id, "claim", &self)) return;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_RELATIONS], &cur);
     if (rc) { cd_fail_mdb(c, rc, "listing relations"); return; }

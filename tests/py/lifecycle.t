@@ -542,9 +542,9 @@ def check_relations(c):
     expect_error(c, "relation.add", {"from": x, "to": 99999999, "kind": "repeats"}, "not_found", "relation.add unknown to", "to")
     expect_error(c, "relation.add", {"from": 99999999, "to": x, "kind": "repeats"}, "not_found", "relation.add unknown from", "from")
     expect_error(c, "relation.list", {"claim": 99999999}, "not_found", "relation.list of an unknown claim", "claim")
-    ch = c.call("changes", {"since": c.call("stats")["seq"] - 1})["items"]
-    tap.is_([(i["op"], i["type"], i["id"]) for i in ch], [("relation.add", "claim", x)],
-            "relation.add is in the change feed under its from claim")
+    ch = c.call("changes", {"since": c.call("stats")["seq"] - 2})["items"]
+    tap.is_([(i["op"], i["type"], i["id"]) for i in ch], [("relation.add", "claim", x), ("relation.add", "claim", z)],
+            "relation.add is in the change feed under both claims, from first")
 
 
 # ---------------------------------------------------------------------------------------------
