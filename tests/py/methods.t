@@ -349,6 +349,35 @@ def check_appearances(c):
     expect_error(c, "appearance.add", dict(app, claim=cid, published_at="2018-02-30"), "invalid",
                  "appearance published_at 2018-02-30: invalid, field published_at", "published_at")
     tap.is_(c.call("claim.get", {"id": cid}).get("rev"), rev + 1, "rejected appearances changed nothing")
+    check_widely_reported(c)
+
+
+def check_widely_reported(c):
+    """A claim repeated by hundreds of outlets: every acknowledged appearance.add or merge is
+    stored; a list limit, if any, is a too_large error, never a silent drop."""
+    cid = c.call("claim.put", {"text": "A claim every outlet repeated", "external_id": "widely-1"})["id"]
+    urls = ["https://outlet%d.example/story" % i for i in range(300)]
+    replies = c.pipeline([("appearance.add", {"claim": cid, "url": u}) for u in urls])
+    acked = [u for u, r in zip(urls, replies) if r.error is None]
+    refused = [r.code for r in replies if r.error is not None]
+    stored = {a.get("url") for a in c.call("claim.get", {"id": cid}).get("appearances") or []}
+    lost = [u for u in acked if u not in stored]
+    tap.ok(not lost and set(refused) <= {"too_large"},
+           "300 appearance.add: each one stored or refused with too_large (%d stored, %d refused)" % (
+               len(stored), len(refused)),
+           "%d acknowledged but not stored, e.g. %s" % (len(lost), lost[:2]),
+           "replies around the loss: %s" % short([r.msg for r in replies[250:260]], 800))
+    more = ["https://merged%d.example/story" % i for i in range(5)]
+    lost = []
+    for u in more:
+        reply = c.request("claim.put", {"text": "A claim every outlet repeated", "external_id": "widely-1",
+                                        "appearances": [{"url": u}], "tags": ["merged-%s" % u[14]]})
+        g = c.call("claim.get", {"id": cid})
+        if reply.error is None and u not in {a.get("url") for a in g.get("appearances") or []}:
+            lost.append((u, reply.msg))
+        elif reply.error is not None and reply.code != "too_large":
+            lost.append((u, reply.msg))
+    tap.ok(not lost, "merging more appearances into it: stored or too_large", *[short(x) for x in lost[:3]])
 
 
 def check_bad_claims(c):
