@@ -379,6 +379,14 @@ def check_widely_reported(c):
             lost.append((u, reply.msg))
     tap.ok(not lost, "merging more appearances into it: stored or too_large", *[short(x) for x in lost[:3]])
 
+    tags = ["tag-%d" % i for i in range(256)]
+    tid = c.call("claim.put", {"text": "A claim with many tags", "tags": tags})["id"]
+    reply = c.request("claim.put", {"text": "A claim with many tags", "tags": ["one-more-tag"]})
+    stored = c.call("claim.get", {"id": tid}).get("tags") or []
+    tap.ok(reply.code == "too_large" or (reply.error is None and "one-more-tag" in stored),
+           "merging a tag into a claim with 256 tags: stored or too_large",
+           "reply %s; %d tags stored" % (short(reply.msg), len(stored)))
+
 
 def check_bad_claims(c):
     expect_error(c, "claim.get", {"id": MISSING}, "not_found", "claim.get unknown id: not_found")
