@@ -67,6 +67,21 @@ def check_entities(c):
     tap.is_(len(find_ids(c, prefix="Dmitr", limit=1)), 1, "entity.find honours limit")
     tap.is_(find_ids(c, prefix="Zzqx"), [], "entity.find by an unmatched prefix gives no items")
 
+    collector = c.call("entity.put", {"name": "Alias Collector", "kind": "organization"})["id"]
+    aliases = ["Collector Alias %d" % i for i in range(80)]
+    replies = c.pipeline([("entity.put", {"name": "Alias Collector", "aliases": [a]}) for a in aliases])
+    acked = [a for a, r in zip(aliases, replies) if r.error is None]
+    refused = {r.code for r in replies if r.error is not None}
+    stored = set(c.call("entity.get", {"id": collector}).get("aliases") or [])
+    lost = [a for a in acked if a not in stored]
+    tap.ok(not lost and refused <= {"too_large"},
+           "80 aliases added one by one: each stored or refused with too_large (%d stored)" % len(stored),
+           "%d acknowledged but not stored, e.g. %s" % (len(lost), lost[:2]),
+           "the reply that dropped the first: %s" % short(next((r.msg for a, r in zip(aliases, replies) if a in lost), None)))
+    if lost:
+        r = c.call("entity.put", {"name": lost[0]})
+        tap.diag("entity.put %r now gives entity %s, not the collector %d" % (lost[0], r.get("id"), collector))
+
     expect_error(c, "entity.put", {}, "invalid", "entity.put without name: invalid, field name", "name")
     expect_error(c, "entity.put", {"name": ""}, "invalid", "entity.put empty name: invalid, field name", "name")
     expect_error(c, "entity.put", {"name": "Alien Being", "kind": "alien"}, "invalid",
