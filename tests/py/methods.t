@@ -155,6 +155,14 @@ def check_claim_put_get(c, peskov, putin):
            "recorded_at is the current time as ISO 8601", short(g.get("recorded_at")))
     tap.is_(g.get("recorded_by"), "methods.t", "recorded_by is the by of the put")
 
+    r = c.call("claim.put", {"text": "Speaker given by a folded alias", "speaker": "DMITRI PESKOV",
+                             "about": [{"id": putin}], "via": [{"id": tass[0] if tass else 0, "how": "citing"}]})
+    g = c.call("claim.get", {"id": r["id"]})
+    tap.is_((g.get("speaker"), g.get("about"), g.get("via")),
+            ({"id": peskov, "name": "Dmitry Peskov"}, [{"id": putin, "name": "Vladimir Putin"}],
+             [{"id": tass[0] if tass else 0, "name": "TASS", "how": "citing"}]),
+            "references by alias and by {id} resolve to the existing entities")
+
     m = c.call("claim.put", {"text": "A minimal claim with nothing but text"})
     g = c.call("claim.get", {"id": m["id"]})
     tap.ok(g.get("quote") is True and g.get("speaker") is None and m["id"] > cid,
