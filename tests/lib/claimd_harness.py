@@ -361,7 +361,7 @@ class Daemon:
                 with Client(self.socket, timeout=1.0) as c:
                     c.call("ping")
                     return
-            except (FileNotFoundError, ConnectionRefusedError, Closed, Timeout, OSError) as e:
+            except (OSError, Closed, Timeout, RpcError, ProtocolViolation) as e:   # not up yet, or busy
                 last = e
             time.sleep(0.01)
         raise RuntimeError("claimd not ready after %.1fs (last: %r)\n%s" % (timeout, last, self.log_tail()))
