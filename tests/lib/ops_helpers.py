@@ -216,13 +216,22 @@ WORDS = ("letter diplomacy sanctions delegation capitol kremlin channels introdu
          "embassy visit parliament dialogue spokesman statement invitation congress relations moscow").split()
 
 
+def _vocabulary(n=4000):
+    r = random.Random(20180808)
+    return WORDS + sorted({"".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(r.randint(3, 10)))
+                           for _ in range(n)})
+
+
+VOCABULARY = _vocabulary()
+
+
 def random_text(rng, n_bytes, prefix=""):
-    """prefix followed by random words (and random 6-letter tokens, so texts differ) up to about
-    n_bytes bytes of ASCII."""
-    parts, size = [prefix] if prefix else [], len(prefix)
+    """prefix followed by words drawn from a fixed vocabulary of ~4,000 (frequent ones far more
+    often, as in prose), up to about n_bytes bytes of ASCII. A bounded vocabulary keeps the
+    full-text index as it would be for real text; the random order keeps texts distinct."""
+    parts, size, top = [prefix] if prefix else [], len(prefix), len(VOCABULARY) - 1
     while size < n_bytes:
-        w = rng.choice(WORDS) if rng.random() < 0.5 else "".join(rng.choice("abcdefghijklmnopqrstuvwxyz")
-                                                               for _ in range(6))
+        w = VOCABULARY[min(int(rng.paretovariate(0.8)) - 1, top)] if rng.random() < 0.7 else rng.choice(VOCABULARY)
         parts.append(w)
         size += len(w) + 1
     return " ".join(parts)[:n_bytes]
