@@ -232,11 +232,9 @@ def flood_output(d, rss_log):
     problems = []
     for k, (s, sent) in enumerate(floods):
         want = nreq if sent == len(payload) else None
-        s.setblocking(True)
-        s.settimeout(30)
         c = ops.client_on(s, 30)
-        if want is None:   # the rest of the payload must go now that the daemon drains
-            s.sendall(payload[sent:])
+        if want is None:   # the rest of the payload goes while we read, now that the daemon drains
+            threading.Thread(target=s.sendall, args=(payload[sent:],), daemon=True).start()
         n = 0
         try:
             for i in range(nreq):
@@ -361,8 +359,8 @@ def main():
                "stats reports --max-output and the contract's defaults for the rest", short(lim))
         flood_output(b, rss_log)
         many_connections(b, rss_log)
-        hwm = b.status_kib("VmHWM")
-        tap.diag("peak_rss_kib=%s (VmHWM of daemon B; RSS samples %s)" % (hwm, rss_log))
+        hwm = max([b.status_kib("VmHWM") or 0] + [r for r in rss_log if r])
+        tap.diag("peak_rss_kib=%s (daemon B's VmHWM; RSS samples %s)" % (hwm, rss_log))
         tap.ok(hwm is not None and hwm < 256 * 1024, "daemon B's peak RSS stays under 256 MiB (%s KiB)" % hwm)
     finally:
         tap.is_(b.stop(), 0, "daemon B exits 0 on SIGTERM")

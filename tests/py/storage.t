@@ -15,6 +15,7 @@ exactly the acknowledged claims. Skipped (with the reason) without root or mount
 
 Knobs: CLAIMD_GROWTH_MB (default 20), CLAIMD_TMPFS_MB (default 8), CLAIMD_STORAGE_SEED."""
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -100,13 +101,13 @@ def disk_full(rng):
         ops.skip_ok("disk full on a private tmpfs", why)
         return
     size_mb = ops.env_int("CLAIMD_TMPFS_MB", 8)
-    script = ('mount -t tmpfs -o size=%dm,mode=0700 tmpfs "$DISK" && '
-              'dd if=/dev/zero of="$DISK/filler" bs=1M count=2 status=none && exec "$@"') % size_mb
     d = ops.WrappedDaemon(lambda argv: ["unshare", "-m", "sh", "-c", script, "sh"] + argv)
     disk = os.path.join(d.tmp, "disk")
     os.mkdir(disk)
     d.data = os.path.join(disk, "data")          # inside the tmpfs; the socket stays outside
-    os.environ["DISK"] = disk
+    script = ('mount -t tmpfs -o size=%dm,mode=0700 tmpfs %s && '
+              'dd if=/dev/zero of=%s/filler bs=1M count=2 status=none && exec "$@"'
+              % (size_mb, shlex.quote(disk), shlex.quote(disk)))
     d.start()
     view = "/proc/%d/root%s" % (d.proc.pid, disk)  # the tmpfs as the daemon sees it
     try:
