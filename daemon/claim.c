@@ -213,7 +213,7 @@ int cd_claim_parse(cd_call *c, MDB_txn *txn, const msgpack_object *map, const ch
         cd_get_str(c, map, prefix, "external_id", CD_OPTIONAL, 256, &out->external_id) ||
         cd_get_str(c, map, prefix, "by", CD_OPTIONAL, CD_SHORT_MAX, &out->recorded_by) ||
         cd_get_array(c, map, prefix, "via", CD_OPTIONAL, CD_LIST_MAX, &via) ||
-        cd_get_array(c, map, prefix, "appearances", CD_OPTIONAL, CD_LIST_MAX, &apps) ||
+        cd_get_array(c, map, prefix, "appearances", CD_OPTIONAL, CD_APPS_MAX, &apps) ||
         cd_get_array(c, map, prefix, "about", CD_OPTIONAL, CD_LIST_MAX, &about) ||
         cd_get_array(c, map, prefix, "tags", CD_OPTIONAL, CD_LIST_MAX, &tags))
         return -1;

@@ -6,7 +6,8 @@
 #include <lmdb.h>
 #include "call.h"
 
-#define CD_LIST_MAX 256          /* items in via, appearances, about, tags */
+#define CD_LIST_MAX 256          /* items in via, about, tags of one claim */
+#define CD_APPS_MAX 1024         /* appearances of one claim */
 #define CD_SHORT_MAX 1024        /* bytes of short strings (role, title, tag...) */
 #define CD_URL_MAX 4096
 
@@ -82,9 +83,14 @@ void cd_claim_pack_extra(cd_call *c, MDB_txn *txn, const cd_claim *cl, unsigned 
  * the text's hash on cl). Sets *id (0: none). 0 or -1 (error set). */
 int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, cd_claim *cl, uint64_t *id);
 
-/* Adds cl's appearances, via hops, tags and about to *into (skipping ones already there);
- * returns how many items were added. */
-size_t cd_claim_merge_lists(cd_call *c, cd_claim *into, const cd_claim *cl);
+/* Adds cl's appearances, via hops, tags and about to *into (skipping ones already there).
+ * Returns how many items were added, or -1 with too_large (field named under prefix) when a
+ * list would pass its limit: nothing is ever dropped silently. */
+long cd_claim_merge_lists(cd_call *c, cd_claim *into, const cd_claim *cl, const char *prefix);
+
+/* Makes external_id find claim id too (a duplicate merged under another importer's key);
+ * an external_id already taken keeps its claim. 0 or -1 (error set). */
+int cd_claim_add_extid(cd_call *c, MDB_txn *txn, cd_str external_id, uint64_t id);
 
 /* Packs the claim's stored form into sb. */
 void cd_claim_encode(const cd_claim *cl, msgpack_sbuffer *sb);

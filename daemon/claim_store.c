@@ -6,6 +6,7 @@
 #include "claim.h"
 #include "db.h"
 #include "index.h"
+#include "params.h"
 #include "record.h"
 #include "search.h"
 #include "server.h"
@@ -145,11 +146,8 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
         if (old) { before = *old; before.has_dedup_hash = 0; }
         if ((old && put_dedup(c, txn, &before, 1)) || put_dedup(c, txn, cl, 0)) return -1;
     }
-    if (cl->external_id.n && (!old || !old->external_id.n)) {
-        MDB_val k = { cl->external_id.n, (void *)cl->external_id.p }, v = { 8, key };
-        rc = mdb_put(txn, db->dbi[CD_DBI_EXTID], &k, &v, MDB_NOOVERWRITE);
-        if (rc && rc != MDB_KEYEXIST) return cd_fail_mdb(c, rc, "indexing an external id");
-    }
+    if (cl->external_id.n && (!old || !old->external_id.n) && cd_claim_add_extid(c, txn, cl->external_id, cl->id))
+        return -1;
     if (cd_change_log(c, txn, op, "claim", cl->id)) return -1;
     c->changes[c->nchanges - 1].speaker = cl->speaker;
     return 0;
@@ -157,14 +155,22 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
 
 static int same_str(cd_str a, cd_str b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
 
-size_t cd_claim_merge_lists(cd_call *c, cd_claim *into, const cd_claim *cl)
+/* Fails the call when a list of n items would grow past max. */
+static int list_full(cd_call *c, size_t n, size_t max, const char *prefix, const char *name)
 {
-    size_t added = 0;
+    if (n < max) return 0;
+    return cd_fail(c, CLAIMD_E_TOO_LARGE, cd_field_path(c, prefix, name),
+                   "the claim already has %zu %s, the most it may have", max, name);
+}
+
+long cd_claim_merge_lists(cd_call *c, cd_claim *into, const cd_claim *cl, const char *prefix)
+{
+    long added = 0;
     cd_appearance *apps = cd_call_alloc(c, (into->napps + cl->napps + 1) * sizeof *apps);
     cd_via *via = cd_call_alloc(c, (into->nvia + cl->nvia + 1) * sizeof *via);
     uint64_t *about = cd_call_alloc(c, (into->nabout + cl->nabout + 1) * sizeof *about);
     cd_str *tags = cd_call_alloc(c, (into->ntags + cl->ntags + 1) * sizeof *tags);
-    if (!apps || !via || !about || !tags) return 0;
+    if (!apps || !via || !about || !tags) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     memcpy(apps, into->apps, into->napps * sizeof *apps);
     memcpy(via, into->via, into->nvia * sizeof *via);
     memcpy(about, into->about, into->nabout * sizeof *about);
@@ -175,23 +181,45 @@ size_t cd_claim_merge_lists(cd_call *c, cd_claim *into, const cd_claim *cl)
         for (size_t k = 0; k < into->napps && !seen; k++)
             seen = cl->apps[i].url.n ? same_str(into->apps[k].url, cl->apps[i].url)
                                      : !into->apps[k].url.n && into->apps[k].outlet == cl->apps[i].outlet;
-        if (!seen && into->napps < CD_LIST_MAX) { into->apps[into->napps++] = cl->apps[i]; added++; }
+        if (seen) continue;
+        if (list_full(c, into->napps, CD_APPS_MAX, prefix, "appearances")) return -1;
+        into->apps[into->napps++] = cl->apps[i];
+        added++;
     }
     for (size_t i = 0; i < cl->nvia; i++) {
         int seen = 0;
         for (size_t k = 0; k < into->nvia && !seen; k++)
             seen = into->via[k].entity == cl->via[i].entity && into->via[k].how == cl->via[i].how;
-        if (!seen && into->nvia < CD_LIST_MAX) { into->via[into->nvia++] = cl->via[i]; added++; }
+        if (seen) continue;
+        if (list_full(c, into->nvia, CD_LIST_MAX, prefix, "via")) return -1;
+        into->via[into->nvia++] = cl->via[i];
+        added++;
     }
     for (size_t i = 0; i < cl->nabout; i++) {
         int seen = 0;
         for (size_t k = 0; k < into->nabout && !seen; k++) seen = into->about[k] == cl->about[i];
-        if (!seen && into->nabout < CD_LIST_MAX) { into->about[into->nabout++] = cl->about[i]; added++; }
+        if (seen) continue;
+        if (list_full(c, into->nabout, CD_LIST_MAX, prefix, "about")) return -1;
+        into->about[into->nabout++] = cl->about[i];
+        added++;
     }
     for (size_t i = 0; i < cl->ntags; i++) {
         int seen = 0;
         for (size_t k = 0; k < into->ntags && !seen; k++) seen = same_str(into->tags[k], cl->tags[i]);
-        if (!seen && into->ntags < CD_LIST_MAX) { into->tags[into->ntags++] = cl->tags[i]; added++; }
+        if (seen) continue;
+        if (list_full(c, into->ntags, CD_LIST_MAX, prefix, "tags")) return -1;
+        into->tags[into->ntags++] = cl->tags[i];
+        added++;
     }
     return added;
+}
+
+int cd_claim_add_extid(cd_call *c, MDB_txn *txn, cd_str external_id, uint64_t id)
+{
+    unsigned char val[8];
+    cd_put_u64be(val, id);
+    MDB_val k = { external_id.n, (void *)external_id.p }, v = { 8, val };
+    int rc = mdb_put(txn, c->srv->db.dbi[CD_DBI_EXTID], &k, &v, MDB_NOOVERWRITE);
+    if (rc && rc != MDB_KEYEXIST) return cd_fail_mdb(c, rc, "indexing an external id");
+    return 0;
 }

@@ -221,8 +221,11 @@ static int extend_entity(cd_call *c, MDB_txn *txn, cd_entity *e, const entity_in
     size_t ncands = 0;
     cands[ncands++] = in->name;
     for (size_t i = 0; i < in->naliases; i++) cands[ncands++] = in->aliases[i];
-    for (size_t i = 0; i < ncands && grown.naliases < CD_ALIASES_MAX; i++) {
+    for (size_t i = 0; i < ncands; i++) {
         if (entity_has_name(&grown, cands[i])) continue;
+        if (grown.naliases >= CD_ENTITY_ALIASES_MAX)
+            return cd_fail(c, CLAIMD_E_TOO_LARGE, "aliases", "entity %llu already has %d aliases, the most it may have",
+                           (unsigned long long)e->id, CD_ENTITY_ALIASES_MAX);
         all[grown.naliases++] = cands[i];
         changed = 1;
     }

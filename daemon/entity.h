@@ -6,7 +6,8 @@
 #include "call.h"
 
 #define CD_NAME_MAX 300          /* bytes of an entity name or alias */
-#define CD_ALIASES_MAX 64
+#define CD_ALIASES_MAX 64        /* aliases in one request */
+#define CD_ENTITY_ALIASES_MAX 256 /* aliases one entity may collect */
 
 typedef enum {
     CD_KIND_PERSON = 0, CD_KIND_ORGANIZATION, CD_KIND_OUTLET, CD_KIND_GOVERNMENT, CD_KIND_GROUP,

@@ -54,7 +54,13 @@ static int put_one(cd_call *c, MDB_txn *txn, const msgpack_object *map, const ch
     }
     *res = (put_result){ dup, old.rev, 0 };
     cd_claim merged = old;
-    if (cd_claim_merge_lists(c, &merged, &cl) > 0) {
+    /* A duplicate found by its text under a new external_id: the key finds it from now on, so
+     * re-running that import is idempotent; the claim keeps its first external_id. */
+    if (cl.external_id.n && cd_claim_add_extid(c, txn, cl.external_id, dup)) return -1;
+    if (!merged.external_id.n) merged.external_id = cl.external_id;
+    long added = cd_claim_merge_lists(c, &merged, &cl, prefix);
+    if (added < 0) return -1;
+    if (added > 0 || merged.external_id.n != old.external_id.n) {
         if (cd_claim_store(c, txn, &old, &merged, "claim.merge", cl.recorded_by)) return -1;
         res->rev = merged.rev;
     }
@@ -158,7 +164,9 @@ void cd_m_appearance_add(cd_call *c, MDB_txn *txn)
     cl.apps = &app;
     cl.napps = 1;
     uint32_t rev = old.rev;
-    if (cd_claim_merge_lists(c, &merged, &cl) > 0) {
+    long added = cd_claim_merge_lists(c, &merged, &cl, NULL);
+    if (added < 0) return;
+    if (added > 0) {
         if (cd_claim_store(c, txn, &old, &merged, "appearance.add", by)) return;
         rev = merged.rev;
     }

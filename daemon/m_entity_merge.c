@@ -79,12 +79,18 @@ void cd_m_entity_merge(cd_call *c, MDB_txn *txn)
     if (!aliases) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); return; }
     memcpy(aliases, into.aliases, into.naliases * sizeof *aliases);
     into.aliases = aliases;
-    for (size_t i = 0; i <= from.naliases && into.naliases < CD_ALIASES_MAX; i++) {
+    for (size_t i = 0; i <= from.naliases; i++) {
         cd_str name = i == 0 ? from.name : from.aliases[i - 1];
         int dup = name.n == into.name.n && memcmp(name.p, into.name.p, name.n) == 0;
         for (size_t k = 0; k < into.naliases && !dup; k++)
             dup = name.n == into.aliases[k].n && memcmp(name.p, into.aliases[k].p, name.n) == 0;
-        if (!dup) into.aliases[into.naliases++] = name;
+        if (dup) continue;
+        if (into.naliases >= CD_ENTITY_ALIASES_MAX) {
+            cd_fail(c, CLAIMD_E_TOO_LARGE, "from", "the merged entity would have more than %d aliases",
+                    CD_ENTITY_ALIASES_MAX);
+            return;
+        }
+        into.aliases[into.naliases++] = name;
     }
     if (!into.description.n) into.description = from.description;
     if (!into.wikidata.n) into.wikidata = from.wikidata;

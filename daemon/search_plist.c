@@ -52,7 +52,7 @@ static int load_blocks(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4],
         const unsigned char *kp = k.mv_data, *vp = v.mv_data;
         if (k.mv_size != klen || memcmp(kp, key, plen) != 0) break;
         if (v.mv_size != CD_SEARCH_BLOCK_VALUE) continue;
-        cd_sblock b = { cd_get_u32be(kp + plen), vp[0], vp[1], (uint16_t)(vp[2] << 8 | vp[3]) };
+        cd_sblock b = { cd_get_u32be(kp + plen), vp[0], vp[1] };
         if (push_block(l, &cap, b)) { mdb_cursor_close(cur); return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); }
     }
     mdb_cursor_close(cur);
@@ -88,13 +88,12 @@ static int blocks_of_array(cd_plist *l)
     size_t cap = 0;
     for (size_t i = 0; i < l->page_n;) {
         const unsigned char *p = l->page + i * CD_SEARCH_POSTING;
-        cd_sblock b = { (uint32_t)(pid(p) >> CD_SEARCH_BLOCK_SHIFT), 0, 255, 0 };
+        cd_sblock b = { (uint32_t)(pid(p) >> CD_SEARCH_BLOCK_SHIFT), 0, 255 };
         for (; i < l->page_n; i++) {
             p = l->page + i * CD_SEARCH_POSTING;
             if (pid(p) >> CD_SEARCH_BLOCK_SHIFT != b.block) break;
             if (cd_search_posting_tf(p) > b.maxtf) b.maxtf = (uint8_t)cd_search_posting_tf(p);
             if (cd_search_posting_norm(p) < b.minnorm) b.minnorm = cd_search_posting_norm(p);
-            b.count++;
         }
         if (push_block(l, &cap, b)) return -1;
     }

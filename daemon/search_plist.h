@@ -19,7 +19,6 @@
 typedef struct {
     uint32_t block;
     uint8_t maxtf, minnorm;
-    uint16_t count;
 } cd_sblock;
 
 typedef struct {

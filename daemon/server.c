@@ -1,6 +1,7 @@
 /* server: control socket set-up (private directory, stale socket, permissions) and shutdown. */
 #include <errno.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -131,6 +132,10 @@ void cd_server_maybe_finish(cd_server *srv)
     uv_close((uv_handle_t *)&grace_timer, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
+    /* Closing the watchers restored the default actions; a second SIGTERM during the last
+     * steps of the exit must not kill the process by signal. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     uv_close((uv_handle_t *)&srv->maintenance, NULL);
     cd_info("stopped");
 }
