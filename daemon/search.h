@@ -10,9 +10,10 @@
  *                  MDB_DUPFIXED: one posting per claim and term, in claim-id order. tf is capped
  *                  at 127; flag 0x80 marks a retracted claim; norm is the claim's token count,
  *                  log-quantised to one byte (cd_search_norm_encode).
- *   search_blocks  space(3) term 0x00 block(4) -> maxtf(1) minnorm(1) count(2): for each block of
- *                  1024 claim ids (id >> 10) holding postings of the term, the largest tf and the
- *                  smallest norm there (so a BM25 upper bound for the block) and the posting count.
+ *   search_blocks  space(3) term 0x00 block(4) -> maxtf(1) minnorm(1): for each block of 1024
+ *                  claim ids (id >> 10) holding postings of the term, the largest tf and the
+ *                  smallest norm there, so a BM25 upper bound for the block. Adding a posting
+ *                  writes the entry only when it raises the bound (rarely, once a block is full).
  *   search_docs    id(8) -> forward record: space(3) flags(1) tokens(v) nterms(v), then per term
  *                  in byte order: len(v) term tf(v) position deltas(v) x tf. Lets an update or a
  *                  retraction remove exactly the postings it wrote, and phrases check positions.
@@ -33,7 +34,7 @@
 #define CD_SEARCH_TF_MAX 127         /* tf stored in a posting saturates here */
 #define CD_SEARCH_RETRACTED 0x80     /* posting flag: the claim is retracted */
 #define CD_SEARCH_BLOCK_SHIFT 10     /* claim ids per block-max entry: 1 << 10 */
-#define CD_SEARCH_BLOCK_VALUE 4      /* bytes of a search_blocks value */
+#define CD_SEARCH_BLOCK_VALUE 2      /* bytes of a search_blocks value */
 #define CD_SEARCH_TERM_KEY (CD_SEARCH_SPACE + CD_TEXT_TERM_MAX)
 #define CD_SEARCH_BLOCK_KEY (CD_SEARCH_TERM_KEY + 1 + 4)
 #define CD_SEARCH_BM25_K1 1.2

@@ -229,7 +229,15 @@ static int eval_space(eval_state *st, cd_sspace *sp, uint32_t si)
             if (!o) disjoint = 1;
             else ub += bnd[j] = block_bound(&sc, j, o);
         }
-        if (disjoint) { if (!st->pruning) st->examined += blk->count; continue; }
+        if (disjoint) {
+            /* No claim here has every word. While counting exactly, the driver's postings in
+             * the block still count as examined (a page read, no probing of other lists). */
+            if (!st->pruning)
+                for (const unsigned char *p = cd_plist_seek(drv, first);
+                     p && cd_get_u64be(p) >> CD_SEARCH_BLOCK_SHIFT == blk->block; p = cd_plist_next(drv))
+                    st->examined++;
+            continue;
+        }
         if (st->pruning && ub * BOUND_SLACK < threshold(st)) continue;
         for (const unsigned char *p = cd_plist_seek(drv, first); p && !c->err; p = cd_plist_next(drv)) {
             uint64_t id = cd_get_u64be(p);

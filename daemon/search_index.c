@@ -37,21 +37,19 @@ static int langs_adjust(cd_call *c, MDB_txn *txn, const char tag[4], int sign, u
     return rc ? cd_fail_mdb(c, rc, "updating search statistics") : 0;
 }
 
-/* Records a new posting (tf, norm) in its block's maxima and count. */
+/* Raises a block's maxima to cover a new posting (tf, norm); writes only when they change. */
 static int block_add(cd_call *c, MDB_txn *txn, const unsigned char *key, size_t klen, uint32_t tf,
                      uint8_t norm)
 {
     MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS];
     MDB_val k = { klen, (void *)key }, v;
-    unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)tf, norm, 0, 1 };
+    unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)tf, norm };
     int rc = mdb_get(txn, dbi, &k, &v);
     if (rc == 0 && v.mv_size == CD_SEARCH_BLOCK_VALUE) {
         const unsigned char *o = v.mv_data;
-        unsigned count = ((unsigned)o[2] << 8 | o[3]) + 1;
+        if (o[0] >= tf && o[1] <= norm) return 0;
         val[0] = o[0] > tf ? o[0] : (unsigned char)tf;
         val[1] = o[1] < norm ? o[1] : norm;
-        val[2] = (unsigned char)(count >> 8);
-        val[3] = (unsigned char)count;
     } else if (rc && rc != MDB_NOTFOUND) {
         return cd_fail_mdb(c, rc, "reading a search block");
     }
@@ -60,8 +58,9 @@ static int block_add(cd_call *c, MDB_txn *txn, const unsigned char *key, size_t 
     return rc ? cd_fail_mdb(c, rc, "updating a search block") : 0;
 }
 
-/* Recomputes a block's maxima and count from the postings left in it (after a removal), or
- * deletes the entry when none are left. */
+/* Recomputes a block's maxima from the postings left in it (after a removal), or deletes the
+ * entry when none are left. Removals are rare (updates, retractions): a scan of at most 1024
+ * postings keeps the entry exact. */
 static int block_rebuild(cd_call *c, MDB_txn *txn, const unsigned char *tkey, size_t tlen,
                          const unsigned char *bkey, size_t blen, uint32_t block)
 {
@@ -88,8 +87,7 @@ static int block_rebuild(cd_call *c, MDB_txn *txn, const unsigned char *tkey, si
         rc = mdb_del(txn, dbi, &k, NULL);
         if (rc == MDB_NOTFOUND) rc = 0;
     } else {
-        unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)maxtf, (unsigned char)minnorm,
-                                                     (unsigned char)(count >> 8), (unsigned char)count };
+        unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)maxtf, (unsigned char)minnorm };
         v = (MDB_val){ sizeof val, val };
         rc = mdb_put(txn, dbi, &k, &v, 0);
     }
@@ -108,23 +106,6 @@ static int posting_remove(cd_call *c, MDB_txn *txn, const char tag[4], const cd_
     if (rc) return cd_fail_mdb(c, rc, "removing a posting");
     uint32_t block = (uint32_t)(cd_get_u64be(posting) >> CD_SEARCH_BLOCK_SHIFT);
     size_t blen = cd_search_block_key(bkey, tag, t->term, t->len, block);
-    /* Only when the posting was the block's maximum (or its count is off) must the block be
-     * rescanned; otherwise decrementing the count keeps it exact. */
-    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS];
-    MDB_val bk = { blen, bkey }, bv;
-    rc = mdb_get(txn, dbi, &bk, &bv);
-    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading a search block");
-    if (rc == 0 && bv.mv_size == CD_SEARCH_BLOCK_VALUE) {
-        const unsigned char *o = bv.mv_data;
-        unsigned count = (unsigned)o[2] << 8 | o[3];
-        if (count > 1 && o[0] > cd_search_posting_tf(posting) && o[1] < cd_search_posting_norm(posting)) {
-            unsigned char val[CD_SEARCH_BLOCK_VALUE] = { o[0], o[1], (unsigned char)((count - 1) >> 8),
-                                                         (unsigned char)(count - 1) };
-            bv = (MDB_val){ sizeof val, val };
-            rc = mdb_put(txn, dbi, &bk, &bv, 0);
-            return rc ? cd_fail_mdb(c, rc, "updating a search block") : 0;
-        }
-    }
     return block_rebuild(c, txn, tkey, tlen, bkey, blen, block);
 }
 
