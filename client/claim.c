@@ -95,8 +95,7 @@ int claimd_args_claim(claimd_args *a, const char *key, const claimd_claim *claim
     return a->err;
 }
 
-/* Calls method and checks that the result is a map. */
-static int call_for_map(claimd_ctx *ctx, const char *method, claimd_args *a, claimd_value **out)
+int cd_client_call_map(claimd_ctx *ctx, const char *method, claimd_args *a, claimd_value **out)
 {
     *out = NULL;
     if (!a) return cd_client_fail(ctx, CLAIMD_E_NOMEM, "out of memory");
@@ -127,7 +126,7 @@ int claimd_claim_put(claimd_ctx *ctx, const claimd_claim *claim, const char *on_
         opt_str(a, "on_duplicate", on_duplicate);
     }
     claimd_value *r;
-    int rc = call_for_map(ctx, "claim.put", a, &r);
+    int rc = cd_client_call_map(ctx, "claim.put", a, &r);
     if (rc) return rc;
     uint64_t got_id = claimd_value_get_uint(r, "id", 0);
     if (got_id == 0) rc = cd_client_fail(ctx, CLAIMD_E_PROTOCOL, "claim.put: result has no id");
@@ -148,7 +147,7 @@ int claimd_claim_get(claimd_ctx *ctx, uint64_t id, claimd_value **claim)
     if (!ctx || !claim) return CLAIMD_E_USAGE;
     claimd_args *a = claimd_args_new();
     if (a) claimd_args_uint(a, "id", id);
-    return call_for_map(ctx, "claim.get", a, claim);
+    return cd_client_call_map(ctx, "claim.get", a, claim);
 }
 
 int claimd_verdict_add(claimd_ctx *ctx, uint64_t claim_id, const char *rating, const char *label,
@@ -169,7 +168,7 @@ int claimd_verdict_add(claimd_ctx *ctx, uint64_t claim_id, const char *rating, c
         opt_str(a, "url", url);
     }
     claimd_value *r;
-    int rc = call_for_map(ctx, "verdict.add", a, &r);
+    int rc = cd_client_call_map(ctx, "verdict.add", a, &r);
     if (rc) return rc;
     uint64_t vid = claimd_value_get_uint(r, "id", 0);
     if (vid == 0) rc = cd_client_fail(ctx, CLAIMD_E_PROTOCOL, "verdict.add: result has no id");
@@ -195,7 +194,7 @@ int claimd_claim_import(claimd_ctx *ctx, const claimd_claim *claims, size_t n,
         opt_str(a, "on_duplicate", on_duplicate);
     }
     claimd_value *r;
-    int rc = call_for_map(ctx, "claim.import", a, &r);
+    int rc = cd_client_call_map(ctx, "claim.import", a, &r);
     if (rc) return rc;
     const claimd_value *list = claimd_value_get(r, "results");
     if (claimd_value_type(list) != CLAIMD_T_ARRAY || list->len != n) {

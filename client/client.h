@@ -6,6 +6,9 @@
  *   codec.c   transport-free msgpack-rpc codec: request encoding, a reply reader fed with bytes
  *   context.c the blocking socket context (connect, call, pipelining, notifications)
  *   claim.c   typed helpers (claim.put/get/import, verdict.add)
+ *   lifecycle.c  typed helpers for claim.update/retract/history
+ *   query.c   the paging iterator over claim.query / claim.search, and claim.match
+ *   subscribe.c  subscribe, unsubscribe, changes and the blocking "next change"
  */
 #ifndef CLAIMD_CLIENT_H
 #define CLAIMD_CLIENT_H
@@ -61,6 +64,12 @@ int cd_client_args_bytes(const claimd_args *a, const char **p, size_t *len);
  * field) and returns code. */
 __attribute__((format(printf, 3, 4)))
 int cd_client_fail(claimd_ctx *ctx, int code, const char *fmt, ...);
+
+/* ---- claim.c ---- */
+
+/* Calls method with a (taken: freed here, even on failure; NULL means out of memory) and checks
+ * that the result is a map, which goes to *out (caller frees). Returns a claimd_code. */
+int cd_client_call_map(claimd_ctx *ctx, const char *method, claimd_args *a, claimd_value **out);
 
 /* ---- codec.c ---- */
 

@@ -364,6 +364,111 @@ int claimd_claim_import(claimd_ctx *ctx, const claimd_claim *claims, size_t n,
                         const char *on_duplicate, claimd_import_result *results,
                         size_t *n_rejected, claimd_value **reply);
 
+/* ---------------------------------------------------------------------------------------------
+ * Revisions: update, retract, history (client/lifecycle.c)
+ * ------------------------------------------------------------------------------------------- */
+
+/* claim.update: applies the fields of set (a map built with claimd_args, e.g. "medium" or a
+ * whole "tags" list; claimd_args_nil clears a field) if rev is still the claim's revision. by
+ * may be NULL. Stores the new revision in *new_rev when not NULL. A stale rev fails with
+ * CLAIMD_E_CONFLICT (nothing applied): read the claim again and decide. */
+int claimd_claim_update(claimd_ctx *ctx, uint64_t id, uint64_t rev, const claimd_args *set,
+                        const char *by, uint64_t *new_rev);
+
+/* claim.retract: the claim stays readable with "retracted": true; queries leave it out. reason
+ * and by may be NULL. Retracting again changes nothing and returns the current revision. */
+int claimd_claim_retract(claimd_ctx *ctx, uint64_t id, const char *reason, const char *by,
+                         uint64_t *new_rev);
+
+/* claim.history: *result is {"items": [{"rev", "at", "by", "op", "claim"}]}, oldest first
+ * (caller frees with claimd_value_free). */
+int claimd_claim_history(claimd_ctx *ctx, uint64_t id, claimd_value **result);
+
+/* ---------------------------------------------------------------------------------------------
+ * Queries and search over every page (client/query.c)
+ *
+ *   claimd_query *q = claimd_query_begin(ctx, filters);      // filters: NULL or a claimd_args map
+ *   const claimd_value *claim;
+ *   while ((rc = claimd_query_next(q, &claim)) == CLAIMD_OK && claim) { ... }
+ *   claimd_query_end(q);                                      // rc != CLAIMD_OK: see ctx errors
+ *
+ * The iterator sends the filters with the cursor of the previous page until the daemon answers
+ * a nil cursor. It never stops at a short or empty page: a page may hold fewer items than its
+ * limit when the daemon's scan budget runs out. "limit" in the filters sets the page size (the
+ * daemon's default 20 when absent; at most 1000); a "cursor" in them is ignored. The context
+ * must not be used for other calls while a page is being fetched (between next calls it may).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct claimd_query claimd_query;
+
+/* Starts an iterator over claim.query with params (copied; NULL: no filters). Nothing is sent
+ * until the first claimd_query_next. Returns NULL when out of memory or when params has an
+ * error or an open container. Caller ends it with claimd_query_end. */
+claimd_query *claimd_query_begin(claimd_ctx *ctx, const claimd_args *params);
+
+/* The same over claim.search for the query text q (words, "phrases", prefix*), with params as
+ * for claimd_query_begin (filters, "limit", "mark"). Its items are the search hits
+ * {"id", "score", "snippet", "claim"}, best first. */
+claimd_query *claimd_search_begin(claimd_ctx *ctx, const char *q, const claimd_args *params);
+
+/* The next item: returns CLAIMD_OK with *item set, or with *item NULL when every page has been
+ * read. *item is owned by the iterator, valid until the next call or claimd_query_end. On an
+ * error the code is returned (the context has the details) and the iterator stays finished. */
+int claimd_query_next(claimd_query *it, const claimd_value **item);
+
+/* claim.search's "total" of the first page (0 for claim.query or before the first page). */
+uint64_t claimd_query_total(const claimd_query *it);
+
+/* Frees the iterator (the context stays open). NULL is a no-op. */
+void claimd_query_end(claimd_query *it);
+
+/* claim.match: claims whose text is a near-duplicate of text. speaker (NULL: any) restricts
+ * them to one speaker; min_similarity < 0 and limit 0 use the daemon's defaults. *result is
+ * {"items": [{"id", "similarity"}]}, best first (caller frees with claimd_value_free). */
+int claimd_claim_match(claimd_ctx *ctx, const char *text, const char *speaker,
+                       double min_similarity, unsigned limit, claimd_value **result);
+
+/* ---------------------------------------------------------------------------------------------
+ * The change feed (client/subscribe.c)
+ *
+ * Gap-free catch-up (docs/protocol.md, "The change feed"): subscribe first and note the seq it
+ * returns; read `changes` from your last processed seq up to that seq; then take changes with
+ * claimd_next_change, dropping any with seq <= the last one you processed.
+ * ------------------------------------------------------------------------------------------- */
+
+/* subscribe with optional filters (NULL: every change; else a map with "types", "ops",
+ * "speaker", "claim"). Stores the subscription id and the last seq committed when it started in
+ * whichever out pointers are not NULL. */
+int claimd_subscribe(claimd_ctx *ctx, const claimd_args *filters, uint64_t *subscription,
+                     uint64_t *seq);
+
+/* unsubscribe. Changes already queued on the connection may still be returned afterwards. */
+int claimd_unsubscribe(claimd_ctx *ctx, uint64_t subscription);
+
+/* changes: *result is {"items": [change], "next": seq}, the changes after since, oldest first
+ * (limit 0: the daemon's default 100). Caller frees with claimd_value_free. */
+int claimd_changes(claimd_ctx *ctx, uint64_t since, unsigned limit, claimd_value **result);
+
+/* One change of the feed, or the notice that a subscription was cut off. Strings are copied
+ * (truncated if ever longer than their buffers). */
+typedef struct {
+    uint64_t seq;              /* > 0 for a change; 0 when none arrived or for a cut-off notice */
+    uint64_t id;               /* the claim or entity changed */
+    char op[32];               /* "claim.create", "verdict.add", ... */
+    char type[16];             /* "claim" or "entity" */
+    char at[48];               /* commit time, UTC */
+    uint64_t closed;           /* a subscription the daemon cut off (it did not read fast
+                                * enough): subscribe again and catch up; else 0 */
+    char reason[160];          /* why, for a cut-off */
+} claimd_change;
+
+/* Waits up to timeout_ms (-1: forever, 0: no wait) for the next change notification of any
+ * subscription on this connection and fills *change. Returns CLAIMD_OK with change->seq > 0
+ * for a change, change->closed > 0 for a cut-off notice, both 0 when nothing arrived in time;
+ * or an error code (for example CLAIMD_E_IO when the connection is lost). Other notifications
+ * are skipped. Replies to pipelined requests that arrive meanwhile are kept. */
+int claimd_next_change(claimd_ctx *ctx, claimd_change *change, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif
