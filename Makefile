@@ -74,7 +74,7 @@ run: all
 
 test: all unit-tests
 	@scripts/deps.sh test
-	CLAIMD_BUILD=$(abspath $(BUILD)) prove --exec '' $(UNIT_BIN) $(sort $(wildcard tests/*.t tests/py/*.t))
+	CLAIMD_BUILD=$(abspath $(BUILD)) CLAIMD_SANITIZED=$(SANITIZE) prove --exec '' $(UNIT_BIN) $(sort $(wildcard tests/*.t tests/py/*.t))
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

@@ -9,6 +9,7 @@
 #include <lmdb.h>
 #include <msgpack.h>
 #include <stdint.h>
+#include <string.h>
 #include "claimd.h"
 
 typedef struct cd_server cd_server;
@@ -94,6 +95,12 @@ int cd_call_add_change(cd_call *c, const cd_change *ch);
 
 /* Appends the full response [1, msgid, error, result] to out. */
 void cd_call_encode_reply(const cd_call *c, msgpack_sbuffer *out);
+
+/* memcpy that accepts an empty (possibly NULL) source: lists without items have no array. */
+static inline void cd_copy(void *dst, const void *src, size_t n)
+{
+    if (n) memcpy(dst, src, n);
+}
 
 /* Packs a NUL-terminated string. */
 void cd_pack_cstr(msgpack_packer *pk, const char *s);

@@ -171,10 +171,10 @@ long cd_claim_merge_lists(cd_call *c, cd_claim *into, const cd_claim *cl, const 
     uint64_t *about = cd_call_alloc(c, (into->nabout + cl->nabout + 1) * sizeof *about);
     cd_str *tags = cd_call_alloc(c, (into->ntags + cl->ntags + 1) * sizeof *tags);
     if (!apps || !via || !about || !tags) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    memcpy(apps, into->apps, into->napps * sizeof *apps);
-    memcpy(via, into->via, into->nvia * sizeof *via);
-    memcpy(about, into->about, into->nabout * sizeof *about);
-    memcpy(tags, into->tags, into->ntags * sizeof *tags);
+    cd_copy(apps, into->apps, into->napps * sizeof *apps);
+    cd_copy(via, into->via, into->nvia * sizeof *via);
+    cd_copy(about, into->about, into->nabout * sizeof *about);
+    cd_copy(tags, into->tags, into->ntags * sizeof *tags);
     into->apps = apps; into->via = via; into->about = about; into->tags = tags;
     for (size_t i = 0; i < cl->napps; i++) {
         int seen = 0;   /* the same URL (or, without URLs, the same outlet) is the same appearance */

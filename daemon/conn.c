@@ -332,7 +332,7 @@ static void conn_process(cd_conn *c)
     if (c->in_off < c->in_len && !c->close_after_flush) {
         if (!uv_is_active((uv_handle_t *)&c->idle))
             uv_timer_start(&c->idle, on_idle_timeout, srv->cfg.idle_timeout_ms, 0);
-    } else {
+    } else if (!c->refuse) {
         uv_timer_stop(&c->idle);
     }
     conn_flush(c);
@@ -414,8 +414,11 @@ void cd_conn_accept(cd_server *srv)
     uv_fileno((uv_handle_t *)&c->pipe, &fd);
     c->role = peer_role(srv, fd, &c->uid);
     if (srv->nconns > srv->cfg.max_connections) {
+        /* Answer its first request with busy; one that sends nothing goes after a second,
+         * so silent connections cannot hold descriptors past the limit. */
         c->refuse = 1;
         srv->stats.connections_refused++;
+        uv_timer_start(&c->idle, on_idle_timeout, 1000, 0);
     }
     cd_debug("connection from uid %u with role %s", (unsigned)c->uid, cd_role_name(c->role));
     conn_update_reading(c);

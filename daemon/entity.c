@@ -214,7 +214,7 @@ static int extend_entity(cd_call *c, MDB_txn *txn, cd_entity *e, const entity_in
     int changed = 0;
     cd_str *all = cd_call_alloc(c, (e->naliases + in->naliases + 1) * sizeof *all);
     if (!all) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    memcpy(all, e->aliases, e->naliases * sizeof *all);
+    cd_copy(all, e->aliases, e->naliases * sizeof *all);
     cd_entity grown = *e;
     grown.aliases = all;
     cd_str cands[CD_ALIASES_MAX + 1];

@@ -41,9 +41,9 @@ static int own_lists(cd_call *c, cd_claim *cl)
     cd_appearance *apps = cd_call_alloc(c, (cl->napps + 1) * sizeof *apps);
     uint64_t *about = cd_call_alloc(c, (cl->nabout + 1) * sizeof *about);
     if (!via || !apps || !about) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    memcpy(via, cl->via, cl->nvia * sizeof *via);
-    memcpy(apps, cl->apps, cl->napps * sizeof *apps);
-    memcpy(about, cl->about, cl->nabout * sizeof *about);
+    cd_copy(via, cl->via, cl->nvia * sizeof *via);
+    cd_copy(apps, cl->apps, cl->napps * sizeof *apps);
+    cd_copy(about, cl->about, cl->nabout * sizeof *about);
     cl->via = via; cl->apps = apps; cl->about = about;
     return 0;
 }
@@ -77,7 +77,7 @@ void cd_m_entity_merge(cd_call *c, MDB_txn *txn)
     /* The target learns every name of the merged entity. */
     cd_str *aliases = cd_call_alloc(c, (into.naliases + from.naliases + 2) * sizeof *aliases);
     if (!aliases) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); return; }
-    memcpy(aliases, into.aliases, into.naliases * sizeof *aliases);
+    cd_copy(aliases, into.aliases, into.naliases * sizeof *aliases);
     into.aliases = aliases;
     for (size_t i = 0; i <= from.naliases; i++) {
         cd_str name = i == 0 ? from.name : from.aliases[i - 1];

@@ -2,6 +2,7 @@
  * together and runs the event loop until SIGTERM/SIGINT. */
 #include <grp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +41,20 @@ static int resolve_writers_group(cd_server *srv)
     return 0;
 }
 
+/* Raises the soft descriptor limit towards what max_connections needs (plus room for LMDB and
+ * the thread pool), up to the hard limit; the default soft limit is often 1,024. */
+static void raise_fd_limit(const cd_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
+    rlim_t want = (rlim_t)cfg->max_connections + 64;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+        cd_warn("descriptor limit %llu is below --max-connections %u + 64; raise LimitNOFILE",
+                (unsigned long long)rl.rlim_cur, cfg->max_connections);
+}
+
 int main(int argc, char **argv)
 {
     static cd_server srv;
@@ -51,6 +66,7 @@ int main(int argc, char **argv)
     srv.self_uid = geteuid();
     srv.started_us = cd_time_now_us();
     if (resolve_writers_group(&srv) < 0) return 1;
+    raise_fd_limit(&srv.cfg);
 
     if (cd_db_open(&srv.db, srv.cfg.data_dir, srv.cfg.map_size)) return 1;
     srv.loop = uv_default_loop();

@@ -231,7 +231,7 @@ def case_too_large(h):
             kind, short(reply.msg if isinstance(reply, Reply) else reply), result.get("err")))
     h.healthy_ok("a 17 MiB request")
     hwm = h.d.status_kib("VmHWM")
-    tap.ok(hwm is not None and hwm < 200 * 1024, "peak RSS stays small after a 17 MiB request (%s KiB)" % hwm)
+    tap.ok_memory(hwm is not None and hwm < 200 * 1024, "peak RSS stays small after a 17 MiB request (%s KiB)" % hwm)
 
 
 def case_utf8(h):
@@ -299,7 +299,7 @@ def case_trickle(h, nbytes):
                 h.healthy_ok("while %d bytes trickle in (at byte %d)" % (len(data), k))
         time.sleep(0.1)
         rss = h.d.status_kib("VmRSS") or 0
-        tap.ok(rss - rss0 < max(16 * 1024, 16 * len(data) // 1024),
+        tap.ok_memory(rss - rss0 < max(16 * 1024, 16 * len(data) // 1024),
                "trickled requests with unread replies: daemon RSS grows %d KiB for %d bytes received"
                % (rss - rss0, len(data)))
         wrong = []
@@ -371,7 +371,7 @@ def case_unread_replies(h):
     time.sleep(1.0)
     h.healthy_ok("while a client floods requests without reading")
     rss = h.d.status_kib("VmRSS")
-    tap.ok(rss is not None and rss - rss0 < 100 * 1024,
+    tap.ok_memory(rss is not None and rss - rss0 < 100 * 1024,
            "daemon memory stays bounded under a non-reading client (RSS %s -> %s KiB; 64 MiB of unread replies "
            "is the contract's limit)" % (rss0, rss))
     stop.set()
@@ -397,7 +397,7 @@ def case_small_unread_replies(h, n=40000):
         time.sleep(0.3)
         rss = h.d.status_kib("VmRSS") or 0
         received = n * len(req)
-        tap.ok(rss - rss0 < 16 * 1024,
+        tap.ok_memory(rss - rss0 < 16 * 1024,
                "%d pings of %d bytes, one per write, never read: daemon RSS grows %d KiB for %d KiB received"
                % (n, len(req), rss - rss0, received // 1024),
                "RSS %d -> %d KiB; the replies themselves are about %d KiB" % (rss0, rss, n * 40 // 1024))
