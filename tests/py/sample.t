@@ -139,4 +139,5 @@ def main():
         d.cleanup()
 
 
-run(main)
+if __name__ == "__main__":
+    run(main)
