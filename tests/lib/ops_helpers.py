@@ -351,18 +351,6 @@ def have(cmd):
     return shutil.which(cmd) is not None
 
 
-def todo_ok(cond, name, reason, *diags):
-    """A TAP test marked TODO: a known daemon shortcoming, reported (and counted) without failing
-    the run; prove says "unexpectedly succeeded" once it is fixed, time to drop the mark."""
-    tap._count += 1
-    name = str(name).replace("#", "\\#").replace("\n", " ")
-    print("%s %d - %s # TODO %s" % ("ok" if cond else "not ok", tap._count, name, reason), flush=True)
-    if not cond:
-        for d in diags:
-            tap.diag(d)
-    return bool(cond)
-
-
 def connect_raw(path, timeout=10.0):
     """A bare blocking Unix socket connected to path."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -4,7 +4,9 @@
 Daemon A (--max-connections 5 --idle-timeout 300 and other small limits): stats reports every
 configured limit; the 6th connection's request gets `busy` and that connection is closed while
 the first 5 keep working; a slot freed is usable again; a connection stuck inside a partial
-object (sent at once or trickled) is closed after ~300 ms, one idle between whole objects is not.
+object (sent at once or trickled) is closed after ~300 ms, one idle between whole objects is not;
+a connection over the limit that never sends is closed too. Started with a soft descriptor limit
+of 64, claimd still answers every one of 100 connections (ping or busy), never drops one unheard.
 
 Daemon B (--max-output 1M): clients that pipeline many claim.get of a ~60 KiB claim and never
 read leave the daemon's RSS bounded, other connections keep being served, and every reply still
@@ -79,7 +81,7 @@ def connection_limit(d):
     time.sleep(0.05)
     t0 = time.monotonic()
     left = list(silent)
-    while left and time.monotonic() - t0 < 3 * IDLE_MS / 1000.0 + 1.0:
+    while left and time.monotonic() - t0 < 3.0:
         for s_ in list(left):
             s_.settimeout(0.02)
             try:
@@ -89,9 +91,8 @@ def connection_limit(d):
                 pass
             except OSError:
                 left.remove(s_)
-    ops.todo_ok(not left, "connections over the limit that never send are closed within a few idle timeouts",
-                "claimd keeps a refused connection open until its first request",
-                "%d of 3 silent over-limit connections still open after %.1fs" % (len(left), time.monotonic() - t0))
+    tap.ok(not left, "connections over the limit that never send are closed (within 3 s)",
+           "%d of 3 silent over-limit connections still open after %.1fs" % (len(left), time.monotonic() - t0))
     for s_ in silent:
         s_.close()
 
@@ -318,10 +319,9 @@ def fd_limit_below_max_connections():
             except (Closed, Timeout, OSError) as e:
                 k = type(e).__name__
             outcome[k] = outcome.get(k, 0) + 1
-        ops.todo_ok(set(outcome) <= {"ok", "busy"},
-                    "with a soft descriptor limit of 64, 100 connections each get ping answered or busy",
-                    "claimd does not raise RLIMIT_NOFILE towards --max-connections; libuv drops the excess",
-                    "outcomes: %s" % outcome)
+        tap.ok(set(outcome) <= {"ok", "busy"},
+               "started with a soft descriptor limit of 64, 100 connections each get ping answered or busy",
+               "outcomes: %s (claimd should raise RLIMIT_NOFILE towards --max-connections)" % outcome)
         for c in conns:
             c.close()
         conns = []
