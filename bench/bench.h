@@ -156,6 +156,14 @@ void proc_kill_all(void);
  * returns the exit status, or -1 when it could not be run. */
 int proc_run(const char *const argv[], const char *out_path, const char *err_path);
 
+/* CPU time (user + system) the process has used so far, in seconds; -1 when it is gone. */
+double proc_cpu_seconds(pid_t pid);
+
+/* Bytes the process has written with write(2)-like calls (/proc/PID/io wchar; socket replies
+ * included). Not write_bytes: with large page-cache folios the kernel accounts a whole folio for
+ * every 4 KiB page an LMDB commit writes, several times what reaches the disk. */
+uint64_t proc_write_bytes(pid_t pid);
+
 /* Bytes allocated on disk (st_blocks) for a file or the files of a directory. */
 uint64_t disk_bytes(const char *path);
 
@@ -204,6 +212,9 @@ int call_loop(const char *sock, const char *method, bench_make_fn make, void *ar
  * daemon does not have it yet) and the result (caller frees) in *res when res is not NULL. */
 int probe_method(claimd_ctx *ctx, const char *method, const claimd_args *a, claimd_value **res);
 
+/* The unsigned number under key in the daemon's stats (0 when missing). */
+uint64_t claimd_stat(const char *sock, const char *key);
+
 /* Bytes a value tree takes when packed as MessagePack. */
 size_t packed_size(const claimd_value *v);
 
@@ -235,7 +246,8 @@ double sq_search(const char *path, char **queries, size_t nq, double seconds, be
  * client measuring round trips for seconds (or max round trips). Fills lat; returns trips/s. */
 double raw_pingpong(const char *sock_path, size_t req, size_t resp, double seconds,
                     uint64_t max_trips, bench_lat *lat);
-/* Appends rec bytes + fdatasync per write to a file in dir for seconds; returns writes/s. */
+/* Writes rec bytes + fdatasync per write, in place in a preallocated file in dir (no metadata
+ * to journal: the best case of one flush per write), for seconds; returns writes/s. */
 double raw_fsync_loop(const char *dir, size_t rec, double seconds);
 
 /* Runs redis-benchmark GET against sock with c clients, value size d, pipeline P, n requests.

@@ -42,6 +42,17 @@ int probe_method(claimd_ctx *ctx, const char *method, const claimd_args *a, clai
     return rc;
 }
 
+uint64_t claimd_stat(const char *sock, const char *key)
+{
+    claimd_ctx *ctx = bench_connect(sock);
+    claimd_value *v = NULL;
+    uint64_t n = 0;
+    if (claimd_call(ctx, "stats", NULL, &v) == CLAIMD_OK) n = claimd_value_get_uint(v, key, 0);
+    claimd_value_free(v);
+    claimd_free(ctx);
+    return n;
+}
+
 size_t packed_size(const claimd_value *v)
 {
     claimd_args *a = claimd_args_new();

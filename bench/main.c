@@ -140,6 +140,7 @@ static void memory_figures(const bench_mem peak[PH_COUNT], uint64_t hwm_kb)
 
 static void versions(const bench_run *r)
 {
+    info_str("claimd.path", r->o->claimd_path);
     claimd_ctx *ctx = bench_connect(r->claimd.sock);
     claimd_value *v = NULL;
     if (claimd_call(ctx, "ping", NULL, &v) == CLAIMD_OK && claimd_value_get_str(v, "version"))
@@ -151,6 +152,13 @@ static void versions(const bench_run *r)
     if (p && fgets(line, sizeof line, p)) {
         line[strcspn(line, "\n")] = 0;
         info_str("redis.version", line);
+    }
+    if (p) pclose(p);
+    /* The source tree's commit, when the bench runs from a git checkout. */
+    p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    if (p && fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\n")] = 0;
+        info_str("git.commit", line);
     }
     if (p) pclose(p);
 }

@@ -83,13 +83,20 @@ double raw_fsync_loop(const char *dir, size_t rec, double seconds)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/fsync-loop.dat", dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return -1;
-    char *buf = calloc(1, rec);
+    /* Preallocate and flush, so each later fdatasync carries only the record's data. */
+    const size_t file_bytes = (size_t)64 << 20;
+    char *buf = calloc(1, rec > 65536 ? rec : 65536);
+    for (size_t off = 0; buf && off < file_bytes; off += 65536)
+        if (full_io(fd, buf, 65536, 1)) { free(buf); buf = NULL; }
+    if (!buf || fsync(fd) < 0) { free(buf); close(fd); unlink(path); return -1; }
     uint64_t n = 0;
+    off_t off = 0;
     int64_t start = now_ns(), deadline = start + (int64_t)(seconds * 1e9), t = start;
-    while (buf && t < deadline) {
-        if (full_io(fd, buf, rec, 1) || fdatasync(fd) < 0) break;
+    while (t < deadline) {
+        if (pwrite(fd, buf, rec, off) != (ssize_t)rec || fdatasync(fd) < 0) break;
+        off = (off_t)((size_t)off + rec < file_bytes - rec ? (size_t)off + rec : 0);
         n++;
         t = now_ns();
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "bench.h"
 
 /* Reads one claim.import reply: records each claim's id from first, counts rejects. */
@@ -107,22 +108,35 @@ int run_import(bench_run *r)
     fprintf(stderr, "claimbench: importing %zu claims through the socket (batches of %d, %d in flight)\n",
             n, o->import_batch, o->import_depth);
     rss_phase(PH_IMPORT);
+    double cpu0 = proc_cpu_seconds(r->claimd.pid);
+    uint64_t wb0 = proc_write_bytes(r->claimd.pid), commits0 = claimd_stat(r->claimd.sock, "commits");
     double secs = import_library(r, &rejected, first_err, sizeof first_err);
+    double cpu = proc_cpu_seconds(r->claimd.pid) - cpu0;
+    uint64_t written = proc_write_bytes(r->claimd.pid) - wb0;
+    uint64_t commits = claimd_stat(r->claimd.sock, "commits") - commits0;
     rss_phase(PH_OTHER);
     if (secs < 0) return -1;
     if (rejected) fprintf(stderr, "claimbench: %llu claims rejected, first: %s\n",
                           (unsigned long long)rejected, first_err);
     info_num("import.rejected", (double)rejected);
     info_num("import.seconds", secs);
+    info_num("import.daemon_cpu_seconds", cpu);
+    info_num("import.daemon_write_bytes", (double)written);
+    info_num("import.commits", (double)commits);
     record_stats(r, "claimd_stats_after_import");
     uint64_t claimd_bytes = disk_bytes(r->claimd.data);
 
-    double sq_secs = -1;
+    double sq_secs = -1, sq_cpu = -1;
     uint64_t sq_bytes = 0;
     if (!o->skip_peers) {
         fprintf(stderr, "claimbench: SQLite bulk load of the same claims\n");
         r->sq = sq_open(r->sqlite_path);
+        struct timespec c0, c1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
         if (r->sq) sq_secs = sq_bulk_load(r->sq, r->cp);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+        sq_cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+        info_num("sqlite.load_cpu_seconds", sq_cpu);
         if (sq_secs > 0) sq_bytes = sq_size_on_disk(r->sq, r->sqlite_path);
         info_num("sqlite.load_seconds", sq_secs);
     }
@@ -130,6 +144,10 @@ int run_import(bench_run *r)
                               (double)(n - rejected) / secs, "SQLite bulk load (1 txn)",
                               sq_secs > 0 ? (double)n / sq_secs : -1);
     fig_target(f, T_AT_LEAST, 3.0, 0);
+    fig_note(f, "CPU per claim: claimd %.0f us, SQLite %.0f us", cpu * 1e6 / (double)n,
+             sq_cpu > 0 ? sq_cpu * 1e6 / (double)n : -1.0);
+    fig_note(f, "%.1f KiB written per claim, %llu commits", (double)written / 1024.0 / (double)n,
+             (unsigned long long)commits);
     if (rejected) fig_note(f, "%llu rejected", (unsigned long long)rejected);
 
     f = fig_add("disk_size", "database size on disk after import", "MiB",

@@ -42,10 +42,16 @@ static void *put_thread(void *arg)
     return NULL;
 }
 
-/* nthreads clients putting fresh claims for seconds; returns claims/s, p99 in *p99_ms. */
-static double put_clients(bench_run *r, int nthreads, double seconds, double *p99_ms, char *err,
+/* What one run of put_clients cost the daemon. */
+typedef struct { double p99_ms; uint64_t claims, commits, batched, written; } put_cost;
+
+/* nthreads clients putting fresh claims for seconds; returns claims/s. */
+static double put_clients(bench_run *r, int nthreads, double seconds, put_cost *cost, char *err,
                           size_t cap, uint64_t *failed)
 {
+    uint64_t commits0 = claimd_stat(r->claimd.sock, "commits");
+    uint64_t batched0 = claimd_stat(r->claimd.sock, "batched_writes");
+    uint64_t wb0 = proc_write_bytes(r->claimd.pid);
     put_job *jobs = calloc((size_t)nthreads, sizeof *jobs);
     pthread_t *th = calloc((size_t)nthreads, sizeof *th);
     if (!jobs || !th) return -1;
@@ -66,25 +72,36 @@ static double put_clients(bench_run *r, int nthreads, double seconds, double *p9
         lat_merge(&lat, &jobs[i].lat);
     }
     double secs = (double)(now_ns() - t0) / 1e9;
-    *p99_ms = lat_quantile(&lat, 0.99) / 1e6;
+    cost->p99_ms = lat_quantile(&lat, 0.99) / 1e6;
+    cost->claims = ok;
+    cost->written = proc_write_bytes(r->claimd.pid) - wb0;
+    cost->commits = claimd_stat(r->claimd.sock, "commits") - commits0;
+    cost->batched = claimd_stat(r->claimd.sock, "batched_writes") - batched0;
     lat_free(&lat);
     free(jobs);
     free(th);
     return (double)ok / secs;
 }
 
+static void note_cost(bench_figure *f, const put_cost *c)
+{
+    fig_note(f, "p99 %.1f ms, %.1f claims/commit, %.0f KiB written/claim", c->p99_ms,
+             c->commits ? (double)c->batched / (double)c->commits : 0.0,
+             c->claims ? (double)c->written / 1024.0 / (double)c->claims : 0.0);
+}
+
 int run_writes(bench_run *r)
 {
     const bench_opts *o = r->o;
-    double p99_1, p99_64;
+    put_cost c1, c64;
     uint64_t failed1, failed64;
     char err1[200], err64[200];
 
     fprintf(stderr, "claimbench: durable claim.put, 1 client\n");
-    double one = put_clients(r, 1, o->seconds, &p99_1, err1, sizeof err1, &failed1);
+    double one = put_clients(r, 1, o->seconds, &c1, err1, sizeof err1, &failed1);
     fprintf(stderr, "claimbench: durable claim.put, %d clients\n", WRITERS);
     rss_phase(PH_WRITES64);
-    double many = put_clients(r, WRITERS, o->seconds, &p99_64, err64, sizeof err64, &failed64);
+    double many = put_clients(r, WRITERS, o->seconds, &c64, err64, sizeof err64, &failed64);
     rss_phase(PH_OTHER);
 
     double sq1 = -1, sq64 = -1, fsync_rate = -1;
@@ -97,14 +114,14 @@ int run_writes(bench_run *r)
     }
     bench_figure *f = fig_add("put_1c_rps", "durable claim.put, 1 client", "claims/s", one,
                               "SQLite, 1 txn per claim, 1 thread", sq1);
-    fig_note(f, "p99 %.2f ms", p99_1);
+    note_cost(f, &c1);
     if (failed1) fig_note(f, "%llu failed: %s", (unsigned long long)failed1, err1);
-    f = fig_add("put_1c_vs_fsync", "durable claim.put, 1 client, vs one fsync per write", "claims/s",
-                one, "write+fdatasync loop", fsync_rate);
+    f = fig_add("put_1c_vs_fsync", "durable claim.put, 1 client, vs one fdatasync per write", "claims/s",
+                one, "pwrite+fdatasync loop (in place)", fsync_rate);
     f = fig_add("put_64c_rps", "durable claim.put, 64 clients", "claims/s", many,
                 "SQLite, 1 txn per claim, 64 threads", sq64);
     fig_target(f, T_AT_LEAST, 20000, 1);
-    fig_note(f, "p99 %.2f ms", p99_64);
+    note_cost(f, &c64);
     if (failed64) fig_note(f, "%llu failed: %s", (unsigned long long)failed64, err64);
     f = fig_add("put_group_gain", "group commit: 64-client rate / 1-client rate", "x",
                 one > 0 ? many / one : -1, "SQLite's 64/1 threads", sq1 > 0 && sq64 > 0 ? sq64 / sq1 : -1);
