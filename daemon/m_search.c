@@ -200,6 +200,25 @@ static int filter_needs_claim(const cd_filter *f)
            f->tag.n || f->lang.n || f->has_from || f->has_to;
 }
 
+/* The snippet of hit claim cl: matched words from its forward record (malloc'd, or NULL). */
+static char *snippet_of(cd_call *c, MDB_txn *txn, const search_req *rq, const cd_sspace *sp, const cd_claim *cl,
+                        size_t *len)
+{
+    unsigned char key[8];
+    cd_put_u64be(key, cl->id);
+    MDB_val k = { 8, key }, v;
+    cd_search_fwd f;
+    uint32_t *marks = NULL;
+    size_t nmarks = 0;
+    if (mdb_get(txn, c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v) || cd_search_fwd_open(&f, v.mv_data, v.mv_size) ||
+        cd_search_marks(&sp->plan, &f, &marks, &nmarks))
+        return NULL;
+    char *s = cd_search_snippet(cl->text.p, cl->text.n, cd_search_space_lang(sp->tag), f.tokens, marks, nmarks,
+                                rq->open, rq->close, len);
+    free(marks);
+    return s;
+}
+
 static void pack_hit(cd_call *c, MDB_txn *txn, const search_req *rq, const cd_search_run *run, const cd_shit *h)
 {
     msgpack_packer *pk = &c->pk;
@@ -213,8 +232,7 @@ static void pack_hit(cd_call *c, MDB_txn *txn, const search_req *rq, const cd_se
     msgpack_pack_double(pk, h->score);
     cd_pack_cstr(pk, "snippet");
     size_t len;
-    char *snip = loaded ? cd_search_snippet(cl.text.p, cl.text.n, cd_search_space_lang(sp->tag), &sp->plan,
-                                            rq->open, rq->close, &len) : NULL;
+    char *snip = loaded ? snippet_of(c, txn, rq, sp, &cl, &len) : NULL;
     if (snip) cd_pack_strn(pk, snip, len);
     else msgpack_pack_nil(pk);
     free(snip);

@@ -12,8 +12,11 @@
  *                  log-quantised to one byte (cd_search_norm_encode).
  *   search_blocks  space(3) term 0x00 block(4) -> maxtf(1) minnorm(1): for each block of 1024
  *                  claim ids (id >> 10) holding postings of the term, the largest tf and the
- *                  smallest norm there, so a BM25 upper bound for the block. Adding a posting
- *                  writes the entry only when it raises the bound (rarely, once a block is full).
+ *                  smallest norm there, so a BM25 upper bound for the block. Only terms with at
+ *                  least CD_SEARCH_BLOCK_MIN_DF postings have entries (skipping pays off on long
+ *                  lists; a short list's blocks are computed from its postings when read), and
+ *                  they have one for every block they occur in. Adding a posting writes the
+ *                  entry only when it raises the bound (rarely, once a block has filled up).
  *   search_docs    id(8) -> forward record: space(3) flags(1) tokens(v) nterms(v), then per term
  *                  in byte order: len(v) term tf(v) position deltas(v) x tf. Lets an update or a
  *                  retraction remove exactly the postings it wrote, and phrases check positions.
@@ -35,6 +38,7 @@
 #define CD_SEARCH_RETRACTED 0x80     /* posting flag: the claim is retracted */
 #define CD_SEARCH_BLOCK_SHIFT 10     /* claim ids per block-max entry: 1 << 10 */
 #define CD_SEARCH_BLOCK_VALUE 2      /* bytes of a search_blocks value */
+#define CD_SEARCH_BLOCK_MIN_DF 128   /* postings a term needs to have block entries stored */
 #define CD_SEARCH_TERM_KEY (CD_SEARCH_SPACE + CD_TEXT_TERM_MAX)
 #define CD_SEARCH_BLOCK_KEY (CD_SEARCH_TERM_KEY + 1 + 4)
 #define CD_SEARCH_BM25_K1 1.2
@@ -194,15 +198,23 @@ int cd_search_clause_matches(const cd_qplan *plan, int i, const char *term, size
  * memory or a malformed record. */
 int cd_search_phrase_in(const cd_qplan *plan, const cd_qphrase *ph, const cd_search_fwd *f);
 
+/* The token positions, ascending, of the words of f's claim that satisfy a clause of plan
+ * (malloc'd array of *n, NULL when none). 0, or -1 on no memory or a malformed record. */
+int cd_search_marks(const cd_qplan *plan, const cd_search_fwd *f, uint32_t **out, size_t *n);
+
 /* ---- snippets (search_snippet.c) ---- */
 
 #define CD_SEARCH_SNIPPET_MAX 240    /* bytes of claim text shown (markers and ellipses extra) */
 
-/* The snippet of text[0..n) (tokenized with lang) with every word that satisfies a clause of
- * plan between open and close; cut to a window around the best cluster of matches, "…" marking
- * a cut. malloc'd, NUL-terminated, length in *out_len; NULL on no memory or invalid UTF-8. */
-char *cd_search_snippet(const char *text, size_t n, const char *lang, const cd_qplan *plan,
-                        const char *open, const char *close, size_t *out_len);
+/* The snippet of text[0..n) with the words at token positions marks[0..nmarks) (ascending)
+ * between open and close; cut to a window around the best cluster of marks, "…" marking a cut.
+ * Word boundaries come from a pass without stemming; when its token count differs from tokens
+ * (the count the index holds, from tokenizing with lang: elision and Turkish apostrophes split
+ * differently) the text is tokenized with lang instead. malloc'd, NUL-terminated, length in
+ * *out_len; NULL on no memory or invalid UTF-8. */
+char *cd_search_snippet(const char *text, size_t n, const char *lang, uint32_t tokens,
+                        const uint32_t *marks, size_t nmarks, const char *open, const char *close,
+                        size_t *out_len);
 
 /* ---- cursors (search_cursor.c) ---- */
 

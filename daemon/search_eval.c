@@ -4,6 +4,7 @@
 #include <string.h>
 #include "bytes.h"
 #include "db.h"
+#include "log.h"
 #include "search_eval.h"
 #include "search_plist.h"
 #include "server.h"
@@ -24,6 +25,8 @@ typedef struct {
     uint64_t driver_total;         /* driver postings of every active space */
     msgpack_zone scratch;          /* claims loaded for filter checks */
     int stop;                      /* past max_id: this space is done */
+    /* Work counters, logged at debug level: how much early termination saved. */
+    uint64_t n_blocks, n_blocks_disjoint, n_blocks_pruned, n_postings, n_pruned, n_probes, n_full;
 } eval_state;
 
 int cd_search_hit_before(const cd_shit *a, const cd_shit *b)
@@ -150,13 +153,15 @@ static int score_claim(eval_state *st, cd_sspace *sp, uint32_t si, const scoring
     double s[CD_SEARCH_CLAUSES_MAX], rest = 0, partial;
     int d = sc->order[0];
     if (!st->pruning) st->examined++;
+    st->n_postings++;
     if (cd_search_posting_retracted(p) && !r->filter->include_retracted) return 0;
     if (r->use_members && !is_member(r, id)) return 0;
     s[d] = partial = posting_score(sc, d, p);
     for (int m = 1; m < sc->n; m++) rest += bnd[sc->order[m]];
     for (int m = 1; m < sc->n; m++) {
         int j = sc->order[m];
-        if (st->pruning && (partial + rest) * BOUND_SLACK < threshold(st)) return 0;
+        if (st->pruning && (partial + rest) * BOUND_SLACK < threshold(st)) { st->n_pruned++; return 0; }
+        st->n_probes++;
         const unsigned char *q = cd_plist_seek(&lists[j], id);
         if (!q) { st->stop = 1; return 0; }            /* a list ran out: nothing more matches */
         if (cd_get_u64be(q) != id) return 0;
@@ -165,6 +170,7 @@ static int score_claim(eval_state *st, cd_sspace *sp, uint32_t si, const scoring
         rest -= bnd[j];
     }
     /* The reported score sums in query order, so every page computes it bit for bit alike. */
+    st->n_full++;
     cd_shit hit = { 0, id, si };
     for (int j = 0; j < sc->n; j++) hit.score += s[j];
     int enters = can_enter(st, &hit);
@@ -223,6 +229,7 @@ static int eval_space(eval_state *st, cd_sspace *sp, uint32_t si)
         if (first > st->r->max_id) break;
         double bnd[CD_SEARCH_CLAUSES_MAX], ub = block_bound(&sc, d, blk);
         int disjoint = 0;
+        st->n_blocks++;
         for (int m = 1; m < sc.n && !disjoint; m++) {
             int j = sc.order[m];
             const cd_sblock *o = cd_plist_block(&lists[j], blk->block);
@@ -230,6 +237,7 @@ static int eval_space(eval_state *st, cd_sspace *sp, uint32_t si)
             else ub += bnd[j] = block_bound(&sc, j, o);
         }
         if (disjoint) {
+            st->n_blocks_disjoint++;
             /* No claim here has every word. While counting exactly, the driver's postings in
              * the block still count as examined (a page read, no probing of other lists). */
             if (!st->pruning)
@@ -238,7 +246,7 @@ static int eval_space(eval_state *st, cd_sspace *sp, uint32_t si)
                     st->examined++;
             continue;
         }
-        if (st->pruning && ub * BOUND_SLACK < threshold(st)) continue;
+        if (st->pruning && ub * BOUND_SLACK < threshold(st)) { st->n_blocks_pruned++; continue; }
         for (const unsigned char *p = cd_plist_seek(drv, first); p && !c->err; p = cd_plist_next(drv)) {
             uint64_t id = cd_get_u64be(p);
             if (id >> CD_SEARCH_BLOCK_SHIFT != blk->block) break;
@@ -273,6 +281,11 @@ int cd_search_run_eval(cd_call *c, MDB_txn *txn, cd_search_run *r)
     for (size_t i = 0; i < r->nspaces && !rc; i++) rc = eval_space(&st, &r->spaces[i], (uint32_t)i);
     msgpack_zone_destroy(&st.scratch);
     if (rc) return -1;
+    cd_debug("search: %zu spaces, blocks %llu (disjoint %llu, pruned %llu), driver postings %llu (pruned %llu), "
+             "probes %llu, fully scored %llu, counted %llu%s", r->nspaces, (unsigned long long)st.n_blocks,
+             (unsigned long long)st.n_blocks_disjoint, (unsigned long long)st.n_blocks_pruned,
+             (unsigned long long)st.n_postings, (unsigned long long)st.n_pruned, (unsigned long long)st.n_probes,
+             (unsigned long long)st.n_full, (unsigned long long)st.counted, st.pruning ? " then pruning" : "");
     if (!st.pruning) {
         r->total = st.counted;
     } else {

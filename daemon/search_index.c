@@ -38,11 +38,13 @@ static int langs_adjust(cd_call *c, MDB_txn *txn, const char tag[4], int sign, u
 }
 
 /* Raises a block's maxima to cover a new posting (tf, norm); writes only when they change. */
-static int block_add(cd_call *c, MDB_txn *txn, const unsigned char *key, size_t klen, uint32_t tf,
-                     uint8_t norm)
+static int block_add(cd_call *c, MDB_txn *txn, const char tag[4], const cd_search_fwd_term *t,
+                     uint64_t id, uint32_t tf, uint8_t norm)
 {
+    unsigned char key[CD_SEARCH_BLOCK_KEY];
+    size_t klen = cd_search_block_key(key, tag, t->term, t->len, (uint32_t)(id >> CD_SEARCH_BLOCK_SHIFT));
     MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS];
-    MDB_val k = { klen, (void *)key }, v;
+    MDB_val k = { klen, key }, v;
     unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)tf, norm };
     int rc = mdb_get(txn, dbi, &k, &v);
     if (rc == 0 && v.mv_size == CD_SEARCH_BLOCK_VALUE) {
@@ -58,55 +60,120 @@ static int block_add(cd_call *c, MDB_txn *txn, const unsigned char *key, size_t 
     return rc ? cd_fail_mdb(c, rc, "updating a search block") : 0;
 }
 
-/* Recomputes a block's maxima from the postings left in it (after a removal), or deletes the
- * entry when none are left. Removals are rare (updates, retractions): a scan of at most 1024
- * postings keeps the entry exact. */
-static int block_rebuild(cd_call *c, MDB_txn *txn, const unsigned char *tkey, size_t tlen,
-                         const unsigned char *bkey, size_t blen, uint32_t block)
-{
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &cur);
-    if (rc) return cd_fail_mdb(c, rc, "reading postings");
-    unsigned char from[CD_SEARCH_POSTING] = { 0 };
-    cd_put_u64be(from, (uint64_t)block << CD_SEARCH_BLOCK_SHIFT);
-    MDB_val k = { tlen, (void *)tkey }, v = { CD_SEARCH_POSTING, from };
-    unsigned maxtf = 0, minnorm = 255, count = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
-        const unsigned char *p = v.mv_data;
-        if (cd_get_u64be(p) >> CD_SEARCH_BLOCK_SHIFT != block) break;
-        if (cd_search_posting_tf(p) > maxtf) maxtf = cd_search_posting_tf(p);
-        if (cd_search_posting_norm(p) < minnorm) minnorm = cd_search_posting_norm(p);
-        count++;
-    }
-    mdb_cursor_close(cur);
-    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading postings");
-    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS];
-    k = (MDB_val){ blen, (void *)bkey };
-    if (count == 0) {
-        rc = mdb_del(txn, dbi, &k, NULL);
-        if (rc == MDB_NOTFOUND) rc = 0;
-    } else {
-        unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)maxtf, (unsigned char)minnorm };
-        v = (MDB_val){ sizeof val, val };
-        rc = mdb_put(txn, dbi, &k, &v, 0);
-    }
-    return rc ? cd_fail_mdb(c, rc, "updating a search block") : 0;
-}
-
-/* Removes one posting and keeps its block entry exact. */
-static int posting_remove(cd_call *c, MDB_txn *txn, const char tag[4], const cd_search_fwd_term *t,
-                          const unsigned char *posting)
+/* Writes the block entries of a term from its postings: every block from block `from` on, or
+ * (one) only block `from`, writing nothing when it holds no postings. */
+static int blocks_scan(cd_call *c, MDB_txn *txn, const char tag[4], const cd_search_fwd_term *t,
+                       uint32_t from, int one)
 {
     unsigned char tkey[CD_SEARCH_TERM_KEY], bkey[CD_SEARCH_BLOCK_KEY];
     size_t tlen = cd_search_term_key(tkey, tag, t->term, t->len);
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &cur);
+    if (rc) return cd_fail_mdb(c, rc, "reading postings");
+    unsigned char start[CD_SEARCH_POSTING] = { 0 };
+    cd_put_u64be(start, (uint64_t)from << CD_SEARCH_BLOCK_SHIFT);
+    MDB_val k = { tlen, tkey }, v = { CD_SEARCH_POSTING, start };
+    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS];
+    unsigned maxtf = 0, minnorm = 255;
+    uint32_t block = from;
+    int have = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+        const unsigned char *p = rc == 0 ? v.mv_data : NULL;
+        uint32_t b = p ? (uint32_t)(cd_get_u64be(p) >> CD_SEARCH_BLOCK_SHIFT) : 0;
+        if (have && (!p || b != block)) {            /* a block is complete: store it */
+            unsigned char val[CD_SEARCH_BLOCK_VALUE] = { (unsigned char)maxtf, (unsigned char)minnorm };
+            MDB_val bk = { cd_search_block_key(bkey, tag, t->term, t->len, block), bkey }, bv = { sizeof val, val };
+            int prc = mdb_put(txn, dbi, &bk, &bv, 0);
+            if (prc) { rc = prc; break; }
+            have = 0;
+        }
+        if (!p || (one && b != from)) break;
+        if (!have) { block = b; maxtf = 0; minnorm = 255; have = 1; }
+        if (cd_search_posting_tf(p) > maxtf) maxtf = cd_search_posting_tf(p);
+        if (cd_search_posting_norm(p) < minnorm) minnorm = cd_search_posting_norm(p);
+    }
+    mdb_cursor_close(cur);
+    return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "rebuilding search blocks") : 0;
+}
+
+/* Deletes the entry of block (for a term whose posting there was removed) when the block has
+ * no postings left, else recomputes it exactly. */
+static int block_rebuild(cd_call *c, MDB_txn *txn, const char tag[4], const cd_search_fwd_term *t,
+                         uint32_t block)
+{
+    unsigned char bkey[CD_SEARCH_BLOCK_KEY];
+    MDB_val k = { cd_search_block_key(bkey, tag, t->term, t->len, block), bkey };
+    int rc = mdb_del(txn, c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS], &k, NULL);
+    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "updating a search block");
+    return blocks_scan(c, txn, tag, t, block, 1);
+}
+
+/* Deletes every block entry of a term (its list fell below CD_SEARCH_BLOCK_MIN_DF). */
+static int blocks_drop(cd_call *c, MDB_txn *txn, const char tag[4], const cd_search_fwd_term *t)
+{
+    unsigned char key[CD_SEARCH_BLOCK_KEY];
+    size_t klen = cd_search_block_key(key, tag, t->term, t->len, 0), plen = klen - 4;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS], &cur);
+    if (rc) return cd_fail_mdb(c, rc, "dropping search blocks");
+    for (;;) {                                       /* at most CD_SEARCH_BLOCK_MIN_DF entries */
+        MDB_val k = { klen, key }, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc || k.mv_size != klen || memcmp(k.mv_data, key, plen) != 0) break;
+        if ((rc = mdb_cursor_del(cur, 0))) break;
+    }
+    mdb_cursor_close(cur);
+    return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "dropping search blocks") : 0;
+}
+
+/* The number of postings of a term (0 when it has none). */
+static int term_df(cd_call *c, MDB_txn *txn, const unsigned char *tkey, size_t tlen, size_t *df)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &cur);
+    if (rc) return cd_fail_mdb(c, rc, "counting postings");
+    MDB_val k = { tlen, (void *)tkey }, v;
+    *df = 0;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (rc == 0) rc = mdb_cursor_count(cur, df);
+    mdb_cursor_close(cur);
+    return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "counting postings") : 0;
+}
+
+/* Removes one posting and keeps the term's block entries exact. */
+static int posting_remove(cd_call *c, MDB_txn *txn, const char tag[4], const cd_search_fwd_term *t,
+                          const unsigned char *posting)
+{
+    unsigned char tkey[CD_SEARCH_TERM_KEY];
+    size_t tlen = cd_search_term_key(tkey, tag, t->term, t->len), df;
     MDB_val k = { tlen, tkey }, v = { CD_SEARCH_POSTING, (void *)posting };
     int rc = mdb_del(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &k, &v);
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return cd_fail_mdb(c, rc, "removing a posting");
-    uint32_t block = (uint32_t)(cd_get_u64be(posting) >> CD_SEARCH_BLOCK_SHIFT);
-    size_t blen = cd_search_block_key(bkey, tag, t->term, t->len, block);
-    return block_rebuild(c, txn, tkey, tlen, bkey, blen, block);
+    if (term_df(c, txn, tkey, tlen, &df)) return -1;
+    if (df + 1 == CD_SEARCH_BLOCK_MIN_DF) return blocks_drop(c, txn, tag, t);
+    if (df < CD_SEARCH_BLOCK_MIN_DF) return 0;
+    return block_rebuild(c, txn, tag, t, (uint32_t)(cd_get_u64be(posting) >> CD_SEARCH_BLOCK_SHIFT));
+}
+
+/* Adds one posting through cur (a cursor on search_terms) and keeps the term's block entries
+ * exact. A new claim's id is larger than any posting's, so it goes at the end of its list
+ * (MDB_APPENDDUP: pages fill up instead of splitting in half). */
+static int posting_add(cd_call *c, MDB_txn *txn, MDB_cursor *cur, const char tag[4],
+                       const cd_search_fwd_term *t, const unsigned char *posting, int is_new)
+{
+    unsigned char tkey[CD_SEARCH_TERM_KEY];
+    MDB_val k = { cd_search_term_key(tkey, tag, t->term, t->len), tkey }, v = { CD_SEARCH_POSTING, (void *)posting };
+    int rc = is_new ? mdb_cursor_put(cur, &k, &v, MDB_APPENDDUP) : MDB_KEYEXIST;
+    if (rc == MDB_KEYEXIST) rc = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
+    if (rc == MDB_KEYEXIST) return 0;                 /* already there */
+    if (rc) return cd_fail_mdb(c, rc, "storing a posting");
+    size_t df;
+    if ((rc = mdb_cursor_count(cur, &df))) return cd_fail_mdb(c, rc, "counting postings");
+    if (df < CD_SEARCH_BLOCK_MIN_DF) return 0;
+    if (df == CD_SEARCH_BLOCK_MIN_DF) return blocks_scan(c, txn, tag, t, 0, 0);
+    return block_add(c, txn, tag, t, cd_get_u64be(posting), cd_search_posting_tf(posting),
+                     cd_search_posting_norm(posting));
 }
 
 /* Removes everything claim id's forward record says was indexed for it. */
@@ -143,8 +210,9 @@ static int remove_doc(cd_call *c, MDB_txn *txn, uint64_t id)
     return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "removing a forward record") : 0;
 }
 
-/* Indexes claim cl: postings with their blocks, forward record, space statistics. */
-static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl)
+/* Indexes claim cl (is_new: just created): postings with their blocks, forward record, space
+ * statistics. */
+static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl, int is_new)
 {
     char tag[4];
     cd_search_space_of(cl->lang.p, cl->lang.n, tag);
@@ -166,22 +234,21 @@ static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl)
     cd_search_fwd f;
     cd_search_fwd_term t;
     int more = -1;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &cur))) {
+        free(fwd);
+        return cd_fail_mdb(c, rc, "storing postings");
+    }
     if (cd_search_fwd_open(&f, fwd, flen) == 0) {
         uint8_t norm = cd_search_norm_encode(f.tokens);
-        MDB_dbi terms = c->srv->db.dbi[CD_DBI_SEARCH_TERMS];
         while ((more = cd_search_fwd_next(&f, &t)) == 1) {
-            unsigned char tkey[CD_SEARCH_TERM_KEY], bkey[CD_SEARCH_BLOCK_KEY], posting[CD_SEARCH_POSTING];
+            unsigned char posting[CD_SEARCH_POSTING];
             cd_search_posting(posting, cl->id, t.tf, cl->retracted, norm);
-            size_t tlen = cd_search_term_key(tkey, tag, t.term, t.len);
-            MDB_val tk = { tlen, tkey }, pv = { CD_SEARCH_POSTING, posting };
-            rc = mdb_put(txn, terms, &tk, &pv, MDB_NODUPDATA);
-            if (rc && rc != MDB_KEYEXIST) { cd_fail_mdb(c, rc, "storing a posting"); break; }
-            size_t blen = cd_search_block_key(bkey, tag, t.term, t.len,
-                                              (uint32_t)(cl->id >> CD_SEARCH_BLOCK_SHIFT));
-            if (rc == 0 && block_add(c, txn, bkey, blen, cd_search_posting_tf(posting), norm)) break;
+            if (posting_add(c, txn, cur, tag, &t, posting, is_new)) break;
         }
         if (!c->err) langs_adjust(c, txn, tag, +1, f.tokens);
     }
+    mdb_cursor_close(cur);
     free(fwd);
     if (more < 0 && !c->err) cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot read back a forward record");
     return c->err ? -1 : 0;
@@ -197,7 +264,7 @@ int cd_search_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const 
                    old->text.n == cl->text.n && memcmp(old->text.p, cl->text.p, cl->text.n) == 0;
         if (same) return 0;
     }
-    if ((old && remove_doc(c, txn, old->id)) || (cl && add_doc(c, txn, cl)) ||
+    if ((old && remove_doc(c, txn, old->id)) || (cl && add_doc(c, txn, cl, !old)) ||
         cd_match_index_update(c, txn, old, cl)) {
         /* Some postings may be written already: the whole request must be undone, even inside
          * a claim.import that would otherwise report this item's error and carry on. */

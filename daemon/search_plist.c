@@ -6,7 +6,16 @@
 #include "search_plist.h"
 #include "server.h"
 
-static uint64_t pid(const unsigned char *p) { return cd_get_u64be(p); }
+/* The claim id of a posting: one unaligned load and a byte swap (this is the innermost loop). */
+static uint64_t pid(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
 
 /* Makes the page the cursor is on the current run (op: MDB_GET_MULTIPLE or MDB_NEXT_MULTIPLE). */
 static int load_page(cd_plist *l, MDB_cursor_op op)
@@ -73,8 +82,33 @@ int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4],
     size_t n = 0;
     if ((rc = mdb_cursor_count(l->cur, &n))) return cd_fail_mdb(c, rc, "counting postings");
     l->df = n;
+    if (n >= CD_SEARCH_BLOCK_MIN_DF) {
+        load_page(l, MDB_GET_MULTIPLE);
+        return load_blocks(c, txn, l, tag, term, len);
+    }
+    /* A short list has no stored block entries: read it once to make them, then rewind. */
+    size_t cap = 0;
+    cd_sblock b = { 0, 0, 255 };
+    int have = 0;
+    for (int more = load_page(l, MDB_GET_MULTIPLE) == 0; more; more = load_page(l, MDB_NEXT_MULTIPLE) == 0) {
+        for (size_t i = 0; i < l->page_n; i++) {
+            const unsigned char *p = l->page + i * CD_SEARCH_POSTING;
+            uint32_t blk = (uint32_t)(pid(p) >> CD_SEARCH_BLOCK_SHIFT);
+            if (have && blk != b.block) {
+                if (push_block(l, &cap, b)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+                have = 0;
+            }
+            if (!have) { b = (cd_sblock){ blk, 0, 255 }; have = 1; }
+            if (cd_search_posting_tf(p) > b.maxtf) b.maxtf = (uint8_t)cd_search_posting_tf(p);
+            if (cd_search_posting_norm(p) < b.minnorm) b.minnorm = cd_search_posting_norm(p);
+        }
+    }
+    if (have && push_block(l, &cap, b)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    l->eof = 0;
+    k = (MDB_val){ l->klen, l->key };
+    if ((rc = mdb_cursor_get(l->cur, &k, &v, MDB_SET_KEY))) return cd_fail_mdb(c, rc, "reading postings");
     load_page(l, MDB_GET_MULTIPLE);
-    return load_blocks(c, txn, l, tag, term, len);
+    return 0;
 }
 
 static int posting_cmp(const void *a, const void *b)
@@ -165,7 +199,14 @@ const unsigned char *cd_plist_seek(cd_plist *l, uint64_t id)
             return NULL;
         }
     }
-    size_t lo = l->i, hi = l->page_n;
+    /* Gallop from the current posting (targets are usually near), then bisect. */
+    size_t lo = l->i, hi = l->page_n, step = 1;
+    while (lo + step < hi && pid(l->page + (lo + step) * CD_SEARCH_POSTING) < id) {
+        lo += step;
+        step *= 2;
+    }
+    if (lo + step < hi) hi = lo + step + 1;
+    if (pid(l->page + lo * CD_SEARCH_POSTING) < id) lo++;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (pid(l->page + mid * CD_SEARCH_POSTING) < id) lo = mid + 1;

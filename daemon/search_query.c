@@ -195,3 +195,32 @@ out:
     for (int j = 0; j < ph->n; j++) free(pos[j]);
     return rc < 0 ? -1 : found;
 }
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int cd_search_marks(const cd_qplan *plan, const cd_search_fwd *f, uint32_t **out, size_t *n)
+{
+    cd_search_fwd it = *f;
+    cd_search_fwd_term t;
+    uint32_t *pos = NULL;
+    size_t np = 0;
+    int rc;
+    while ((rc = cd_search_fwd_next(&it, &t)) == 1) {
+        int hit = 0;
+        for (int i = 0; i < plan->nclauses && !hit; i++) hit = cd_search_clause_matches(plan, i, t.term, t.len);
+        if (!hit) continue;
+        uint32_t *bigger = realloc(pos, (np + t.tf) * sizeof *pos);
+        if (!bigger) { rc = -1; break; }
+        pos = bigger;
+        np += cd_search_fwd_positions(&t, pos + np, t.tf);
+    }
+    if (rc < 0) { free(pos); return -1; }
+    if (np > 1) qsort(pos, np, sizeof *pos, u32_cmp);
+    *out = pos;
+    *n = np;
+    return 0;
+}

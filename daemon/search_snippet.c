@@ -1,6 +1,7 @@
 /* search_snippet: the piece of a claim's text shown with a search hit, matched words marked.
  * Short texts are shown whole; longer ones are cut at word boundaries to the window of at most
- * CD_SEARCH_SNIPPET_MAX bytes holding the most matched words, centred on them. */
+ * CD_SEARCH_SNIPPET_MAX bytes holding the most matched words, centred on them. Which words match
+ * comes from the forward record (cd_search_marks), so the text need not be stemmed again. */
 #include <stdlib.h>
 #include <string.h>
 #include "search.h"
@@ -8,7 +9,8 @@
 typedef struct { size_t start, end; int hit; } word;
 
 typedef struct {
-    const cd_qplan *plan;
+    const uint32_t *marks;
+    size_t nmarks, next;   /* marks come in token order: next is the first not yet reached */
     word *w;
     size_t n, cap;
     int oom;
@@ -24,11 +26,18 @@ static int add_word(const cd_token *tok, void *ud)
         ws->w = w;
         ws->cap = cap;
     }
-    int hit = 0;
-    for (int i = 0; i < ws->plan->nclauses && !hit; i++)
-        hit = cd_search_clause_matches(ws->plan, i, tok->term, tok->len);
+    while (ws->next < ws->nmarks && ws->marks[ws->next] < tok->pos) ws->next++;
+    int hit = ws->next < ws->nmarks && ws->marks[ws->next] == tok->pos;
     ws->w[ws->n++] = (word){ tok->start, tok->end, hit };
     return 0;
+}
+
+/* Tokenizes text into ws (reset first). 0, or -1 on invalid UTF-8 or no memory. */
+static int split(words *ws, const char *text, size_t n, const char *lang)
+{
+    ws->n = ws->next = 0;
+    ws->oom = 0;
+    return cd_text_tokenize(text, n, lang, add_word, ws) < 0 || ws->oom ? -1 : 0;
 }
 
 /* Picks words [*a, *b] (inclusive) to show out of n, all within max bytes. */
@@ -69,11 +78,17 @@ static void put(char *out, size_t *len, const char *s, size_t n)
     }
 }
 
-char *cd_search_snippet(const char *text, size_t n, const char *lang, const cd_qplan *plan,
-                        const char *open, const char *close, size_t *out_len)
+char *cd_search_snippet(const char *text, size_t n, const char *lang, uint32_t tokens,
+                        const uint32_t *marks, size_t nmarks, const char *open, const char *close,
+                        size_t *out_len)
 {
-    words ws = { plan, NULL, 0, 0, 0 };
-    if (cd_text_tokenize(text, n, lang, add_word, &ws) < 0 || ws.oom) { free(ws.w); return NULL; }
+    words ws = { marks, nmarks, 0, NULL, 0, 0, 0 };
+    /* Folding alone finds the same words as the language's tokenizer except where apostrophes
+     * split differently; the token count tells, and then the language's own pass is used. */
+    if (split(&ws, text, n, NULL) || (lang && ws.n != tokens && split(&ws, text, n, lang))) {
+        free(ws.w);
+        return NULL;
+    }
     size_t from = 0, to = n, a = 0, b = ws.n ? ws.n - 1 : 0;
     if (n > CD_SEARCH_SNIPPET_MAX && ws.n) {
         pick_window(ws.w, ws.n, CD_SEARCH_SNIPPET_MAX, &a, &b);
@@ -83,9 +98,9 @@ char *cd_search_snippet(const char *text, size_t n, const char *lang, const cd_q
         to = CD_SEARCH_SNIPPET_MAX;                 /* no words at all: whole characters only */
         while (to > 0 && ((unsigned char)text[to] & 0xC0) == 0x80) to--;
     }
-    size_t lo = strlen(open), lc = strlen(close), marks = 0;
-    for (size_t i = 0; i < ws.n; i++) marks += ws.w[i].hit;
-    char *out = malloc(to - from + marks * (lo + lc) + 2 * 3 + 1);
+    size_t lo = strlen(open), lc = strlen(close), nhit = 0;
+    for (size_t i = 0; i < ws.n; i++) nhit += ws.w[i].hit;
+    char *out = malloc(to - from + nhit * (lo + lc) + 2 * 3 + 1);
     if (!out) { free(ws.w); return NULL; }
     size_t len = 0, at = from;
     static const char ellipsis[] = "\xe2\x80\xa6";   /* U+2026 */

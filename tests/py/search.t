@@ -285,6 +285,10 @@ def check_against_brute_force():
             toks += ["common"] * rnd.randint(1, 3)
         if rnd.random() < 0.5:
             toks.append("half")
+        if i % 30 == 0:
+            toks.append("pivot")                          # 134 claims over 4 blocks of ids
+        if i % 150 == 0:
+            toks.append("scarce")                         # 27, all with pivot: pivot is probed
         rnd.shuffle(toks)
         sp = "Speaker %d" % (i % 7)
         batch.append({"text": " ".join(toks), "speaker": sp})
@@ -326,7 +330,42 @@ def check_against_brute_force():
     prefix_want = {cid for cid, toks in docs.items() if any(t.startswith("w29") for t in toks) and "half" in toks}
     hits, _ = all_pages(c, "w29* half", 500)
     tap.is_({h["id"] for h in hits}, prefix_want, "a prefix query finds exactly the claims with such a word")
+    check_block_thresholds(c, docs)
     d.stop()
+
+
+def same_as_brute_force(c, docs, q, why):
+    want = bm25_ranking(docs, q.split())
+    hits, _ = all_pages(c, q, 50)
+    got = [(h["score"], h["id"]) for h in hits]
+    tap.ok([g[1] for g in got] == [w[1] for w in want] and
+           all(abs(g[0] - w[0]) <= 1e-9 * w[0] for g, w in zip(got, want)),
+           "%s: every page of %r equals brute force (%d hits)" % (why, q, len(want)),
+           "got  %s" % short(got[:5]), "want %s" % short(want[:5]))
+
+
+def check_block_thresholds(c, docs):
+    """Terms with 128 postings or more keep block maxima in the index, shorter ones not: updates
+    that move "pivot" across that line must leave searches exact both ways."""
+    holders = sorted(cid for cid, toks in docs.items() if "pivot" in toks)
+    same_as_brute_force(c, docs, "pivot common", "%d claims with the word" % len(holders))
+    same_as_brute_force(c, docs, "scarce pivot", "%d claims with the word" % len(holders))
+
+    def set_text(cid, toks):
+        rev = c.call("claim.get", {"id": cid})["rev"]
+        c.call("claim.update", {"id": cid, "rev": rev, "set": {"text": " ".join(toks)}})
+        docs[cid] = toks
+    for cid in holders[::13]:                               # 11 claims lose the word: 123 left
+        set_text(cid, [t for t in docs[cid] if t != "pivot"])
+    n = sum(1 for toks in docs.values() if "pivot" in toks)
+    same_as_brute_force(c, docs, "pivot common", "down to %d claims" % n)
+    same_as_brute_force(c, docs, "scarce pivot", "down to %d claims" % n)
+    others = [cid for cid, toks in docs.items() if "pivot" not in toks and "common" in toks]
+    for cid in others[5::97][:20]:                          # 20 claims gain it: back over 128
+        set_text(cid, docs[cid] + ["pivot"])
+    n = sum(1 for toks in docs.values() if "pivot" in toks)
+    same_as_brute_force(c, docs, "pivot common", "up to %d claims" % n)
+    same_as_brute_force(c, docs, "scarce pivot", "up to %d claims" % n)
 
 
 def main():
