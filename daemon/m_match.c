@@ -105,16 +105,19 @@ void cd_m_claim_match(cd_call *c, MDB_txn *txn)
         }
         nobody = speaker == 0;
     }
-    uint64_t *sh = NULL;
-    size_t nsh = 0, ncand = 0, nmatch = 0;
+    cd_match_set q = { 0 };
+    size_t ncand = 0, nmatch = 0;
     candidate *cands = NULL;
     match *found = NULL;
     msgpack_zone scratch;
     if (!msgpack_zone_init(&scratch, 8192)) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); return; }
-    if (cd_match_shingles(text.p, text.n, &sh, &nsh)) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); goto out; }
-    if (nsh && !nobody) {
+    if (cd_match_set_build(text.p, text.n, &q)) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); goto out; }
+    const uint64_t *lsh;
+    size_t nlsh;
+    cd_match_set_lsh(&q, &lsh, &nlsh);
+    if (nlsh && !nobody) {
         uint32_t sig[CD_MATCH_HASHES], bands[CD_MATCH_BANDS];
-        cd_match_signature(sh, nsh, sig);
+        cd_match_signature(lsh, nlsh, sig);
         cd_match_bands(sig, bands);
         if (gather(c, txn, bands, &cands, &ncand)) goto out;
     }
@@ -125,12 +128,11 @@ void cd_m_claim_match(cd_call *c, MDB_txn *txn)
         int rc = cd_search_claim_peek(c, txn, &scratch, cands[i].id, &cl);
         if (rc < 0) goto out;
         if (rc == 0 && (include_retracted || !cl.retracted) && (!speaker || cl.speaker == speaker)) {
-            uint64_t *other;
-            size_t nother;
-            if (cd_match_shingles(cl.text.p, cl.text.n, &other, &nother) == 0) {
-                double s = cd_match_jaccard(sh, nsh, other, nother);
+            cd_match_set other;
+            if (cd_match_set_build(cl.text.p, cl.text.n, &other) == 0) {
+                double s = cd_match_jaccard(q.all, q.nall, other.all, other.nall);
                 if (s >= min_sim) found[nmatch++] = (match){ cands[i].id, s };
-                free(other);
+                cd_match_set_free(&other);
             }
         }
         msgpack_zone_clear(&scratch);
@@ -149,7 +151,7 @@ void cd_m_claim_match(cd_call *c, MDB_txn *txn)
     }
 out:
     msgpack_zone_destroy(&scratch);
-    free(sh);
+    cd_match_set_free(&q);
     free(cands);
     free(found);
 }

@@ -2,13 +2,17 @@
  *
  * A text's shingles are its words, folded and unstemmed (cd_text_tokenize with no language, so
  * any two texts compare alike whatever their lang), and every pair of adjacent words, as 64-bit
- * hashes. Its MinHash signature keeps, for each of CD_MATCH_HASHES hash functions, the smallest
- * hash of a shingle; CD_MATCH_BANDS bands of CD_MATCH_ROWS signature values each are hashed into
- * LSH buckets stored in LMDB:
+ * hashes; the similarity of two texts is the exact Jaccard similarity of their shingle sets.
+ * Candidates come from MinHash over the word *pairs* only (the words alone when a text has one):
+ * single common words ("the", "said") make unrelated claims look 5-10% alike, pairs much less,
+ * so pairs keep the candidate lists short. For each of CD_MATCH_HASHES hash functions the
+ * signature keeps the smallest hash of a pair; CD_MATCH_BANDS bands of CD_MATCH_ROWS values each
+ * are hashed into LSH buckets stored in LMDB:
  *   match_bands    bucket(4) -> claim id(8), MDB_DUPSORT | MDB_DUPFIXED
- * Claims sharing a bucket with the query text are candidates; each is verified by the exact
- * Jaccard similarity of the two shingle sets. With 16 bands of 2 rows a claim of similarity s is
- * a candidate with probability 1 - (1 - s^2)^16: 0.99 at s = 0.5, 0.78 at 0.3, 0.15 at 0.1.
+ * Claims sharing a bucket with the query text are candidates. With 16 bands of 2 rows a claim
+ * whose pair sets have similarity p is a candidate with probability 1 - (1 - p^2)^16: 0.99 at
+ * p = 0.5, 0.94 at 0.4, 0.78 at 0.3, 0.15 at 0.1. (Three words changed in a 15-word claim leave
+ * p about 0.4 and a shingle similarity about 0.53.)
  * The hashes are part of the storage format: changing them means re-indexing (CD_DB_FORMAT).
  */
 #ifndef CD_MATCH_H
@@ -23,9 +27,23 @@
 #define CD_MATCH_ROWS 2
 #define CD_MATCH_BANDS (CD_MATCH_HASHES / CD_MATCH_ROWS)
 
-/* The shingle hashes of text[0..n), sorted and unique, in a malloc'd array of *nout (NULL when
- * the text has no words). 0, or -1 on invalid UTF-8 or no memory. */
-int cd_match_shingles(const char *text, size_t n, uint64_t **out, size_t *nout);
+/* The shingles of a text: all of them, and the word pairs (LSH input), each sorted and unique
+ * in malloc'd arrays (free with cd_match_set_free). */
+typedef struct {
+    uint64_t *all;
+    size_t nall;
+    uint64_t *pairs;
+    size_t npairs;
+} cd_match_set;
+
+/* Fills s with the shingles of text[0..n). 0, or -1 on invalid UTF-8 or no memory. */
+int cd_match_set_build(const char *text, size_t n, cd_match_set *s);
+
+/* Frees s's arrays. */
+void cd_match_set_free(cd_match_set *s);
+
+/* The LSH input of s: its pairs, or all its shingles when it has no pairs (one word). */
+void cd_match_set_lsh(const cd_match_set *s, const uint64_t **h, size_t *n);
 
 /* The MinHash signature of a shingle set of n hashes (n > 0). */
 void cd_match_signature(const uint64_t *sh, size_t n, uint32_t sig[CD_MATCH_HASHES]);

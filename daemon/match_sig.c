@@ -21,33 +21,37 @@ static uint64_t mix64(uint64_t x)
 #define BIGRAM_SEED 0xa54ff53a5f1d36f1ULL
 #define BAND_SEED 0x510e527fade682d1ULL
 
+typedef struct { uint64_t *h; size_t n, cap; } hash_list;
+
 typedef struct {
-    uint64_t *h;
-    size_t n, cap;
+    hash_list words, pairs;
     uint64_t prev;
     int have_prev;
     int oom;
-} shingle_set;
+} shingler;
 
-static int push(shingle_set *s, uint64_t h)
+static int push(hash_list *l, uint64_t h)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        uint64_t *p = realloc(s->h, cap * sizeof *p);
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        uint64_t *p = realloc(l->h, cap * sizeof *p);
         if (!p) return -1;
-        s->h = p;
-        s->cap = cap;
+        l->h = p;
+        l->cap = cap;
     }
-    s->h[s->n++] = h;
+    l->h[l->n++] = h;
     return 0;
 }
 
 static int add_word(const cd_token *tok, void *ud)
 {
-    shingle_set *s = ud;
+    shingler *s = ud;
     uint64_t w = cd_hash64(tok->term, tok->len);
-    if (push(s, mix64(w ^ UNIGRAM_SEED))) { s->oom = 1; return 1; }
-    if (s->have_prev && push(s, mix64(s->prev ^ mix64(w ^ BIGRAM_SEED)))) { s->oom = 1; return 1; }
+    if (push(&s->words, mix64(w ^ UNIGRAM_SEED)) ||
+        (s->have_prev && push(&s->pairs, mix64(s->prev ^ mix64(w ^ BIGRAM_SEED))))) {
+        s->oom = 1;
+        return 1;
+    }
     s->prev = w;
     s->have_prev = 1;
     return 0;
@@ -59,18 +63,55 @@ static int u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int cd_match_shingles(const char *text, size_t n, uint64_t **out, size_t *nout)
+/* Sorts l and drops repeats. */
+static void sort_unique(hash_list *l)
 {
-    shingle_set s = { 0 };
-    int rc = cd_text_tokenize(text, n, NULL, add_word, &s);
-    if (rc < 0 || s.oom) { free(s.h); return -1; }
-    if (s.n > 1) qsort(s.h, s.n, sizeof *s.h, u64_cmp);
+    if (l->n > 1) qsort(l->h, l->n, sizeof *l->h, u64_cmp);
     size_t u = 0;
-    for (size_t i = 0; i < s.n; i++)
-        if (u == 0 || s.h[u - 1] != s.h[i]) s.h[u++] = s.h[i];
-    *out = s.h;
-    *nout = u;
+    for (size_t i = 0; i < l->n; i++)
+        if (u == 0 || l->h[u - 1] != l->h[i]) l->h[u++] = l->h[i];
+    l->n = u;
+}
+
+int cd_match_set_build(const char *text, size_t n, cd_match_set *set)
+{
+    shingler s = { 0 };
+    memset(set, 0, sizeof *set);
+    if (cd_text_tokenize(text, n, NULL, add_word, &s) < 0 || s.oom) goto fail;
+    sort_unique(&s.words);
+    sort_unique(&s.pairs);
+    /* all = words ∪ pairs, merged (the seeds keep a word and a pair from sharing a hash). */
+    set->all = malloc((s.words.n + s.pairs.n + 1) * sizeof *set->all);
+    if (!set->all) goto fail;
+    size_t i = 0, j = 0, k = 0;
+    while (i < s.words.n || j < s.pairs.n) {
+        uint64_t h = j == s.pairs.n || (i < s.words.n && s.words.h[i] < s.pairs.h[j]) ? s.words.h[i++] : s.pairs.h[j++];
+        if (k == 0 || set->all[k - 1] != h) set->all[k++] = h;
+    }
+    set->nall = k;
+    set->pairs = s.pairs.h;
+    set->npairs = s.pairs.n;
+    free(s.words.h);
     return 0;
+fail:
+    free(s.words.h);
+    free(s.pairs.h);
+    free(set->all);
+    memset(set, 0, sizeof *set);
+    return -1;
+}
+
+void cd_match_set_free(cd_match_set *s)
+{
+    free(s->all);
+    free(s->pairs);
+    memset(s, 0, sizeof *s);
+}
+
+void cd_match_set_lsh(const cd_match_set *s, const uint64_t **h, size_t *n)
+{
+    *h = s->npairs ? s->pairs : s->all;
+    *n = s->npairs ? s->npairs : s->nall;
 }
 
 void cd_match_signature(const uint64_t *sh, size_t n, uint32_t sig[CD_MATCH_HASHES])
@@ -109,13 +150,16 @@ double cd_match_jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t 
 
 int cd_match_text_bands(const char *text, size_t n, uint32_t bands[CD_MATCH_BANDS])
 {
-    uint64_t *sh;
-    size_t nsh;
+    cd_match_set s;
+    const uint64_t *h;
+    size_t nh;
     uint32_t sig[CD_MATCH_HASHES];
-    if (cd_match_shingles(text, n, &sh, &nsh)) return -1;
-    if (nsh == 0) { free(sh); return 0; }
-    cd_match_signature(sh, nsh, sig);
-    free(sh);
-    cd_match_bands(sig, bands);
-    return 1;
+    if (cd_match_set_build(text, n, &s)) return -1;
+    cd_match_set_lsh(&s, &h, &nh);
+    if (nh) {
+        cd_match_signature(h, nh, sig);
+        cd_match_bands(sig, bands);
+    }
+    cd_match_set_free(&s);
+    return nh ? 1 : 0;
 }
