@@ -152,27 +152,36 @@ static int spaces_from_index(cd_call *c, MDB_txn *txn, const search_req *rq, cd_
     return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "reading search statistics") : 0;
 }
 
-/* When a filter has an index of at most SEARCH_MEMBERS_MAX claims, their sorted ids. */
+static int id_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The sorted ids of the claims under the filter's most selective index (and within its said
+ * range), when there are at most SEARCH_MEMBERS_MAX: candidates outside the set are dropped
+ * before scoring, and only those inside need their record read to check the other filters. */
 static int collect_members(cd_call *c, MDB_txn *txn, const cd_filter *f, cd_search_run *run)
 {
     cd_idx_kind kind;
     uint64_t value;
+    int ranged = f->has_from || f->has_to;
     cd_filter_pick_index(f, &kind, &value);
-    if (kind == CD_IDX_ALL || kind == CD_IDX_LANG) return 0;   /* lang: the spaces do most of it */
+    /* No index or only lang (the language spaces already narrow the search) and no dates. */
+    if ((kind == CD_IDX_ALL || kind == CD_IDX_LANG) && !ranged) return 0;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur);
     if (rc) return cd_fail_mdb(c, rc, "reading an index");
-    unsigned char key[CD_IDX_KEY];
-    cd_idx_kind rkind = (cd_idx_kind)(kind | CD_IDX_BY_RECORDED);
-    cd_index_key(key, rkind, value, INT64_MIN, 0);
-    MDB_val k = { CD_IDX_KEY, key }, v;
+    unsigned char lo[CD_IDX_KEY], hi[CD_IDX_KEY];
+    cd_index_key(lo, kind, value, f->has_from ? f->said_from : INT64_MIN, 0);
+    cd_index_key(hi, kind, value, f->has_to ? f->said_to : INT64_MAX, 0);
+    MDB_val k = { CD_IDX_KEY, lo }, v;
     size_t n = 0, cap = 0;
     uint64_t *ids = NULL;
     int over = 0;
-    /* Recorded-order entries come in id order: the set is sorted as it is read. */
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const unsigned char *p = k.mv_data;
-        if (k.mv_size != CD_IDX_KEY || p[0] != (unsigned char)rkind || cd_get_u64be(p + 1) != value) break;
+        if (k.mv_size != CD_IDX_KEY || memcmp(p, hi, 9) != 0 || (f->has_to && memcmp(p, hi, CD_IDX_KEY) >= 0)) break;
         if (n == SEARCH_MEMBERS_MAX) { over = 1; break; }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 256;
@@ -186,11 +195,11 @@ static int collect_members(cd_call *c, MDB_txn *txn, const cd_filter *f, cd_sear
     }
     mdb_cursor_close(cur);
     if (rc && rc != MDB_NOTFOUND && !over) return cd_fail_mdb(c, rc, "reading an index");
-    if (!over) {                 /* an empty set is right too: no claim has that value */
-        run->members = ids;
-        run->nmembers = n;
-        run->use_members = 1;
-    }
+    if (over) return 0;
+    if (n > 1) qsort(ids, n, sizeof *ids, id_cmp);     /* said order -> id order */
+    run->members = ids;                                 /* an empty set is right too */
+    run->nmembers = n;
+    run->use_members = 1;
     return 0;
 }
 

@@ -13,8 +13,9 @@
 
 /* More terms than this under one prefix: the query is refused (make the prefix longer). */
 #define CD_SEARCH_PREFIX_TERMS 4096
-/* More postings than this under one prefix: refused too (bounds memory and time). */
-#define CD_SEARCH_PREFIX_POSTINGS 2000000
+/* More postings than this under one prefix: refused too (bounds memory, and the time the loop
+ * thread spends: about 10 ms at the limit). */
+#define CD_SEARCH_PREFIX_POSTINGS 250000
 
 typedef struct {
     uint32_t block;

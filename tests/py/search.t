@@ -291,11 +291,14 @@ def check_against_brute_force():
             toks.append("scarce")                         # 27, all with pivot: pivot is probed
         rnd.shuffle(toks)
         sp = "Speaker %d" % (i % 7)
-        batch.append({"text": " ".join(toks), "speaker": sp})
+        said = "2018-%02d-%02d" % (rnd.randint(1, 12), rnd.randint(1, 28))
+        batch.append({"text": " ".join(toks), "speaker": sp, "said_at": said})
     res = c.call("claim.import", {"claims": batch})["results"]
+    months = {}
     for cl, r in zip(batch, res):
         docs[r["id"]] = cl["text"].split()
         speakers[r["id"]] = cl["speaker"]
+        months[r["id"]] = int(cl["said_at"][5:7])
     tap.ok(len(docs) == 4000, "4000 synthetic claims imported")
 
     for q in ("common half", "common w7", "w3 w5"):
@@ -327,6 +330,15 @@ def check_against_brute_force():
     tap.is_([h["id"] for h in r["items"]], [w[1] for w in want[:50]],
             "text and a speaker filter give the brute-force ranking of that speaker's claims")
     tap.is_(r["total"], len(want), "and an exact total")
+    allowed = {cid for cid, m in months.items() if 3 <= m <= 5}
+    want = bm25_ranking(docs, ["common", "half"], allowed)
+    hits, _ = all_pages(c, "common half", 200, said_from="2018-03", said_to="2018-05")
+    tap.is_([h["id"] for h in hits], [w[1] for w in want],
+            "text and a said_from/said_to range (whole months) give the brute-force ranking")
+    allowed = {cid for cid, m in months.items() if 3 <= m <= 5 and speakers[cid] == "Speaker 2"}
+    want = bm25_ranking(docs, ["common", "w9"], allowed)
+    tap.is_(ids(c, "common w9", said_from="2018-03", said_to="2018-05", speaker="Speaker 2", limit=100),
+            [w[1] for w in want[:100]], "text, speaker and dates together")
     prefix_want = {cid for cid, toks in docs.items() if any(t.startswith("w29") for t in toks) and "half" in toks}
     hits, _ = all_pages(c, "w29* half", 500)
     tap.is_({h["id"] for h in hits}, prefix_want, "a prefix query finds exactly the claims with such a word")
