@@ -23,6 +23,7 @@ typedef struct {
     uint64_t counted;              /* matches counted while exhaustive */
     uint64_t examined;             /* driver postings looked at while exhaustive */
     uint64_t driver_total;         /* driver postings of every active space */
+    size_t prefix_budget;          /* postings prefixes may still materialise */
     msgpack_zone scratch;          /* claims loaded for filter checks */
     int stop;                      /* past max_id: this space is done */
     /* Work counters, logged at debug level: how much early termination saved. */
@@ -204,7 +205,8 @@ static int eval_space(eval_state *st, cd_sspace *sp, uint32_t si)
     sp->active = sc.n > 0;
     for (int j = 0; j < sc.n && !rc; j++) {
         const cd_qclause *cl = &sp->plan.clause[j];
-        rc = cl->kind == CD_CLAUSE_PREFIX ? cd_plist_open_prefix(c, st->txn, &lists[j], sp->tag, cl->term, cl->len)
+        rc = cl->kind == CD_CLAUSE_PREFIX ? cd_plist_open_prefix(c, st->txn, &lists[j], sp->tag, cl->term, cl->len,
+                                                                 &st->prefix_budget)
                                           : cd_plist_open_term(c, st->txn, &lists[j], sp->tag, cl->term, cl->len);
         if (!sp->frozen) sp->df[j] = lists[j].df;
         if (!lists[j].df || !sp->df[j]) sp->active = 0;
@@ -269,7 +271,7 @@ static int hit_cmp(const void *a, const void *b)
 
 int cd_search_run_eval(cd_call *c, MDB_txn *txn, cd_search_run *r)
 {
-    eval_state st = { .c = c, .txn = txn, .r = r };
+    eval_state st = { .c = c, .txn = txn, .r = r, .prefix_budget = CD_SEARCH_PREFIX_POSTINGS };
     r->hits = NULL;
     r->nhits = 0;
     r->total = 0;

@@ -135,7 +135,7 @@ static int blocks_of_array(cd_plist *l)
 }
 
 int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *prefix,
-                         size_t len)
+                         size_t len, size_t *budget)
 {
     memset(l, 0, sizeof *l);
     unsigned char key[CD_SEARCH_TERM_KEY];
@@ -151,7 +151,7 @@ int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4
             last = k;
             if (++terms > CD_SEARCH_PREFIX_TERMS) break;
         }
-        if (n == CD_SEARCH_PREFIX_POSTINGS) { terms = CD_SEARCH_PREFIX_TERMS + 1; break; }
+        if (n == *budget) { terms = CD_SEARCH_PREFIX_TERMS + 1; break; }
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
             unsigned char *bigger = realloc(l->owned, cap * CD_SEARCH_POSTING);
@@ -165,6 +165,7 @@ int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4
     if (terms > CD_SEARCH_PREFIX_TERMS)
         return cd_fail(c, CLAIMD_E_INVALID, "q", "the prefix %.*s* matches too many words; make it longer",
                        (int)len, prefix);
+    *budget -= n;
     /* One posting per claim: several words with the prefix in one claim add up their tf. */
     if (n > 1) qsort(l->owned, n, CD_SEARCH_POSTING, posting_cmp);
     size_t u = 0;

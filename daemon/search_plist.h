@@ -13,8 +13,8 @@
 
 /* More terms than this under one prefix: the query is refused (make the prefix longer). */
 #define CD_SEARCH_PREFIX_TERMS 4096
-/* More postings than this under one prefix: refused too (bounds memory, and the time the loop
- * thread spends: about 10 ms at the limit). */
+/* More postings than this under the prefixes of one request (every prefix in every language
+ * space): refused too. Bounds memory, and the time the loop thread spends: about 10 ms. */
 #define CD_SEARCH_PREFIX_POSTINGS 250000
 
 typedef struct {
@@ -39,10 +39,11 @@ typedef struct {
 int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *term,
                        size_t len);
 
-/* Opens the union of the postings of every term of space tag that starts with prefix.
- * 0, or -1 (error set: invalid "q" when the prefix matches too much). */
+/* Opens the union of the postings of every term of space tag that starts with prefix, taking
+ * them from *budget (the postings the request may still materialise). 0, or -1 (error set:
+ * invalid "q" when the prefix matches too much). */
 int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *prefix,
-                         size_t len);
+                         size_t len, size_t *budget);
 
 /* The first posting with an id >= id at or after the current one, or NULL at the end. */
 const unsigned char *cd_plist_seek(cd_plist *l, uint64_t id);

@@ -203,6 +203,10 @@ def check_errors(c):
     expect_error(c, "claim.search", {"q": " ".join("w%d" % i for i in range(40))}, "invalid",
                  "more than 32 distinct words", "q")
     expect_error(c, "claim.search", {"q": "x" * 5000}, "too_large", "q over 4096 bytes", "q")
+    c.call("claim.import", {"claims": [{"text": " ".join("qpfx%d" % (i * 100 + j) for j in range(100))}
+                                       for i in range(42)]})
+    expect_error(c, "claim.search", {"q": "qpfx*"}, "invalid", "a prefix of more than 4096 words is refused", "q")
+    tap.is_(search(c, "qpfx419*")["total"], 2, "a longer prefix of the same words is fine (qpfx419, qpfx4190..4199)")
     r = search(c, "x", mark=["<b>", "</b>"])
     tap.ok(isinstance(r["items"], list), "mark is accepted")
     expect_error(c, "claim.match", {}, "invalid", "claim.match needs text", "text")
