@@ -1,6 +1,10 @@
-/* cmd_basic: ping, stats, and the generic `call` that reaches every method. */
+/* cmd_basic: ping, stats, backup, and the generic `call` that reaches every method. */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -73,5 +77,37 @@ int ctl_cmd_call(ctl_env *env, int argc, char **argv)
     }
     int rc = ctl_call_and_print(env, method, params, lines);
     claimd_args_free(params);
+    return rc;
+}
+
+static const char backup_usage[] =
+    "Usage: claimctl backup PATH\n\n"
+    "Asks the daemon to write a consistent, compacted copy of its data into the directory PATH\n"
+    "(new or empty; a relative PATH is taken from the current directory) while it keeps\n"
+    "serving. The daemon itself writes it, so PATH must be writable by the daemon's user; only\n"
+    "an admin connection (the daemon's user or root) may back up. Prints {\"path\", \"bytes\"}.\n"
+    "To restore, start claimd with --data PATH.\n";
+
+int ctl_cmd_backup(ctl_env *env, int argc, char **argv)
+{
+    if (ctl_wants_help(argc, argv, backup_usage)) return CTL_EXIT_OK;
+    if (argc != 2 || !*argv[1]) return ctl_usage_error(argv[0], "expected one PATH");
+    char path[PATH_MAX];
+    if (argv[1][0] == '/') {
+        snprintf(path, sizeof path, "%s", argv[1]);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) {
+            ctl_warn("cannot read the current directory: %s", strerror(errno));
+            return CTL_EXIT_FAILED;
+        }
+        if (snprintf(path, sizeof path, "%s/%s", cwd, argv[1]) >= (int)sizeof path)
+            return ctl_usage_error(argv[0], "PATH is too long");
+    }
+    claimd_args *a = claimd_args_new();
+    if (!a) return CTL_EXIT_FAILED;
+    claimd_args_str(a, "path", path);
+    int rc = ctl_call_and_print(env, "backup", a, NULL);
+    claimd_args_free(a);
     return rc;
 }

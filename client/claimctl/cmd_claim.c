@@ -36,24 +36,6 @@ enum {
     OPT_EXTERNAL_ID, OPT_BY, OPT_ON_DUPLICATE
 };
 
-/* Splits "NAME:HOW" when HOW is one of the contract's values; otherwise it is all NAME (names
- * such as "Agency: Foo" may contain colons). The string is modified in place. */
-static claimd_via parse_via(char *s)
-{
-    static const char *const hows[] = {"quoted", "reported", "citing", "with-reporting-by",
-                                       "translated", "other"};
-    claimd_via v = {s, NULL};
-    char *colon = strrchr(s, ':');
-    if (!colon) return v;
-    for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++) {
-        if (!strcmp(colon + 1, hows[i])) {
-            *colon = '\0';
-            v.how = colon + 1;
-        }
-    }
-    return v;
-}
-
 /* Prints {"id", "rev", "created"} for a put. */
 static int print_put(ctl_env *env, uint64_t id, uint64_t rev, int created)
 {
@@ -135,7 +117,7 @@ int ctl_cmd_add(ctl_env *env, int argc, char **argv)
         case OPT_ATTRIBUTION: cl.attribution = optarg; break;
         case OPT_SAID_AT: cl.said_at = optarg; break;
         case OPT_MEDIUM: cl.medium = optarg; break;
-        case OPT_VIA: via[cl.n_via++] = parse_via(optarg); break;
+        case OPT_VIA: via[cl.n_via++] = ctl_parse_via(optarg); break;
         case OPT_URL: ap.url = optarg; break;
         case OPT_OUTLET: ap.outlet = optarg; break;
         case OPT_TITLE: ap.title = optarg; break;

@@ -137,3 +137,44 @@ int ctl_cmd_entity(ctl_env *env, int argc, char **argv)
     if (!strcmp(argv[1], "find")) return entity_find(env, argc - 1, argv + 1);
     return ctl_usage_error("entity", "unknown action '%s' (put, get or find)", argv[1]);
 }
+
+static const char merge_usage[] =
+    "Usage: claimctl merge FROM INTO [--by NAME]\n\n"
+    "Merges entity FROM into entity INTO (names, aliases or ids): the same person under two\n"
+    "names. INTO gains FROM's names as aliases, FROM answers merged_into, and FROM's claims are\n"
+    "found under INTO. Prints INTO after the merge.\n\n"
+    "  claimctl merge \"Dmitrij Peskov\" \"Dmitry Peskov\" --by desk\n";
+
+int ctl_cmd_merge(ctl_env *env, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"by", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *by = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': by = optarg; break;
+        case 'h': fputs(merge_usage, stdout); return CTL_EXIT_OK;
+        default: return ctl_usage_error(argv[0], "bad option");
+        }
+    }
+    if (argc - optind != 2) return ctl_usage_error(argv[0], "expected FROM and INTO");
+    claimd_args *a = claimd_args_new();
+    if (!a) return CTL_EXIT_FAILED;
+    /* entity.merge takes bare ids as well as references. */
+    uint64_t id;
+    for (int i = 0; i < 2; i++) {
+        const char *key = i ? "into" : "from", *s = argv[optind + i];
+        if (strspn(s, "0123456789") == strlen(s) && ctl_parse_id(s, &id) == 0)
+            claimd_args_uint(a, key, id);
+        else
+            claimd_args_str(a, key, s);
+    }
+    if (by) claimd_args_str(a, "by", by);
+    int rc = ctl_call_and_print(env, "entity.merge", a, NULL);
+    claimd_args_free(a);
+    return rc;
+}

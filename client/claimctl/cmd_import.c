@@ -1,375 +1,61 @@
-/* cmd_import: bulk import of JSONL claims with claim.import.
- *
- * Lines are converted to MessagePack one by one and gathered into batches (--batch records, and
- * at most half the daemon's request limit in bytes, read from `stats` at the start: a request
- * over the limit makes the daemon drop the connection). Up to --in-flight
- * batches are pipelined on the one connection: while the daemon commits one, the next is already
- * on its way. Each batch remembers the line number and original text of its entries, so that
- * every rejected record, whether refused here (not JSON) or by the daemon, goes to the rejects
- * file with its line number, the reason and the input as it was. Lines refused here ride along
- * in the batch being filled, so the rejects file comes out in input order. */
+/* cmd_import: `claimctl import`: options, the input format (JSONL, CSV or ClaimReview, by
+ * --format or the file name), the rejects file, and the final summary. The pipeline itself is
+ * in import_core.c, the formats in import_*.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "import.h"
 
 #define DEFAULT_BATCH 1000
 #define MAX_BATCH 10000
 #define DEFAULT_IN_FLIGHT 4
 #define MAX_IN_FLIGHT 64
-#define BATCH_BYTES ((size_t)8 << 20)   /* half the daemon's default 16 MiB request limit */
-#define ENVELOPE_BYTES 256               /* request envelope, "claims" and on_duplicate */
 
-typedef struct {
-    claimd_args *args;         /* {"claims": [ ... while filling; sealed when sent */
-    size_t n;                  /* records in args */
-    size_t bytes;              /* their packed size */
-    size_t m, cap;             /* entries: the records, and lines rejected here, in line order */
-    uint64_t *lines;           /* each entry's line number */
-    char **inputs;             /* each entry's original line */
-    json_t **local;            /* the error of a line rejected here; NULL for a record sent */
-} batch;
-
-typedef struct {
-    ctl_env *env;
-    const char *on_duplicate;
-    FILE *rejects;             /* NULL: rejects are reported on stderr */
-    batch *slots;              /* nslots = in-flight limit + 1 (the one being filled) */
-    size_t nslots, head, in_flight;
-    size_t batch_size;
-    size_t batch_bytes;        /* send a batch once its records take this many bytes */
-    uint64_t max_request;      /* the daemon's request limit; 0 if unknown */
-    claimd_args *record;       /* scratch builder for one record */
-    uint64_t imported, created, rejected, processed;
-    off_t total_bytes, bytes_read; /* total_bytes 0: unknown (not a regular file) */
-    int tty;
-    double t0, last_draw;
-    int fatal;                 /* exit code once the import cannot go on */
-} importer;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* ---- rejects ---- */
-
-/* Reports one rejected record; takes the reference to error (a JSON error map). */
-static void reject(importer *im, uint64_t line, const char *input, json_t *error)
-{
-    im->rejected++;
-    im->processed++;
-    if (im->rejects) {
-        json_t *j = json_object();
-        json_object_set_new(j, "line", json_integer((json_int_t)line));
-        json_object_set_new(j, "error", error ? error : json_null());
-        json_object_set_new(j, "input", ctl_json_text(input, strlen(input)));
-        if (ctl_print_json_line(im->rejects, j) < 0 && !im->fatal) {
-            ctl_warn("cannot write the rejects file: %s", strerror(errno));
-            im->fatal = CTL_EXIT_FAILED;
-        }
-        json_decref(j);
-        return;
-    }
-    const char *code = json_string_value(json_object_get(error, "code"));
-    const char *msg = json_string_value(json_object_get(error, "message"));
-    const char *field = json_string_value(json_object_get(error, "field"));
-    fprintf(stderr, "claimctl: line %llu: %s: %s", (unsigned long long)line,
-            code ? code : "error", msg ? msg : "rejected");
-    if (field) fprintf(stderr, " (field %s)", field);
-    fputc('\n', stderr);
-    json_decref(error);
-}
-
-static json_t *local_error(const char *code, const char *message)
-{
-    return json_pack("{ss ss}", "code", code, "message", message);
-}
-
-/* ---- progress ---- */
-
-static void draw_progress(importer *im, int force)
-{
-    if (!im->tty) return;
-    double now = now_s();
-    if (!force && now - im->last_draw < 0.25) return;
-    im->last_draw = now;
-    double elapsed = now - im->t0;
-    double rate = elapsed > 0 ? (double)im->processed / elapsed : 0;
-    fprintf(stderr, "\r\033[K%llu records, %.0f/s", (unsigned long long)im->processed, rate);
-    if (im->total_bytes > 0 && im->bytes_read > 0) {
-        double done = (double)im->bytes_read / (double)im->total_bytes;
-        double eta = done > 0 ? elapsed * (1 - done) / done : 0;
-        fprintf(stderr, ", %.0f%%, ETA %.0f s", done * 100, eta);
-    }
-    fflush(stderr);
-}
-
-static void clear_progress(importer *im)
-{
-    if (im->tty) fputs("\r\033[K", stderr);
-}
-
-/* ---- batches ---- */
-
-static int batch_start(importer *im, batch *b)
-{
-    if (!b->args && !(b->args = claimd_args_new())) return -1;
-    claimd_args_reset(b->args);
-    claimd_args_begin_array(b->args, "claims");
-    b->n = 0;
-    b->bytes = 0;
-    return 0;
-}
-
-static void batch_clear_entries(batch *b)
-{
-    for (size_t i = 0; i < b->m; i++) {
-        free(b->inputs[i]);
-        json_decref(b->local[i]);
-    }
-    b->m = 0;
-    b->n = 0;
-}
-
-static void batch_free(batch *b)
-{
-    batch_clear_entries(b);
-    free(b->lines);
-    free(b->inputs);
-    free(b->local);
-    claimd_args_free(b->args);
-}
-
-/* Appends an entry: a record packed as rec[0..len), or (rec NULL) a line rejected here with
- * error (the reference is taken). Returns 0 or -1 (out of memory). */
-static int batch_add(batch *b, uint64_t line, const char *input, const void *rec, size_t len,
-                     json_t *error)
-{
-    if (b->m == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        uint64_t *lines = realloc(b->lines, cap * sizeof *lines);
-        if (lines) b->lines = lines;
-        char **inputs = realloc(b->inputs, cap * sizeof *inputs);
-        if (inputs) b->inputs = inputs;
-        json_t **local = realloc(b->local, cap * sizeof *local);
-        if (local) b->local = local;
-        if (!lines || !inputs || !local) {
-            json_decref(error);
-            return -1;
-        }
-        b->cap = cap;
-    }
-    char *copy = strdup(input);
-    if (!copy || (rec && claimd_args_raw(b->args, NULL, rec, len) != CLAIMD_OK)) {
-        free(copy);
-        json_decref(error);
-        return -1;
-    }
-    b->lines[b->m] = line;
-    b->inputs[b->m] = copy;
-    b->local[b->m] = rec ? NULL : error;
-    b->m++;
-    if (rec) {
-        b->n++;
-        b->bytes += len;
-    }
-    return 0;
-}
-
-static batch *current(importer *im)
-{
-    return &im->slots[(im->head + im->in_flight) % im->nslots];
-}
-
-/* The daemon answered a whole batch with an error: every record of it is rejected, unless the
- * error means no batch can succeed (then the import stops). */
-static void batch_failed(importer *im, batch *b)
-{
-    int code = claimd_errcode(im->env->ctx);
-    if (code == CLAIMD_E_FORBIDDEN || code == CLAIMD_E_UNKNOWN_METHOD ||
-        code == CLAIMD_E_BAD_REQUEST || code == CLAIMD_E_IO || code == CLAIMD_E_PROTOCOL ||
-        code == CLAIMD_E_NOMEM || code == CLAIMD_E_USAGE) {
-        clear_progress(im);
-        im->fatal = ctl_report_call_error(im->env);
-        return;
-    }
-    json_t *error = ctl_json_from_value(claimd_error_value(im->env->ctx));
-    for (size_t i = 0; i < b->m; i++)
-        reject(im, b->lines[i], b->inputs[i],
-               b->local[i] ? json_incref(b->local[i]) : json_incref(error));
-    json_decref(error);
-}
-
-/* Reads the reply to the oldest batch in flight and accounts for each of its records. */
-static void receive_oldest(importer *im)
-{
-    batch *b = &im->slots[im->head];
-    claimd_value *r = NULL;
-    if (claimd_get_reply(im->env->ctx, &r) != CLAIMD_OK) {
-        batch_failed(im, b);
-    } else {
-        const claimd_value *results = claimd_value_get(r, "results");
-        if (claimd_value_type(results) != CLAIMD_T_ARRAY || results->len != b->n) {
-            clear_progress(im);
-            ctl_warn("protocol error: claim.import answered %zu results for %zu claims",
-                     claimd_value_len(results), b->n);
-            im->fatal = CTL_EXIT_FAILED;
-        } else {
-            for (size_t i = 0, k = 0; i < b->m; i++) {
-                if (b->local[i]) {
-                    reject(im, b->lines[i], b->inputs[i], json_incref(b->local[i]));
-                    continue;
-                }
-                const claimd_value *item = claimd_value_at(results, k++);
-                const claimd_value *err = claimd_value_get(item, "error");
-                if (err && err->type != CLAIMD_T_NIL) {
-                    reject(im, b->lines[i], b->inputs[i], ctl_json_from_value(err));
-                    continue;
-                }
-                int created = 0;
-                claimd_value_bool(claimd_value_get(item, "created"), &created);
-                im->imported++;
-                im->processed++;
-                im->created += created != 0;
-            }
-        }
-    }
-    claimd_value_free(r);
-    batch_clear_entries(b);
-    im->head = (im->head + 1) % im->nslots;
-    im->in_flight--;
-    draw_progress(im, 0);
-}
-
-/* Sends the batch being filled (if it has records) and starts the next one. */
-static void send_current(importer *im)
-{
-    batch *b = current(im);
-    if (b->n == 0 || im->fatal) return;
-    if (im->in_flight == im->nslots - 1) {
-        receive_oldest(im);
-        if (im->fatal) return;
-    }
-    claimd_args_end(b->args);
-    if (im->on_duplicate) claimd_args_str(b->args, "on_duplicate", im->on_duplicate);
-    if (claimd_append(im->env->ctx, "claim.import", b->args) != CLAIMD_OK) {
-        batch_failed(im, b);
-        batch_clear_entries(b);
-        batch_start(im, b);
-        return;
-    }
-    im->in_flight++;
-    if (batch_start(im, current(im)) < 0) {
-        ctl_warn("out of memory");
-        im->fatal = CTL_EXIT_FAILED;
-    }
-}
-
-/* A line refused here: it waits in the batch being filled when that has records (to keep the
- * rejects in line order), else every batch before it is answered and it is reported at once. */
-static void reject_here(importer *im, uint64_t lineno, const char *line, const char *code,
-                        const char *why)
-{
-    batch *b = current(im);
-    if (b->n) {
-        if (batch_add(b, lineno, line, NULL, 0, local_error(code, why)) < 0) {
-            ctl_warn("out of memory");
-            im->fatal = CTL_EXIT_FAILED;
-        }
-        return;
-    }
-    while (!im->fatal && im->in_flight) receive_oldest(im);
-    if (!im->fatal) reject(im, lineno, line, local_error(code, why));
-}
-
-/* Handles one input line (without its newline). */
-static void take_line(importer *im, uint64_t lineno, const char *line, size_t len)
-{
-    size_t i = 0;
-    while (i < len && strchr(" \t\r\f\v", line[i])) i++;
-    if (i == len) return; /* blank lines are not records */
-    json_error_t jerr;
-    json_t *obj = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
-    if (!obj) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "invalid JSON: %s (column %d)", jerr.text, jerr.column);
-        reject_here(im, lineno, line, "invalid", msg);
-        return;
-    }
-    if (!json_is_object(obj)) {
-        json_decref(obj);
-        reject_here(im, lineno, line, "invalid", "not a JSON object (each line must be one claim)");
-        return;
-    }
-    claimd_args_reset(im->record);
-    int rc = ctl_json_add_fields(im->record, obj);
-    json_decref(obj);
-    size_t rec_len = 0;
-    const void *rec = rc == CLAIMD_OK ? claimd_args_data(im->record, &rec_len) : NULL;
-    if (!rec) {
-        reject_here(im, lineno, line, "invalid", "claim nested too deeply or has a key with NUL");
-        return;
-    }
-    batch *b = current(im);
-    if (im->max_request && rec_len + ENVELOPE_BYTES > im->max_request) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "record of %zu bytes is over the daemon's request limit (%llu)",
-                 rec_len, (unsigned long long)im->max_request);
-        reject_here(im, lineno, line, "too_large", msg);
-        return;
-    }
-    if (b->n && b->bytes + rec_len > im->batch_bytes) {
-        send_current(im);
-        if (im->fatal) return;
-        b = current(im);
-    }
-    if (batch_add(b, lineno, line, rec, rec_len, NULL) < 0) {
-        ctl_warn("out of memory");
-        im->fatal = CTL_EXIT_FAILED;
-        return;
-    }
-    if (b->n >= im->batch_size || b->bytes >= im->batch_bytes) send_current(im);
-}
-
-/* ---- the subcommand ---- */
+enum { F_AUTO, F_JSONL, F_CSV, F_CLAIMREVIEW };
 
 static const char import_usage[] =
-    "Usage: claimctl import [OPTIONS] FILE.jsonl|-\n\n"
-    "Imports claims from JSON Lines (one claim object per line, the fields of claim.put) with\n"
-    "claim.import, several batches in flight. Rejected records go to the rejects file, one JSON\n"
-    "line each: {\"line\": N, \"error\": {\"code\", \"message\", ...}, \"input\": \"original line\"}.\n"
-    "Ends with \"imported N, created C, rejected R in S s (X claims/s)\" on stderr; exits 1 if\n"
-    "any record was rejected.\n\n"
+    "Usage: claimctl import [OPTIONS] FILE|-\n\n"
+    "Imports claims with claim.import, several batches in flight, reading the input as a\n"
+    "stream (constant memory). Formats:\n"
+    "  jsonl        one claim object per line (the fields of claim.put)           *.jsonl\n"
+    "  csv          a header row of field names, then one claim per record         *.csv\n"
+    "  claimreview  schema.org ClaimReview JSON-LD: an object, an array or @graph  *.json[ld]\n"
+    "A ClaimReview, a CSV row with verdict columns, or a --verdicts line also adds a verdict,\n"
+    "unless the claim already has one with the same rating, url and at.\n\n"
+    "Rejected records go to the rejects file, one JSON line each:\n"
+    "  {\"line\": N, \"error\": {\"code\", \"message\", ...}, \"input\": \"the original text\"}\n"
+    "(\"element\": I, counting from 0, for ClaimReview). The summary goes to stderr:\n"
+    "  imported N, created C, rejected R in S s (X claims/s)\n"
+    "The exit status is 1 if anything was rejected. Re-running an interrupted import is safe:\n"
+    "claims with the same external_id (or speaker and text) are not created twice.\n\n"
     "Options:\n"
+    "  --format FORMAT       jsonl, csv or claimreview (default: from the file name; jsonl\n"
+    "                        for stdin and other names)\n"
+    "  --dry-run             check every record here and write nothing (no daemon needed;\n"
+    "                        duplicates and the daemon's own limits are not checked)\n"
+    "  --rejects PATH        rejects file (default FILE.rejects; with stdin and no --rejects,\n"
+    "                        rejects are reported on stderr). Truncated at start.\n"
+    "  --on-duplicate POLICY merge (default), skip or error\n"
+    "  --by NAME             recorded_by for records that have no \"by\"\n"
     "  --batch N             records per claim.import request (1-10000, default 1000)\n"
     "  --in-flight N         batches sent before waiting for a reply (1-64, default 4)\n"
-    "  --on-duplicate POLICY merge (default), skip or error\n"
-    "  --rejects PATH        rejects file (default FILE.rejects; reading stdin without it,\n"
-    "                        rejects are reported on stderr). Truncated at start.\n";
-
-/* Sizes batches to the daemon's limits (stats "limits"), when it tells them. */
-static void fit_daemon_limits(importer *im)
-{
-    claimd_value *st = NULL;
-    if (claimd_call(im->env->ctx, "stats", NULL, &st) != CLAIMD_OK) return;
-    const claimd_value *limits = claimd_value_get(st, "limits");
-    uint64_t max_request = claimd_value_get_uint(limits, "max_request", 0);
-    uint64_t max_batch = claimd_value_get_uint(limits, "max_batch", 0);
-    if (max_request > ENVELOPE_BYTES) {
-        im->max_request = max_request;
-        if (max_request / 2 < im->batch_bytes) im->batch_bytes = (size_t)(max_request / 2);
-    }
-    if (max_batch && max_batch < im->batch_size) im->batch_size = (size_t)max_batch;
-    claimd_value_free(st);
-}
+    "JSONL:\n"
+    "  --verdicts FILE       verdicts and retractions of the claims, as written by\n"
+    "                        `claimctl export --verdicts FILE`\n"
+    "CSV:\n"
+    "  --map COLUMN=FIELD    read COLUMN as FIELD (repeatable); --map COLUMN= skips it\n"
+    "  --delimiter C         field separator (default ','; 'tab' for tabs)\n"
+    "  Columns: text quote lang speaker speaker_role attribution said_at medium via about tags\n"
+    "  external_id by; one appearance: url outlet title published_at appearance_lang; one\n"
+    "  verdict: rating label score verdict_by verdict_at verdict_url summary. Lists (via, about,\n"
+    "  tags) separate items with ';'; a via item is NAME or NAME:HOW.\n"
+    "ClaimReview:\n"
+    "  --rating LABEL=RATING read the publisher's rating LABEL as RATING (repeatable)\n";
 
 /* Opens the rejects file into *f, refusing to overwrite the input. Returns an exit code. */
 static int open_rejects(const char *path, const char *input, FILE **f)
@@ -385,30 +71,76 @@ static int open_rejects(const char *path, const char *input, FILE **f)
     return CTL_EXIT_OK;
 }
 
-static int run_import(importer *im, FILE *in)
+static int ends_with(const char *s, const char *suffix)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    uint64_t lineno = 0;
-    while (!im->fatal && (n = getline(&line, &cap, in)) >= 0) {
-        lineno++;
-        im->bytes_read += n;
-        size_t len = (size_t)n;
-        if (len && line[len - 1] == '\n') line[--len] = '\0';
-        if (len && line[len - 1] == '\r') line[--len] = '\0';
-        take_line(im, lineno, line, len);
-        draw_progress(im, 0);
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcasecmp(s + n - k, suffix);
+}
+
+static int format_named(const char *s)
+{
+    if (!strcmp(s, "jsonl")) return F_JSONL;
+    if (!strcmp(s, "csv")) return F_CSV;
+    if (!strcmp(s, "claimreview")) return F_CLAIMREVIEW;
+    return -1;
+}
+
+/* The format of path from its name; .json/.jsonld must mention ClaimReview near the start. */
+static int format_of(const char *path, FILE *in)
+{
+    if (ends_with(path, ".csv") || ends_with(path, ".tsv")) return F_CSV;
+    if (!ends_with(path, ".json") && !ends_with(path, ".jsonld")) return F_JSONL;
+    char head[65536];
+    size_t n = fread(head, 1, sizeof head - 1, in);
+    head[n] = '\0';
+    rewind(in);
+    if (memmem(head, n, "ClaimReview", 11)) return F_CLAIMREVIEW;
+    ctl_usage_error("import", "%s is JSON but does not look like ClaimReview; give --format", path);
+    return -1;
+}
+
+/* Splits "A=B" at its last '=' (labels and columns may contain '='... rarely; fields never). */
+static int split_pair(char *s, char **a, char **b)
+{
+    char *eq = strrchr(s, '=');
+    if (!eq || eq == s) return -1;
+    *eq = '\0';
+    *a = s;
+    *b = eq + 1;
+    return 0;
+}
+
+/* Peak resident memory of this process in kB (VmHWM), or -1. */
+static long peak_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb;
+}
+
+static void summary(const ctl_importer *im, double secs, const char *rejects_path)
+{
+    if (im->dry_run) {
+        fprintf(stderr, "dry run: checked %llu, valid %llu, rejected %llu (nothing was written)\n",
+                (unsigned long long)im->processed, (unsigned long long)im->imported,
+                (unsigned long long)im->rejected);
+    } else {
+        fprintf(stderr, "imported %llu, created %llu, rejected %llu in %.2f s (%.0f claims/s)\n",
+                (unsigned long long)im->imported, (unsigned long long)im->created,
+                (unsigned long long)im->rejected, secs,
+                secs > 0 ? (double)im->imported / secs : 0.0);
     }
-    int read_error = ferror(in);
-    free(line);
-    if (!im->fatal) send_current(im);
-    while (!im->fatal && im->in_flight) receive_oldest(im);
-    if (read_error && !im->fatal) {
-        ctl_warn("error reading the input: %s", strerror(errno));
-        im->fatal = CTL_EXIT_FAILED;
-    }
-    return im->fatal;
+    if (im->v_added || im->v_present || im->v_rejected || im->retracted)
+        fprintf(stderr, "verdicts: added %llu, already there %llu, rejected %llu; retracted %llu\n",
+                (unsigned long long)im->v_added, (unsigned long long)im->v_present,
+                (unsigned long long)im->v_rejected, (unsigned long long)im->retracted);
+    if ((im->rejected || im->v_rejected) && im->rejects)
+        ctl_warn("rejected records are in %s", rejects_path);
+    if (getenv("CLAIMCTL_REPORT_RSS")) fprintf(stderr, "peak RSS %ld kB\n", peak_rss_kb());
 }
 
 int ctl_cmd_import(ctl_env *env, int argc, char **argv)
@@ -418,84 +150,152 @@ int ctl_cmd_import(ctl_env *env, int argc, char **argv)
         {"in-flight", required_argument, NULL, 'f'},
         {"on-duplicate", required_argument, NULL, 'd'},
         {"rejects", required_argument, NULL, 'r'},
+        {"format", required_argument, NULL, 'F'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"by", required_argument, NULL, 'B'},
+        {"verdicts", required_argument, NULL, 'v'},
+        {"map", required_argument, NULL, 'm'},
+        {"delimiter", required_argument, NULL, 'D'},
+        {"rating", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    importer im = {.env = env, .batch_size = DEFAULT_BATCH};
+    ctl_importer im = {.env = env, .batch_size = DEFAULT_BATCH, .where_key = "line"};
+    ctl_csv_options csv = {.delimiter = ','};
+    ctl_rating_map ratings = {0};
     long batch_size = DEFAULT_BATCH, in_flight = DEFAULT_IN_FLIGHT;
-    const char *rejects_path = NULL;
-    int c;
+    const char *rejects_path = NULL, *verdicts_path = NULL;
+    char *default_rejects = NULL;
+    FILE *in = NULL, *sidecar = NULL;
+    int c, format = F_AUTO, rc = CTL_EXIT_OK, from_stdin = 0;
+    csv.map_from = calloc((size_t)argc, sizeof *csv.map_from);
+    csv.map_to = calloc((size_t)argc, sizeof *csv.map_to);
+    ratings.labels = calloc((size_t)argc, sizeof *ratings.labels);
+    ratings.ratings = calloc((size_t)argc, sizeof *ratings.ratings);
+    if (!csv.map_from || !csv.map_to || !ratings.labels || !ratings.ratings) {
+        rc = CTL_EXIT_FAILED;
+        goto out;
+    }
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
-            if (ctl_parse_int(optarg, 1, MAX_BATCH, &batch_size) < 0)
-                return ctl_usage_error(argv[0], "--batch is a number from 1 to %d", MAX_BATCH);
+            if (ctl_parse_int(optarg, 1, MAX_BATCH, &batch_size) < 0) {
+                rc = ctl_usage_error(argv[0], "--batch is a number from 1 to %d", MAX_BATCH);
+                goto out;
+            }
             break;
         case 'f':
-            if (ctl_parse_int(optarg, 1, MAX_IN_FLIGHT, &in_flight) < 0)
-                return ctl_usage_error(argv[0], "--in-flight is a number from 1 to %d",
-                                       MAX_IN_FLIGHT);
+            if (ctl_parse_int(optarg, 1, MAX_IN_FLIGHT, &in_flight) < 0) {
+                rc = ctl_usage_error(argv[0], "--in-flight is a number from 1 to %d", MAX_IN_FLIGHT);
+                goto out;
+            }
             break;
         case 'd': im.on_duplicate = optarg; break;
         case 'r': rejects_path = optarg; break;
-        case 'h': fputs(import_usage, stdout); return CTL_EXIT_OK;
-        default: return ctl_usage_error(argv[0], "bad option");
+        case 'F':
+            if ((format = format_named(optarg)) < 0) {
+                rc = ctl_usage_error(argv[0], "--format is jsonl, csv or claimreview");
+                goto out;
+            }
+            break;
+        case 'n': im.dry_run = 1; break;
+        case 'B': im.by = optarg; break;
+        case 'v': verdicts_path = optarg; break;
+        case 'm':
+            if (split_pair(optarg, &csv.map_from[csv.n_map], &csv.map_to[csv.n_map]) < 0) {
+                rc = ctl_usage_error(argv[0], "--map takes COLUMN=FIELD");
+                goto out;
+            }
+            csv.n_map++;
+            break;
+        case 'D':
+            if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t")) csv.delimiter = '\t';
+            else if (strlen(optarg) == 1 && optarg[0] != '"' && optarg[0] != '\n') csv.delimiter = optarg[0];
+            else {
+                rc = ctl_usage_error(argv[0], "--delimiter is one character (or 'tab')");
+                goto out;
+            }
+            break;
+        case 'R': {
+            char *label, *rating;
+            char list[200];
+            if (split_pair(optarg, &label, &rating) < 0 || !ctl_in_list(ctl_ratings, rating)) {
+                rc = ctl_usage_error(argv[0], "--rating takes LABEL=RATING, RATING one of %s",
+                                     ctl_list_text(ctl_ratings, list, sizeof list));
+                goto out;
+            }
+            ratings.labels[ratings.n] = label;
+            ratings.ratings[ratings.n++] = rating;
+            break;
+        }
+        case 'h': fputs(import_usage, stdout); goto out;
+        default: rc = ctl_usage_error(argv[0], "bad option"); goto out;
         }
     }
-    if (argc - optind != 1) return ctl_usage_error(argv[0], "expected one FILE (or - for stdin)");
-    if (im.on_duplicate && !ctl_valid_on_duplicate(im.on_duplicate))
-        return ctl_usage_error(argv[0], "--on-duplicate is merge, skip or error");
-    const char *path = argv[optind];
-    int from_stdin = !strcmp(path, "-");
-    FILE *in = from_stdin ? stdin : fopen(path, "r");
-    if (!in) {
-        ctl_warn("cannot open %s: %s", path, strerror(errno));
-        return CTL_EXIT_FAILED;
+    if (argc - optind != 1) {
+        rc = ctl_usage_error(argv[0], "expected one FILE (or - for stdin)");
+        goto out;
     }
+    if (im.on_duplicate && !ctl_valid_on_duplicate(im.on_duplicate)) {
+        rc = ctl_usage_error(argv[0], "--on-duplicate is merge, skip or error");
+        goto out;
+    }
+    const char *path = argv[optind];
+    from_stdin = !strcmp(path, "-");
+    if (!(in = from_stdin ? stdin : fopen(path, "r"))) {
+        ctl_warn("cannot open %s: %s", path, strerror(errno));
+        rc = CTL_EXIT_FAILED;
+        goto out;
+    }
+    if (format == F_AUTO) format = from_stdin ? F_JSONL : format_of(path, in);
+    if (format < 0) { rc = CTL_EXIT_USAGE; goto out; }
+    if (format == F_CSV && ends_with(path, ".tsv") && csv.delimiter == ',') csv.delimiter = '\t';
+    if ((csv.n_map && format != F_CSV) || (ratings.n && format != F_CLAIMREVIEW) ||
+        (verdicts_path && format != F_JSONL)) {
+        rc = ctl_usage_error(argv[0], "--map is for CSV, --rating for ClaimReview, --verdicts for JSONL");
+        goto out;
+    }
+    if (verdicts_path && !(sidecar = fopen(verdicts_path, "r"))) {
+        ctl_warn("cannot open %s: %s", verdicts_path, strerror(errno));
+        rc = CTL_EXIT_FAILED;
+        goto out;
+    }
+    if (format == F_CLAIMREVIEW) im.where_key = "element";
     struct stat st;
     if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode)) im.total_bytes = st.st_size;
-
-    char *default_rejects = NULL;
-    int rc = ctl_connect(env);
-    if (rc) goto close_input;
+    if (!im.dry_run && (rc = ctl_connect(env))) goto out;
     if (!rejects_path && !from_stdin) {
         size_t n = strlen(path) + sizeof ".rejects";
         if ((default_rejects = malloc(n))) snprintf(default_rejects, n, "%s.rejects", path);
         rejects_path = default_rejects;
     }
     if (rejects_path && (rc = open_rejects(rejects_path, from_stdin ? NULL : path, &im.rejects)))
-        goto close_input;
+        goto out;
     im.batch_size = (size_t)batch_size;
-    im.batch_bytes = BATCH_BYTES;
-    fit_daemon_limits(&im);
-    im.nslots = (size_t)in_flight + 1;
-    im.slots = calloc(im.nslots, sizeof *im.slots);
-    im.record = claimd_args_new();
-    if (!im.slots || !im.record || batch_start(&im, &im.slots[0]) < 0) {
-        ctl_warn("out of memory");
-        rc = CTL_EXIT_FAILED;
-        goto free_batches;
-    }
+    if ((rc = ctl_import_start(&im, (size_t)in_flight))) goto out;
     im.tty = isatty(STDERR_FILENO);
-    im.t0 = now_s();
-    rc = run_import(&im, in);
-    double secs = now_s() - im.t0;
-    clear_progress(&im);
-    fprintf(stderr, "imported %llu, created %llu, rejected %llu in %.2f s (%.0f claims/s)\n",
-            (unsigned long long)im.imported, (unsigned long long)im.created,
-            (unsigned long long)im.rejected, secs, secs > 0 ? (double)im.imported / secs : 0.0);
-    if (im.rejected && im.rejects) ctl_warn("rejected records are in %s", rejects_path);
-    if (!rc && im.rejected) rc = CTL_EXIT_FAILED;
-free_batches:
-    for (size_t i = 0; im.slots && i < im.nslots; i++) batch_free(&im.slots[i]);
-    free(im.slots);
-    claimd_args_free(im.record);
+    switch (format) {
+    case F_CSV: rc = ctl_read_csv(&im, in, &csv); break;
+    case F_CLAIMREVIEW: rc = ctl_read_claimreview(&im, in, &ratings); break;
+    default: rc = ctl_read_jsonl(&im, in, sidecar); break;
+    }
+    int end = ctl_import_finish(&im);
+    if (!rc) rc = end;
+    summary(&im, ctl_import_elapsed(&im), rejects_path);
+    if (!rc && (im.rejected || im.v_rejected)) rc = CTL_EXIT_FAILED;
+out:
+    ctl_import_free(&im);
+    claimd_free(im.side);
     if (im.rejects && fclose(im.rejects) != 0 && !rc) {
         ctl_warn("cannot write the rejects file: %s", strerror(errno));
         rc = CTL_EXIT_FAILED;
     }
-close_input:
+    if (in && !from_stdin) fclose(in);
+    if (sidecar) fclose(sidecar);
     free(default_rejects);
-    if (!from_stdin) fclose(in);
+    free(csv.map_from);
+    free(csv.map_to);
+    free(ratings.labels);
+    free(ratings.ratings);
     return rc;
 }

@@ -63,6 +63,10 @@ int ctl_valid_on_duplicate(const char *s);
 /* Checks for "-h"/"--help" among argv[1..]: prints usage to stdout and returns 1 if there. */
 int ctl_wants_help(int argc, char **argv, const char *usage);
 
+/* Splits "NAME:HOW" in place when HOW is one of the contract's values; otherwise it is all
+ * NAME (names such as "Agency: Foo" may contain colons). */
+claimd_via ctl_parse_via(char *s);
+
 /* ---- output.c ---- */
 
 /* Prints v as one JSON line on stdout (indented with --pretty). Returns an exit code. */
@@ -71,6 +75,12 @@ int ctl_print_value(ctl_env *env, const claimd_value *v);
 /* Prints each item of the array under key in result (the whole result if key is NULL) as its
  * own JSON line, so that jq and line tools work on lists. Returns an exit code. */
 int ctl_print_items(ctl_env *env, const claimd_value *result, const char *key);
+
+/* Prints a JSON value as one line on stdout (indented with --pretty). Returns an exit code. */
+int ctl_print_json(ctl_env *env, json_t *j);
+
+/* Prints {"id", "rev"}. Returns an exit code. */
+int ctl_print_id_rev(ctl_env *env, uint64_t id, uint64_t rev);
 
 /* Prints a JSON value as one line on f (always compact). Returns 0 or -1. */
 int ctl_print_json_line(FILE *f, json_t *j);
@@ -103,6 +113,58 @@ json_t *ctl_json_read_object(FILE *f, const char *cmd);
 /* Parses s as one JSON object; NULL (with a message printed for cmd) when it is not one. */
 json_t *ctl_json_parse_object(const char *s, const char *cmd);
 
+/* ---- vocab.c: the contract's closed vocabularies (NULL-terminated) ---- */
+extern const char *const ctl_media[];
+extern const char *const ctl_via_hows[];
+extern const char *const ctl_ratings[];
+extern const char *const ctl_entity_kinds[];
+extern const char *const ctl_relation_kinds[];
+extern const char *const ctl_claim_fields[];   /* claim.put's parameters */
+
+/* 1 when s is one of list. */
+int ctl_in_list(const char *const *list, const char *s);
+
+/* list as "a, b, c" in buf (truncated to cap). Returns buf. */
+char *ctl_list_text(const char *const *list, char *buf, size_t cap);
+
+/* ---- filters.c: the claim.query / claim.search filter flags ---- */
+enum {
+    CTL_F_SPEAKER = 1000, CTL_F_ABOUT, CTL_F_OUTLET, CTL_F_VIA, CTL_F_MEDIUM, CTL_F_STATUS,
+    CTL_F_TAG, CTL_F_LANG, CTL_F_SAID_FROM, CTL_F_SAID_TO, CTL_F_INCLUDE_RETRACTED, CTL_F_ORDER
+};
+
+/* The filter options, for a subcommand's getopt_long table. */
+#define CTL_FILTER_OPTIONS \
+    {"speaker", required_argument, NULL, CTL_F_SPEAKER}, \
+    {"about", required_argument, NULL, CTL_F_ABOUT}, \
+    {"outlet", required_argument, NULL, CTL_F_OUTLET}, \
+    {"via", required_argument, NULL, CTL_F_VIA}, \
+    {"medium", required_argument, NULL, CTL_F_MEDIUM}, \
+    {"status", required_argument, NULL, CTL_F_STATUS}, \
+    {"tag", required_argument, NULL, CTL_F_TAG}, \
+    {"lang", required_argument, NULL, CTL_F_LANG}, \
+    {"said-from", required_argument, NULL, CTL_F_SAID_FROM}, \
+    {"said-to", required_argument, NULL, CTL_F_SAID_TO}, \
+    {"include-retracted", no_argument, NULL, CTL_F_INCLUDE_RETRACTED}
+#define CTL_ORDER_OPTION {"order", required_argument, NULL, CTL_F_ORDER}
+
+/* The filters given so far: the parameters, and which flags were seen. */
+typedef struct {
+    claimd_args *args;
+    unsigned seen;
+} ctl_filters;
+
+/* The filter options' help text. */
+extern const char ctl_filter_help[];
+
+/* Takes a getopt code: 1 when it was a filter (added to f->args), 0 when it is not one, -1 after
+ * printing a usage error (a bad value, or a filter given twice). */
+int ctl_filter_take(ctl_filters *f, int code, const char *arg, const char *cmd);
+
+/* Adds an entity reference: {"id": N} when s is all digits, else the name. Returns the
+ * builder's code. */
+int ctl_add_entity_ref(claimd_args *a, const char *key, const char *s);
+
 /* ---- subcommands ---- */
 int ctl_cmd_ping(ctl_env *env, int argc, char **argv);          /* cmd_basic.c */
 int ctl_cmd_stats(ctl_env *env, int argc, char **argv);
@@ -113,6 +175,19 @@ int ctl_cmd_appearance(ctl_env *env, int argc, char **argv);
 int ctl_cmd_verdict(ctl_env *env, int argc, char **argv);       /* cmd_verdict.c */
 int ctl_cmd_verdicts(ctl_env *env, int argc, char **argv);
 int ctl_cmd_entity(ctl_env *env, int argc, char **argv);        /* cmd_entity.c */
+int ctl_cmd_merge(ctl_env *env, int argc, char **argv);
 int ctl_cmd_import(ctl_env *env, int argc, char **argv);        /* cmd_import.c */
+int ctl_cmd_backup(ctl_env *env, int argc, char **argv);        /* cmd_basic.c */
+int ctl_cmd_update(ctl_env *env, int argc, char **argv);        /* cmd_lifecycle.c */
+int ctl_cmd_retract(ctl_env *env, int argc, char **argv);
+int ctl_cmd_history(ctl_env *env, int argc, char **argv);
+int ctl_cmd_query(ctl_env *env, int argc, char **argv);         /* cmd_query.c */
+int ctl_cmd_search(ctl_env *env, int argc, char **argv);
+int ctl_cmd_match(ctl_env *env, int argc, char **argv);
+int ctl_cmd_relate(ctl_env *env, int argc, char **argv);        /* cmd_relation.c */
+int ctl_cmd_relations(ctl_env *env, int argc, char **argv);
+int ctl_cmd_changes(ctl_env *env, int argc, char **argv);       /* cmd_changes.c */
+int ctl_cmd_watch(ctl_env *env, int argc, char **argv);
+int ctl_cmd_export(ctl_env *env, int argc, char **argv);        /* cmd_export.c */
 
 #endif

@@ -2,7 +2,7 @@
  * and line-oriented tools can consume them; --pretty indents instead. */
 #include "ctl.h"
 
-static int print_json(ctl_env *env, json_t *j)
+int ctl_print_json(ctl_env *env, json_t *j)
 {
     size_t flags = JSON_ENCODE_ANY | (env->pretty ? JSON_INDENT(2) : JSON_COMPACT);
     if (!j || json_dumpf(j, stdout, flags) < 0 || fputc('\n', stdout) == EOF) {
@@ -21,7 +21,7 @@ int ctl_print_json_line(FILE *f, json_t *j)
 int ctl_print_value(ctl_env *env, const claimd_value *v)
 {
     json_t *j = ctl_json_from_value(v);
-    int rc = print_json(env, j);
+    int rc = ctl_print_json(env, j);
     json_decref(j);
     return rc;
 }
@@ -50,5 +50,13 @@ int ctl_call_and_print(ctl_env *env, const char *method, const claimd_args *para
         return ctl_report_call_error(env);
     rc = list_key ? ctl_print_items(env, result, list_key) : ctl_print_value(env, result);
     claimd_value_free(result);
+    return rc;
+}
+
+int ctl_print_id_rev(ctl_env *env, uint64_t id, uint64_t rev)
+{
+    json_t *j = json_pack("{sI sI}", "id", (json_int_t)id, "rev", (json_int_t)rev);
+    int rc = ctl_print_json(env, j);
+    json_decref(j);
     return rc;
 }

@@ -82,3 +82,14 @@ int ctl_wants_help(int argc, char **argv, const char *usage)
     }
     return 0;
 }
+
+claimd_via ctl_parse_via(char *s)
+{
+    claimd_via v = {s, NULL};
+    char *colon = strrchr(s, ':');
+    if (colon && ctl_in_list(ctl_via_hows, colon + 1)) {
+        *colon = '\0';
+        v.how = colon + 1;
+    }
+    return v;
+}
