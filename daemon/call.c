@@ -32,6 +32,7 @@ cd_call *cd_call_new(cd_server *srv, cd_conn *conn, const char *bytes, size_t le
     size_t off = 0;
     if (!copy) goto drop;
     memcpy(copy, bytes, len);
+    c->req_bytes = len;
     if (msgpack_unpack(copy, len, &off, &c->zone, &req) < 0) goto drop;
     if (req.type != MSGPACK_OBJECT_ARRAY || req.via.array.size < 2) goto drop;
     const msgpack_object *el = req.via.array.ptr;

@@ -37,6 +37,7 @@ struct cd_call {
     cd_call *next;            /* queue link (writer queue, batch, done list) */
     const cd_method *method;
     uint32_t msgid;
+    size_t req_bytes;         /* size of the request object (bounds write batches) */
     cd_str method_name;       /* as sent; empty when the envelope had none */
     msgpack_object params;    /* a MAP, or NIL when params was [] */
     msgpack_zone zone;

@@ -10,6 +10,9 @@
 #include "writer.h"
 
 #define BATCH_MAX_CALLS 1000
+/* Request bytes in one batch: keeps one transaction's dirty pages well inside LMDB's limit
+ * (a batch of big imports would otherwise hit MDB_TXN_FULL) and its commit short. */
+#define BATCH_MAX_BYTES ((size_t)32 << 20)
 #define GROW_MAX_TRIES 8
 
 struct cd_writer {
@@ -103,8 +106,12 @@ static void *writer_main(void *arg)
         if (!w->queue_head && w->stop) { pthread_mutex_unlock(&w->mu); break; }
         /* Take everything that queued while the last batch committed, up to the bound. */
         cd_call *batch = w->queue_head, *last = batch;
-        size_t n = 1;
-        while (last->next && n < BATCH_MAX_CALLS) { last = last->next; n++; }
+        size_t n = 1, bytes = batch->req_bytes;
+        while (last->next && n < BATCH_MAX_CALLS && bytes + last->next->req_bytes <= BATCH_MAX_BYTES) {
+            last = last->next;
+            bytes += last->req_bytes;
+            n++;
+        }
         w->queue_head = last->next;
         if (!w->queue_head) w->queue_tail = NULL;
         last->next = NULL;
