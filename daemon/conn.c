@@ -291,13 +291,14 @@ static void conn_process(cd_conn *c)
         c->held = NULL;
         conn_run_now(c, call);
     }
+    int partial = 0;   /* stopped on an incomplete object (not on backpressure or ordering) */
     while (!c->held && !c->slow_in_flight && !c->close_after_flush && c->in_off < c->in_len &&
            c->writes_in_flight < MAX_WRITES_PER_CONN &&
            c->out_unsent + c->out.size < srv->cfg.max_output && !srv->stopping) {
         size_t len;
         cd_scan_result r = cd_prescan(c->in + c->in_off, c->in_len - c->in_off,
                                       srv->cfg.max_request, srv->cfg.max_depth, &len);
-        if (r == CD_SCAN_NEED_MORE) break;
+        if (r == CD_SCAN_NEED_MORE) { partial = 1; break; }
         if (r != CD_SCAN_OK) { conn_reject_object(c, r); break; }
         cd_call *call = cd_call_new(srv, c, c->in + c->in_off, len);
         c->in_off += len;
@@ -328,8 +329,9 @@ static void conn_process(cd_conn *c)
         char *n = realloc(c->in, IN_MIN_CAP);
         if (n) { c->in = n; c->in_cap = IN_MIN_CAP; }
     }
-    /* A partial object starts the idle clock; it is not restarted by trickling bytes. */
-    if (c->in_off < c->in_len && !c->close_after_flush) {
+    /* A partial object starts the idle clock; it is not restarted by trickling bytes. Complete
+     * requests waiting for earlier writes or for the client to read its replies do not count. */
+    if (partial && !c->close_after_flush) {
         if (!uv_is_active((uv_handle_t *)&c->idle))
             uv_timer_start(&c->idle, on_idle_timeout, srv->cfg.idle_timeout_ms, 0);
     } else if (!c->refuse) {
