@@ -292,6 +292,7 @@ static void conn_process(cd_conn *c)
         conn_run_now(c, call);
     }
     int partial = 0;   /* stopped on an incomplete object (not on backpressure or ordering) */
+    int progressed = 0; /* at least one whole object was taken in this pass */
     while (!c->held && !c->slow_in_flight && !c->close_after_flush && c->in_off < c->in_len &&
            c->writes_in_flight < MAX_WRITES_PER_CONN &&
            c->out_unsent + c->out.size < srv->cfg.max_output && !srv->stopping) {
@@ -302,6 +303,7 @@ static void conn_process(cd_conn *c)
         if (r != CD_SCAN_OK) { conn_reject_object(c, r); break; }
         cd_call *call = cd_call_new(srv, c, c->in + c->in_off, len);
         c->in_off += len;
+        progressed = 1;
         if (!call) {
             cd_info("closing a connection that sent something that is not a request");
             c->close_after_flush = 1;
@@ -329,10 +331,11 @@ static void conn_process(cd_conn *c)
         char *n = realloc(c->in, IN_MIN_CAP);
         if (n) { c->in = n; c->in_cap = IN_MIN_CAP; }
     }
-    /* A partial object starts the idle clock; it is not restarted by trickling bytes. Complete
-     * requests waiting for earlier writes or for the client to read its replies do not count. */
+    /* A partial object starts the idle clock, which only a completed object restarts: bytes
+     * trickled into one object do not. Complete requests waiting for earlier writes or for the
+     * client to read its replies do not count. */
     if (partial && !c->close_after_flush) {
-        if (!uv_is_active((uv_handle_t *)&c->idle))
+        if (progressed || !uv_is_active((uv_handle_t *)&c->idle))
             uv_timer_start(&c->idle, on_idle_timeout, srv->cfg.idle_timeout_ms, 0);
     } else if (!c->refuse) {
         uv_timer_stop(&c->idle);
