@@ -292,7 +292,7 @@ typedef struct {
     bench_target_kind target_kind;
     double target;        /* on the ratio, or on the absolute value when target_abs */
     int target_abs;
-    char note[96];
+    char note[160];
 } bench_figure;
 
 /* Adds a figure (ratio computed when both values are set) and returns it for extra fields. */

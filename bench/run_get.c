@@ -125,18 +125,23 @@ int run_get(bench_run *r)
     static const char *const peer[2] = { "redis-benchmark GET -c 32", "redis-benchmark GET -c 32 -P 16" };
     for (int k = 0; k < 2; k++) {
         fprintf(stderr, "claimbench: %s\n", what[k]);
+        double cpu0 = proc_cpu_seconds(r->claimd.pid);
         if (drive(r->claimd.sock, 32, depths[k], "claim.get", make_get, &g, o->seconds, 0, &res)) return -1;
+        double cpu_us = (proc_cpu_seconds(r->claimd.pid) - cpu0) * 1e6 / (double)(res.done ? res.done : 1);
         double rps = (double)res.done / res.seconds;
         double p99 = lat_quantile(&res.lat, 0.99) / 1e3;
         lat_free(&res.lat);
-        double redis_rps = -1;
+        double redis_rps = -1, redis_cpu_us = -1;
         if (have_redis) {
             long reqs = o->smoke ? 20000 : depths[k] > 1 ? 2000000 : 300000;
+            double rcpu0 = proc_cpu_seconds(redis.pid);
             redis_rps = redis_get_rps(redis.sock, 32, value, depths[k], reqs, NULL, NULL);
+            redis_cpu_us = (proc_cpu_seconds(redis.pid) - rcpu0) * 1e6 / (double)reqs;
         }
         f = fig_add(ids_[k], what[k], "req/s", rps, peer[k], redis_rps);
         if (k == 0) fig_target(f, T_AT_LEAST, 1.0, 0);
-        fig_note(f, "claimd p99 %.0f us", p99);
+        fig_note(f, "claimd p99 %.0f us; server CPU per request: claimd %.1f us, Redis %.1f us", p99,
+                 cpu_us, redis_cpu_us);
         if (res.errors) fig_note(f, "%llu errors: %s", (unsigned long long)res.errors, res.first_errstr);
     }
     if (have_redis) proc_stop(&redis);
