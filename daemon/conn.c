@@ -68,7 +68,7 @@ static void on_handle_closed(uv_handle_t *h)
 {
     cd_conn *c = h->data;
     c->open_handles--;
-    if (c->open_handles == 0) cd_server_conn_closed(c->srv, c);
+    if (c->open_handles == 0) cd_server_maybe_finish(c->srv);
     conn_maybe_free(c);
 }
 
@@ -80,6 +80,8 @@ void cd_conn_close(cd_conn *c)
     if (c->prev) c->prev->next = c->next;
     else c->srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
+    /* The slot is free now, though the handles finish closing on a later loop turn. */
+    cd_server_conn_closed(c->srv, c);
     uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
     uv_close((uv_handle_t *)&c->idle, on_handle_closed);
 }
