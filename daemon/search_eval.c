@@ -25,7 +25,7 @@ typedef struct {
     uint64_t driver_total;         /* driver postings of every active space */
     size_t prefix_budget;          /* postings prefixes may still materialise */
     msgpack_zone scratch;          /* claims loaded for filter checks */
-    int stop;                      /* past max_id: this space is done */
+    int stop;                      /* past max_id, or a probed list ran out: this space is done */
     /* Work counters, logged at debug level: how much early termination saved. */
     uint64_t n_blocks, n_blocks_disjoint, n_blocks_pruned, n_postings, n_pruned, n_probes, n_full;
 } eval_state;
