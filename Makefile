@@ -163,3 +163,12 @@ soak: all
 
 fuzz: FUZZ_SECONDS = 300
 fuzz: $(FUZZ_TARGETS)
+
+# claimctl import rates at 100k claims for JSONL, CSV and ClaimReview, with claimctl's peak RSS,
+# then a 1 GB JSONL import streamed in bounded memory (bench/import_bench.py):
+# `make bench-import [IMPORT_BENCH_ARGS="--claims 100000 --big-gb 1"]`. tests/claimctl_big.t
+# runs a 50 MB version in `make test` (CLAIMCTL_BIG_MB=1000 for the 1 GB one).
+IMPORT_BENCH_ARGS ?=
+.PHONY: bench-import
+bench-import: all
+	CLAIMD_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/import_bench.py $(IMPORT_BENCH_ARGS)
