@@ -13,6 +13,7 @@ the commands it ran.
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -44,8 +45,11 @@ def import_file(path):
     env = dict(os.environ, CLAIMD_SOCKET=d.socket, CLAIMCTL_REPORT_RSS="1")
     cmd = [CLAIMCTL, "import", "--rejects", "/dev/null", path]
     t0 = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.monotonic() - t0
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     daemon_rss = d.status_kib("VmHWM")
     d.stop()
     shutil.rmtree(d.tmp, ignore_errors=True)
@@ -54,7 +58,7 @@ def import_file(path):
     if p.returncode != 0 or not m:
         sys.exit("claimctl import failed (%d): %s" % (p.returncode, p.stderr))
     return {"imported": int(m.group(1)), "created": int(m.group(2)), "secs": float(m.group(4)),
-            "rate": int(m.group(5)), "rss_kb": int(rss.group(1)) if rss else None, "wall": wall,
+            "rate": int(m.group(5)), "rss_kb": int(rss.group(1)) if rss else None, "wall": wall, "cpu": cpu,
             "daemon_rss_kb": daemon_rss, "cmd": "CLAIMCTL_REPORT_RSS=1 claimctl import %s" % os.path.basename(path),
             "mb": os.path.getsize(path) / 1e6}
 
@@ -74,16 +78,18 @@ def main():
             generate(path, fmt, count=a.claims)
         r = import_file(path)
         rows.append((fmt, r))
-        print("%-12s %7.1f MB  %8d claims  %7.1f s  %6d claims/s  claimctl peak RSS %6d kB  (claimd %s kB)"
-              % (fmt, r["mb"], r["imported"], r["secs"], r["rate"], r["rss_kb"], r["daemon_rss_kb"]), flush=True)
+        print("%-12s %7.1f MB  %8d claims  %7.1f s  %6d claims/s  claimctl peak RSS %6d kB, CPU %.1f s"
+              "  (claimd peak RSS %s kB)" % (fmt, r["mb"], r["imported"], r["secs"], r["rate"], r["rss_kb"],
+                                            r["cpu"], r["daemon_rss_kb"]), flush=True)
     if a.big_gb > 0:
         path = os.path.join(tmp, "big-%.2fGB.jsonl" % a.big_gb)
         if not os.path.exists(path):
             generate(path, "jsonl", bytes=int(a.big_gb * 1e9), distinct=2000)
         r = import_file(path)
         rows.append(("jsonl-big", r))
-        print("%-12s %7.1f MB  %8d records %7.1f s  %6d records/s claimctl peak RSS %6d kB  (2,000 distinct)"
-              % ("jsonl (big)", r["mb"], r["imported"], r["secs"], r["rate"], r["rss_kb"]), flush=True)
+        print("%-12s %7.1f MB  %8d records %7.1f s  %6d records/s claimctl peak RSS %6d kB, CPU %.1f s"
+              "  (2,000 distinct)" % ("jsonl (big)", r["mb"], r["imported"], r["secs"], r["rate"], r["rss_kb"],
+                                       r["cpu"]), flush=True)
     print("\ncommands (each into a fresh claimd; files from tests/lib/gen_claims.py, e.g.\n"
           "  gen_claims.py --format jsonl --count %d > claims.jsonl):" % a.claims)
     for _, r in rows:

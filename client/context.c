@@ -24,6 +24,9 @@
 #define DEFAULT_MAX_NOTES 65536
 /* Queued output past which claimd_append starts writing without waiting to be asked. */
 #define EAGER_WRITE_BYTES (256 * 1024)
+/* Sent bytes at the front of the output buffer past which they are dropped (the unsent rest
+ * moved to the front) when they are at least as many as the unsent ones. */
+#define COMPACT_OUT_BYTES (1024 * 1024)
 
 typedef struct {
     cd_client_msg *head, *tail;
@@ -384,7 +387,15 @@ static ssize_t write_some(claimd_ctx *ctx)
         return conn_error(ctx, CLAIMD_E_IO, "write: %s", strerror(errno)), -1;
     }
     ctx->out_off += (size_t)n;
-    if (ctx->out_off == ctx->out.size) ctx->out_off = ctx->out.size = 0;
+    if (ctx->out_off == ctx->out.size) {
+        ctx->out_off = ctx->out.size = 0;
+    } else if (ctx->out_off >= COMPACT_OUT_BYTES && ctx->out_off >= ctx->out.size - ctx->out_off) {
+        /* A pipeline that keeps appending may never drain the buffer completely: without this
+         * the sent bytes in front would stay, and the buffer grow with everything ever sent. */
+        memmove(ctx->out.data, ctx->out.data + ctx->out_off, ctx->out.size - ctx->out_off);
+        ctx->out.size -= ctx->out_off;
+        ctx->out_off = 0;
+    }
     return n;
 }
 

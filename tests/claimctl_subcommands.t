@@ -111,6 +111,8 @@ def check_update(ctl):
     tap.is_(ctl.run("update", "4", "--rev", "1", "--set-json", "{}", "--medium", "post").rc, 2,
             "--set-json with field flags: exit 2")
     tap.is_(ctl.run("update", "4", "--rev", "1").rc, 2, "nothing to change: exit 2")
+    r = ctl.run("update", "4", "--rev", "1", "--medium", "post", "--clear", "medium")
+    tap.ok(r.rc == 2 and "medium is both set and cleared" in r.err, "a field set and cleared: exit 2", r)
     hist = ctl.lines("history", "4")
     tap.ok([h["rev"] for h in hist] == list(range(1, len(hist) + 1)) and hist[0]["op"] == "claim.create"
            and hist[1]["op"] == "claim.update" and hist[1]["by"] == "editor"

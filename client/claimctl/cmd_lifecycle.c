@@ -35,6 +35,35 @@ typedef struct {
     const char *url, *outlet, *title, *published_at;
 } update_lists;
 
+/* The claim field an update option sets, or NULL. */
+static const char *field_of(int code)
+{
+    switch (code) {
+    case U_TEXT: return "text";
+    case U_QUOTE: case U_PARAPHRASE: return "quote";
+    case U_LANG: return "lang";
+    case U_SPEAKER: return "speaker";
+    case U_ROLE: return "speaker_role";
+    case U_ATTRIBUTION: return "attribution";
+    case U_SAID_AT: return "said_at";
+    case U_MEDIUM: return "medium";
+    case U_VIA: return "via";
+    case U_ABOUT: return "about";
+    case U_TAG: return "tags";
+    case U_URL: case U_OUTLET: case U_TITLE: case U_PUBLISHED_AT: return "appearances";
+    default: return NULL;
+    }
+}
+
+/* A field both set and cleared (the daemon would see the key twice), or NULL. */
+static const char *set_and_cleared(const char **set, size_t n_set, char **cleared, size_t n_cleared)
+{
+    for (size_t i = 0; i < n_cleared; i++)
+        for (size_t k = 0; k < n_set; k++)
+            if (!strcmp(cleared[i], set[k])) return cleared[i];
+    return NULL;
+}
+
 static int add_lists(claimd_args *set, const update_lists *l)
 {
     if (l->via_given) {
@@ -98,6 +127,9 @@ int ctl_cmd_update(ctl_env *env, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     update_lists l = {0};
+    const char **set_fields = calloc((size_t)argc, sizeof *set_fields);
+    char **cleared = calloc((size_t)argc, sizeof *cleared);
+    size_t n_set = 0, n_cleared = 0;
     l.via = calloc((size_t)argc, sizeof *l.via);
     l.about = calloc((size_t)argc, sizeof *l.about);
     l.tags = calloc((size_t)argc, sizeof *l.tags);
@@ -106,12 +138,13 @@ int ctl_cmd_update(ctl_env *env, int argc, char **argv)
     const char *by = NULL;
     uint64_t rev = 0;
     int c, rc = CTL_EXIT_OK, fields = 0;
-    if (!l.via || !l.about || !l.tags || !set) {
+    if (!l.via || !l.about || !l.tags || !set || !set_fields || !cleared) {
         rc = CTL_EXIT_FAILED;
         goto done;
     }
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c >= U_TEXT && c <= U_CLEAR) fields++;
+        if (field_of(c)) set_fields[n_set++] = field_of(c);
         switch (c) {
         case U_TEXT: claimd_args_str(set, "text", optarg); break;
         case U_QUOTE: claimd_args_bool(set, "quote", 1); break;
@@ -130,9 +163,7 @@ int ctl_cmd_update(ctl_env *env, int argc, char **argv)
         case U_TITLE: l.title = optarg; break;
         case U_PUBLISHED_AT: l.published_at = optarg; break;
         case U_CLEAR:
-            if (!strcmp(optarg, "via")) l.via_given = 0;
-            if (!strcmp(optarg, "about")) l.about_given = 0;
-            if (!strcmp(optarg, "tags")) l.tags_given = 0;
+            cleared[n_cleared++] = optarg;
             claimd_args_nil(set, optarg);
             break;
         case U_SET_JSON:
@@ -166,6 +197,11 @@ int ctl_cmd_update(ctl_env *env, int argc, char **argv)
         rc = ctl_usage_error(argv[0], "--outlet, --title and --published-at need --url");
         goto done;
     }
+    const char *both = set_and_cleared(set_fields, n_set, cleared, n_cleared);
+    if (both) {
+        rc = ctl_usage_error(argv[0], "%s is both set and cleared", both);
+        goto done;
+    }
     if (set_json && fields) {
         rc = ctl_usage_error(argv[0], "--set-json and field options do not mix");
         goto done;
@@ -188,6 +224,8 @@ int ctl_cmd_update(ctl_env *env, int argc, char **argv)
 done:
     json_decref(set_json);
     claimd_args_free(set);
+    free((void *)set_fields);
+    free(cleared);
     free(l.via);
     free(l.about);
     free(l.tags);
