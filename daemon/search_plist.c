@@ -6,16 +6,7 @@
 #include "search_plist.h"
 #include "server.h"
 
-/* The claim id of a posting: one unaligned load and a byte swap (this is the innermost loop). */
-static uint64_t pid(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
+static uint64_t pid(const unsigned char *p) { return cd_search_posting_id(p); }
 
 /* Makes the page the cursor is on the current run (op: MDB_GET_MULTIPLE or MDB_NEXT_MULTIPLE). */
 static int load_page(cd_plist *l, MDB_cursor_op op)
@@ -192,12 +183,17 @@ const unsigned char *cd_plist_seek(cd_plist *l, uint64_t id)
     if (l->eof) return NULL;
     if (!(l->page_n && pid(l->page + (l->page_n - 1) * CD_SEARCH_POSTING) >= id)) {
         if (!l->cur) { l->eof = 1; return NULL; }
-        unsigned char from[CD_SEARCH_POSTING] = { 0 };
-        cd_put_u64be(from, id);
-        MDB_val k = { l->klen, l->key }, v = { CD_SEARCH_POSTING, from };
-        if (mdb_cursor_get(l->cur, &k, &v, MDB_GET_BOTH_RANGE) || load_page(l, MDB_GET_MULTIPLE)) {
-            l->eof = 1;
-            return NULL;
+        /* Seeks mostly move forward a little: the next page is the cheap first guess (a seek
+         * from the root compares the term key again at every level of the tree). */
+        if (load_page(l, MDB_NEXT_MULTIPLE)) return NULL;       /* no more pages: past the end */
+        if (pid(l->page + (l->page_n - 1) * CD_SEARCH_POSTING) < id) {
+            unsigned char from[CD_SEARCH_POSTING] = { 0 };
+            cd_put_u64be(from, id);
+            MDB_val k = { l->klen, l->key }, v = { CD_SEARCH_POSTING, from };
+            if (mdb_cursor_get(l->cur, &k, &v, MDB_GET_BOTH_RANGE) || load_page(l, MDB_GET_MULTIPLE)) {
+                l->eof = 1;
+                return NULL;
+            }
         }
     }
     /* Gallop from the current posting (targets are usually near), then bisect. */
