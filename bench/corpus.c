@@ -8,6 +8,7 @@
  * passed on through an agency, a quarter about someone. */
 #include <math.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -134,10 +135,23 @@ static void slug(const char *name, char *out, size_t cap)
     out[n] = 0;
 }
 
+/* Each thread's scratch buffer is freed when the thread ends (a key destructor). */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_make(void)
+{
+    if (pthread_key_create(&scratch_key, free)) exit(1);
+}
+
 void corpus_claim(bench_corpus *cp, size_t idx, bench_claim *out, int arena)
 {
     static __thread char *scratch;
-    if (!arena && !scratch && !(scratch = malloc(SCRATCH_BYTES))) exit(1);
+    if (!arena && !scratch) {
+        pthread_once(&scratch_once, scratch_key_make);
+        if (!(scratch = malloc(SCRATCH_BYTES))) exit(1);
+        pthread_setspecific(scratch_key, scratch);
+    }
     sink s = { arena ? cp : NULL, scratch, 0 };
     bench_rng r;
     rng_seed(&r, cp->seed * 0x100000001b3ULL + idx);

@@ -65,13 +65,22 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-/* path of a program next to our own binary. */
+/* path of a program next to our own binary; kept for the whole run (freed at exit). */
+static char *sibling_paths[2];
+
+static void free_sibling_paths(void)
+{
+    free(sibling_paths[0]);
+    free(sibling_paths[1]);
+}
+
 static char *sibling(const char *argv0, const char *name)
 {
     char *copy = strdup(argv0), *out = malloc(strlen(argv0) + strlen(name) + 2);
     if (!copy || !out) exit(1);
     sprintf(out, "%s/%s", dirname(copy), name);
     free(copy);
+    sibling_paths[sibling_paths[0] ? 1 : 0] = out;
     return out;
 }
 
@@ -168,6 +177,7 @@ int main(int argc, char **argv)
     bench_opts o = { 0 };
     const char *tmp_parent = getenv("TMPDIR");
     if (parse_args(&o, argc, argv, &tmp_parent)) return 2;
+    atexit(free_sibling_paths);
     if (!o.claimd_path) o.claimd_path = sibling(argv[0], "claimd");
     if (!o.claimctl_path) o.claimctl_path = sibling(argv[0], "claimctl");
     if (access(o.claimd_path, X_OK) != 0) {
