@@ -1,4 +1,4 @@
-/* Unit tests for daemon/match_sig.c: shingles, MinHash signatures, LSH bands, exact Jaccard. */
+/* Unit tests for daemon/match_sig.c (claim.match): shingles, MinHash signatures, LSH bands, exact Jaccard. */
 #include "tap.h"
 #include "match.h"
 
