@@ -6,6 +6,7 @@
 #include "dispatch.h"
 #include "isotime.h"
 #include "log.h"
+#include "params.h"
 #include "server.h"
 #include "writer.h"
 
@@ -13,6 +14,12 @@
 /* Request bytes in one batch: keeps one transaction's dirty pages well inside LMDB's limit
  * (a batch of big imports would otherwise hit MDB_TXN_FULL) and its commit short. */
 #define BATCH_MAX_BYTES ((size_t)32 << 20)
+/* Claims written by one batch. Without MDB_WRITEMAP every page a transaction dirties is a
+ * malloc'd copy that LMDB keeps for reuse, so the daemon's heap follows its largest
+ * transaction (~30 pages, 120 KiB, per claim at 100k claims); fewer claims per commit costs
+ * little, since commits are cheap next to the pages they write. A single request bigger than
+ * this still runs whole, in a batch of its own. */
+#define BATCH_MAX_CLAIMS 256
 #define GROW_MAX_TRIES 8
 
 struct cd_writer {
@@ -28,6 +35,14 @@ struct cd_writer {
     uv_async_t async;            /* writer -> loop: batch done or growth wanted */
     size_t in_flight;            /* loop thread only */
 };
+
+/* How many claims a call writes, as far as the batch bound is concerned. */
+static size_t call_weight(const cd_call *c)
+{
+    if (c->err || strcmp(c->method->name, "claim.import") != 0) return 1;
+    const msgpack_object *claims = cd_map_get(&c->params, "claims");
+    return claims && claims->type == MSGPACK_OBJECT_ARRAY && claims->via.array.size ? claims->via.array.size : 1;
+}
 
 static void list_push(cd_call **head, cd_call **tail, cd_call *c)
 {
@@ -106,10 +121,12 @@ static void *writer_main(void *arg)
         if (!w->queue_head && w->stop) { pthread_mutex_unlock(&w->mu); break; }
         /* Take everything that queued while the last batch committed, up to the bound. */
         cd_call *batch = w->queue_head, *last = batch;
-        size_t n = 1, bytes = batch->req_bytes;
-        while (last->next && n < BATCH_MAX_CALLS && bytes + last->next->req_bytes <= BATCH_MAX_BYTES) {
+        size_t n = 1, bytes = batch->req_bytes, weight = call_weight(batch);
+        while (last->next && n < BATCH_MAX_CALLS && bytes + last->next->req_bytes <= BATCH_MAX_BYTES &&
+               weight + call_weight(last->next) <= BATCH_MAX_CLAIMS) {
             last = last->next;
             bytes += last->req_bytes;
+            weight += call_weight(last);
             n++;
         }
         w->queue_head = last->next;
