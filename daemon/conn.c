@@ -356,17 +356,18 @@ static void conn_process(cd_conn *c)
 void cd_conn_write_done(cd_call *call)
 {
     cd_conn *c = call->conn;
-    if (!call->err) cd_subs_publish(c->srv, call);
+    cd_server *srv = c->srv;   /* conn_maybe_free may free c */
+    if (!call->err) cd_subs_publish(srv, call);
     c->writes_in_flight--;
     if (c->closing) {
         cd_call_free(call);
         conn_maybe_free(c);
-        cd_server_maybe_finish(c->srv);
+        cd_server_maybe_finish(srv);
         return;
     }
     conn_reply(c, call);
     conn_process(c);
-    if (c->srv->stopping) cd_server_maybe_finish(c->srv);
+    if (srv->stopping) cd_server_maybe_finish(srv);
 }
 
 void cd_conn_stop_reading_all(cd_server *srv)
