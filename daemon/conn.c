@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "conn.h"
+#include "entity.h"
 #include "log.h"
 #include "prescan.h"
 #include "server.h"
@@ -357,7 +358,11 @@ void cd_conn_write_done(cd_call *call)
 {
     cd_conn *c = call->conn;
     cd_server *srv = c->srv;   /* conn_maybe_free may free c */
-    if (!call->err) cd_subs_publish(srv, call);
+    if (!call->err) {
+        for (size_t i = 0; i < call->nchanges; i++)
+            if (strcmp(call->changes[i].op, "entity.merge") == 0) { cd_entity_ref_cache_clear(srv); break; }
+        cd_subs_publish(srv, call);
+    }
     c->writes_in_flight--;
     if (c->closing) {
         cd_call_free(call);

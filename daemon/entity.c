@@ -3,6 +3,7 @@
 #include <string.h>
 #include "bytes.h"
 #include "db.h"
+#include "dispatch.h"
 #include "entity.h"
 #include "params.h"
 #include "record.h"
@@ -299,15 +300,57 @@ int cd_entity_resolve(cd_call *c, MDB_txn *txn, const msgpack_object *ref, const
     return resolve_map(c, txn, &in, create, id);
 }
 
+/* The loop thread's memo of entity references (id -> the id and name it answers as): every
+ * claim read packs a few, and each would otherwise be an mdb_get and a record decode. Names
+ * never change; merges do, so the memo is dropped whenever an entity.merge commits
+ * (cd_entity_ref_cache_clear). Write calls, on the writer thread, never use it. */
+#define REF_CACHE_SLOTS 4096
+#define REF_NAME_MAX 56
+struct cd_ref_cache {
+    struct { uint64_t id, as_id; uint32_t len; char name[REF_NAME_MAX]; } slot[REF_CACHE_SLOTS];
+};
+
+void cd_entity_ref_cache_clear(cd_server *srv)
+{
+    if (srv->refs) memset(srv->refs, 0, sizeof *srv->refs);
+}
+
+void cd_entity_ref_cache_free(cd_server *srv)
+{
+    free(srv->refs);
+    srv->refs = NULL;
+}
+
 void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t id, unsigned extra)
 {
+    cd_server *srv = c->srv;
+    int cacheable = c->method && !(c->method->flags & CD_M_WRITE);
+    if (cacheable && !srv->refs) srv->refs = calloc(1, sizeof *srv->refs);
+    size_t slot = (size_t)(id % REF_CACHE_SLOTS);
+    if (cacheable && srv->refs && srv->refs->slot[slot].id == id && id) {
+        msgpack_pack_map(pk, 2 + extra);
+        cd_pack_cstr(pk, "id");
+        msgpack_pack_uint64(pk, srv->refs->slot[slot].as_id);
+        cd_pack_cstr(pk, "name");
+        cd_pack_strn(pk, srv->refs->slot[slot].name, srv->refs->slot[slot].len);
+        return;
+    }
     cd_entity e;
     cd_str name = { "", 0 };
+    uint64_t asked = id;
+    int found = 0;
     /* Output names the entity a merged one now answers as. */
     for (int hop = 0; hop < 16 && cd_entity_load(c, txn, id, &e) == 0; hop++) {
         name = e.name;
+        found = 1;
         if (!e.merged_into) break;
         id = e.merged_into;
+    }
+    if (cacheable && srv->refs && found && name.n <= REF_NAME_MAX) {
+        srv->refs->slot[slot].id = asked;
+        srv->refs->slot[slot].as_id = id;
+        srv->refs->slot[slot].len = (uint32_t)name.n;
+        cd_copy(srv->refs->slot[slot].name, name.p, name.n);
     }
     msgpack_pack_map(pk, 2 + extra);
     cd_pack_cstr(pk, "id");

@@ -56,6 +56,12 @@ int cd_entity_resolve_name(cd_call *c, MDB_txn *txn, cd_str name, int kind, int 
  * extra more pairs that the caller packs right after (e.g. a via hop's "how"). */
 void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t id, unsigned extra);
 
+/* Drops the loop thread's memo of packed references (after an entity.merge commits). */
+void cd_entity_ref_cache_clear(cd_server *srv);
+
+/* Frees that memo (at exit). */
+void cd_entity_ref_cache_free(cd_server *srv);
+
 /* Packs the full entity map. */
 void cd_entity_pack(msgpack_packer *pk, const cd_entity *e);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "conn.h"
+#include "entity.h"
 #include "isotime.h"
 #include "log.h"
 #include "server.h"
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
             srv.cfg.data_dir, srv.cfg.socket_path, srv.db.map_size);
     uv_run(srv.loop, UV_RUN_DEFAULT);
     uv_loop_close(srv.loop);
+    cd_entity_ref_cache_free(&srv);
     cd_db_close(&srv.db);
     return 0;
 

@@ -23,6 +23,7 @@ struct cd_server {
     unsigned nconns;
     int stopping;                /* SIGTERM seen: no new connections or requests */
     int listening;
+    struct cd_ref_cache *refs;   /* loop thread's memo of packed entity references (entity.c) */
     unsigned workers_running;    /* slow calls on the libuv thread pool, each with a read txn */
     uid_t self_uid;
     gid_t writers_gid;
