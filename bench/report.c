@@ -234,6 +234,32 @@ int report_json(const bench_opts *o, const char *path)
 
 /* ---- growth from 100k to 1M -------------------------------------------------------------- */
 
+/* The git commit recorded in a results file ("" when none) into buf. */
+static void prior_commit(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    buf[0] = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "\"git.commit\": \"");
+        if (!p) continue;
+        p += strlen("\"git.commit\": \"");
+        size_t n = strcspn(p, "\"");
+        if (n >= cap) n = cap - 1;
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        break;
+    }
+    if (f) fclose(f);
+}
+
+static const char *info_text(const char *key)
+{
+    for (size_t i = 0; i < ninfos; i++)
+        if (!strcmp(infos[i].key, key) && infos[i].is_str) return infos[i].str;
+    return "";
+}
+
 /* The claimd value of figure id in a results file written by report_json; -1 when absent. */
 static double prior_value(const char *path, const char *id)
 {
@@ -258,6 +284,10 @@ void report_growth(const bench_opts *o)
     char path[600];
     snprintf(path, sizeof path, "%s/claims-%d.json", o->results_dir, big ? 100000 : 1000000);
     if (access(path, R_OK) != 0) return;
+    /* Growth means something only between runs of the same code: otherwise it is shown, not judged. */
+    char other_commit[64];
+    prior_commit(path, other_commit, sizeof other_commit);
+    int same_code = other_commit[0] && !strcmp(other_commit, info_text("git.commit"));
     /* import rate: 100k rate / 1M rate (how much slower at 1M); query p99: 1M / 100k. */
     static const struct { const char *id, *gid, *what; int higher_better; } g[] = {
         { "import_rate", "growth_import_rate", "import rate, 100k / 1M (slowdown)", 1 },
@@ -273,6 +303,12 @@ void report_growth(const bench_opts *o)
         double growth = g[i].higher_better ? v100k / v1m : v1m / v100k;
         bench_figure *f = fig_add(g[i].gid, g[i].what, "x", growth, "", -1);
         if (i < 2) fig_target(f, T_AT_MOST, 1.3, 1);
-        fig_note(f, "from %s", path);
+        if (!same_code) {
+            f->target_kind = T_NONE;
+            fig_note(f, "not judged: %s is from commit %s, this run %s", path,
+                     other_commit[0] ? other_commit : "?", *info_text("git.commit") ? info_text("git.commit") : "?");
+        } else {
+            fig_note(f, "from %s", path);
+        }
     }
 }
