@@ -68,10 +68,17 @@ static uint32_t read_be(const unsigned char *p, unsigned width)
 cd_scan_result cd_prescan(const char *buf, size_t len, size_t max_bytes, unsigned max_depth,
                           size_t *object_len)
 {
+    return cd_prescan_bounded(buf, len, max_bytes, max_depth, UINT64_MAX, object_len);
+}
+
+cd_scan_result cd_prescan_bounded(const char *buf, size_t len, size_t max_bytes, unsigned max_depth,
+                                  uint64_t max_elements, size_t *object_len)
+{
     const unsigned char *p = (const unsigned char *)buf;
     uint64_t left[SCAN_STACK_MAX];  /* elements still to come in each open container */
     unsigned top = 0;               /* open containers */
     uint64_t pending = 1;           /* elements announced and not started, incl. the next one */
+    uint64_t announced = 0;         /* elements announced by every container so far */
     uint64_t max = max_bytes;
     size_t pos = 0;
 
@@ -94,6 +101,8 @@ cd_scan_result cd_prescan(const char *buf, size_t len, size_t max_bytes, unsigne
         if (container) {
             uint64_t elems = h.kind == V_MAP ? 2 * n : n;
             if (h.header + elems > budget) return CD_SCAN_TOO_LARGE;
+            announced += elems;
+            if (announced > max_elements) return CD_SCAN_TOO_LARGE;
             pos += h.header;
             if (elems > 0) {
                 left[top++] = elems;

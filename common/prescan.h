@@ -26,6 +26,13 @@ typedef enum {
 cd_scan_result cd_prescan(const char *buf, size_t len, size_t max_bytes, unsigned max_depth,
                           size_t *object_len);
 
+/* Like cd_prescan, and also CD_SCAN_TOO_LARGE once the containers announce more than
+ * max_elements elements in all (a map pair counts two). The unpacked form of an object costs
+ * about 24 bytes per element, so this bounds what unpacking allocates by the element count
+ * rather than only by the bytes received (a 16 MiB array of nils would be 400 MB). */
+cd_scan_result cd_prescan_bounded(const char *buf, size_t len, size_t max_bytes, unsigned max_depth,
+                                  uint64_t max_elements, size_t *object_len);
+
 /* Best effort: if buf starts like a msgpack-rpc request ([0, msgid, ...]) and the msgid has
  * arrived, stores it in *msgid and returns 1; else 0. Lets the daemon answer a request it will not
  * unpack (too large, too deep) with an error that names the request. */

@@ -70,7 +70,7 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn)
             if (k->type != MSGPACK_OBJECT_STR ||
                 (!cd_filter_is_key(k->via.str.ptr, k->via.str.size) && cd_enum_index(own, k->via.str.ptr, k->via.str.size) < 0)) {
                 cd_fail(c, CLAIMD_E_INVALID, k->type == MSGPACK_OBJECT_STR ?
-                        cd_call_strndup(c, k->via.str.ptr, k->via.str.size > 64 ? 64 : k->via.str.size) : NULL,
+                        cd_param_name(c, k->via.str.ptr, k->via.str.size) : NULL,
                         "unknown parameter");
                 return;
             }

@@ -39,7 +39,7 @@ static int check_keys(cd_call *c)
             return cd_fail(c, CLAIMD_E_INVALID, NULL, "parameter names must be strings");
         if (!cd_filter_is_key(k->via.str.ptr, k->via.str.size) && cd_enum_index(own, k->via.str.ptr, k->via.str.size) < 0)
             return cd_fail(c, CLAIMD_E_INVALID,
-                           cd_call_strndup(c, k->via.str.ptr, k->via.str.size > 64 ? 64 : k->via.str.size),
+                           cd_param_name(c, k->via.str.ptr, k->via.str.size),
                            "unknown parameter");
     }
     return 0;

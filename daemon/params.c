@@ -24,6 +24,19 @@ const char *cd_field_path(cd_call *c, const char *prefix, const char *key)
     return p ? p : key;
 }
 
+const char *cd_param_name(cd_call *c, const char *s, size_t n)
+{
+    if (n > 64) {
+        n = 64;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;   /* don't split a character */
+    }
+    char *d = cd_call_strndup(c, s, n);
+    if (!d || cd_text_valid_utf8(d, n)) return d;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)d[i] >= 0x80 || (unsigned char)d[i] < 0x20) d[i] = '?';
+    return d;
+}
+
 int cd_params_only(cd_call *c, const msgpack_object *map, const char *prefix,
                    const char *const *allowed)
 {
@@ -33,7 +46,7 @@ int cd_params_only(cd_call *c, const msgpack_object *map, const char *prefix,
         if (k->type != MSGPACK_OBJECT_STR)
             return cd_fail(c, CLAIMD_E_INVALID, prefix, "parameter names must be strings");
         if (cd_enum_index(allowed, k->via.str.ptr, k->via.str.size) < 0) {
-            char *name = cd_call_strndup(c, k->via.str.ptr, k->via.str.size > 64 ? 64 : k->via.str.size);
+            const char *name = cd_param_name(c, k->via.str.ptr, k->via.str.size);
             const char *field = name ? cd_field_path(c, prefix, name) : prefix;
             return cd_fail(c, CLAIMD_E_INVALID, field, "unknown parameter");
         }

@@ -48,6 +48,10 @@ int cd_get_array(cd_call *c, const msgpack_object *map, const char *prefix, cons
 /* Validates one string object as UTF-8 text of 1..max bytes, reporting errors under field. */
 int cd_check_str(cd_call *c, const msgpack_object *o, const char *field, size_t max, cd_str *out);
 
+/* A zone copy of a client-supplied name for an error's field: at most 64 bytes, cut at a
+ * character boundary, and every byte of invalid UTF-8 shown as '?' (replies are valid UTF-8). */
+const char *cd_param_name(cd_call *c, const char *s, size_t n);
+
 /* Index of s[0..n) in the NULL-terminated names, or -1. */
 int cd_enum_index(const char *const *names, const char *s, size_t n);
 

@@ -340,6 +340,25 @@ static void test_msgid(void)
     ok(!cd_prescan_msgid("", 0, &id), "empty: none");
 }
 
+/* The element budget of cd_prescan_bounded: counts every element a container announces. */
+static void test_element_budget(void)
+{
+    char buf[200];
+    size_t len = 0;
+    buf[0] = (char)0xdc; buf[1] = 0; buf[2] = 100;            /* array16 of 100 nils */
+    memset(buf + 3, 0xc0, 100);
+    is_int(cd_prescan_bounded(buf, 103, 1 << 20, 32, 100, &len), CD_SCAN_OK, "100 elements within a budget of 100");
+    is_int((int)len, 103, "... whole object");
+    is_int(cd_prescan_bounded(buf, 103, 1 << 20, 32, 99, &len), CD_SCAN_TOO_LARGE, "100 elements over a budget of 99");
+    is_int(cd_prescan_bounded(buf, 3, 1 << 20, 32, 99, &len), CD_SCAN_TOO_LARGE,
+           "... refused from the header alone, before the elements arrive");
+    /* [{"a": nil}, {"a": nil}]: 2 array elements + 2 pairs x 2 = 6 */
+    static const char nested[] = "\x92\x81\xa1" "a\xc0\x81\xa1" "a\xc0";
+    is_int(cd_prescan_bounded(nested, sizeof nested - 1, 1 << 20, 32, 6, &len), CD_SCAN_OK, "nested: 6 within 6");
+    is_int(cd_prescan_bounded(nested, sizeof nested - 1, 1 << 20, 32, 5, &len), CD_SCAN_TOO_LARGE, "nested: 6 over 5");
+    is_int(cd_prescan(buf, 103, 1 << 20, 32, &len), CD_SCAN_OK, "cd_prescan has no element budget");
+}
+
 static void test_names(void)
 {
     is_str(cd_scan_result_name(CD_SCAN_OK), "ok", "name of OK");
@@ -358,6 +377,7 @@ int main(void)
     test_hostile();
     test_depth();
     test_msgid();
+    test_element_budget();
     test_names();
     return done_testing();
 }
