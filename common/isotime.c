@@ -215,6 +215,13 @@ int cd_time_parse(const char *s, size_t n, cd_time *out)
     return len > 0 && (size_t)len < sizeof out->canon ? 0 : -1;
 }
 
+/* Writes v (0 <= v < 10^width) as exactly width decimal digits and advances *p. */
+static void put_digits(char **p, int64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) { (*p)[i] = (char)('0' + v % 10); v /= 10; }
+    *p += width;
+}
+
 char *cd_time_format_us(int64_t us, char *buf)
 {
     int64_t days = floor_div(us, US_PER_DAY);
@@ -224,12 +231,27 @@ char *cd_time_format_us(int64_t us, char *buf)
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    /* int64 microseconds span about +-292,000 years, so the year always fits an int. */
-    int len = snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m, d, (int)(sod / 3600),
-                       (int)(sod / 60 % 60), (int)(sod % 60));
-    if (len < 0 || len > 28) len = 28;
-    if (frac) snprintf(buf + len, (size_t)(40 - len), ".%06dZ", (int)frac);
-    else snprintf(buf + len, (size_t)(40 - len), "Z");
+    if (y < 0 || y > 9999) {
+        /* Outside the years claims carry: the general (slower) formatting. int64 microseconds
+         * span about +-292,000 years, so the year always fits an int. */
+        int len = snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m, d, (int)(sod / 3600),
+                           (int)(sod / 60 % 60), (int)(sod % 60));
+        if (len < 0 || len > 28) len = 28;
+        if (frac) snprintf(buf + len, (size_t)(40 - len), ".%06dZ", (int)frac);
+        else snprintf(buf + len, (size_t)(40 - len), "Z");
+        return buf;
+    }
+    /* Every claim read formats a time or two: digits by hand, no snprintf. */
+    char *p = buf;
+    put_digits(&p, y, 4); *p++ = '-';
+    put_digits(&p, m, 2); *p++ = '-';
+    put_digits(&p, d, 2); *p++ = 'T';
+    put_digits(&p, sod / 3600, 2); *p++ = ':';
+    put_digits(&p, sod / 60 % 60, 2); *p++ = ':';
+    put_digits(&p, sod % 60, 2);
+    if (frac) { *p++ = '.'; put_digits(&p, frac, 6); }
+    *p++ = 'Z';
+    *p = 0;
     return buf;
 }
 
