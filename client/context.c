@@ -413,9 +413,13 @@ static int pump(claimd_ctx *ctx, pump_goal goal, int64_t deadline)
         if (goal(ctx)) return 1;
         ssize_t w = write_some(ctx);
         if (w < 0) return -1;
-        ssize_t r = read_some(ctx);
+        /* Right after a request went out whole its reply cannot be here yet: wait in poll
+         * rather than spend a recv that fails with EAGAIN (a round trip's fixed cost). The
+         * reader keeps no unparsed complete message, so nothing is left waiting by this. */
+        int sent_all = w > 0 && !output_pending(ctx);
+        ssize_t r = sent_all ? 0 : read_some(ctx);
         if (r < 0) return -1;
-        if (r > 0 || w > 0) continue;
+        if (r > 0 || (w > 0 && !sent_all)) continue;
         int wait_ms = -1;
         if (deadline >= 0) {
             int64_t left = deadline - now_ms();
