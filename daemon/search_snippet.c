@@ -32,12 +32,14 @@ static int add_word(const cd_token *tok, void *ud)
     return 0;
 }
 
-/* Tokenizes text into ws (reset first). 0, or -1 on invalid UTF-8 or no memory. */
-static int split(words *ws, const char *text, size_t n, const char *lang)
+/* Splits text into ws (reset first): word boundaries only, or (terms set) the full
+ * tokenizer. 0, or -1 on invalid UTF-8 or no memory. */
+static int split(words *ws, const char *text, size_t n, const char *lang, int terms)
 {
     ws->n = ws->next = 0;
     ws->oom = 0;
-    return cd_text_tokenize(text, n, lang, add_word, ws) < 0 || ws->oom ? -1 : 0;
+    int rc = terms ? cd_text_tokenize(text, n, lang, add_word, ws) : cd_text_words(text, n, lang, add_word, ws);
+    return rc < 0 || ws->oom ? -1 : 0;
 }
 
 /* Picks words [*a, *b] (inclusive) to show out of n, all within max bytes. */
@@ -83,9 +85,10 @@ char *cd_search_snippet(const char *text, size_t n, const char *lang, uint32_t t
                         size_t *out_len)
 {
     words ws = { marks, nmarks, 0, NULL, 0, 0, 0 };
-    /* Folding alone finds the same words as the language's tokenizer except where apostrophes
-     * split differently; the token count tells, and then the language's own pass is used. */
-    if (split(&ws, text, n, NULL) || (lang && ws.n != tokens && split(&ws, text, n, lang))) {
+    /* Word boundaries under the language's rules give the index's positions without folding or
+     * stemming anything; only a word that folds to nothing (the count tells) makes the full
+     * tokenizer necessary. */
+    if (split(&ws, text, n, lang, 0) || (ws.n != tokens && split(&ws, text, n, lang, 1))) {
         free(ws.w);
         return NULL;
     }

@@ -70,6 +70,11 @@ typedef int (*cd_token_fn)(const cd_token *tok, void *ud);
  * no memory. Uses this thread's stemmer cache (see cd_text_thread_cleanup). */
 int cd_text_tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud);
 
+/* The words cd_text_tokenize would find, with the same byte offsets and (but for words that
+ * fold to nothing, such as a lone Arabic tatweel) the same positions, without folding or
+ * stemming: each token's term is the word as written. Much cheaper, for snippets. Same returns. */
+int cd_text_words(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud);
+
 /* The term cd_text_tokenize would give for a token spelled word[0..n), for query words; pass lang
  * NULL for prefix* queries (fold only). Caller frees; NULL on invalid UTF-8 or no memory. A query
  * string with several words should go through cd_text_tokenize with the claim's lang instead. */

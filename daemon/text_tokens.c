@@ -133,7 +133,9 @@ static size_t word_end(const unsigned char *p, size_t n, size_t i, const lang_ru
     return i;
 }
 
-int cd_text_tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud)
+/* The tokenizer's loop; with make_terms unset each token's term is the word as written (no
+ * folding or stemming), for callers that need only where the words are. */
+static int tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud, int make_terms)
 {
     const unsigned char *p = (const unsigned char *)s;
     lang_rules lr = rules_for(lang);
@@ -153,16 +155,29 @@ int cd_text_tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, 
         else { i += l; continue; }
         i = end;
 
-        size_t len;
-        const char *term = make_term(&ts, &lr, s + start, end - start, &len);
-        if (!term) { rc = -1; break; }
-        if (len == 0) continue; /* e.g. a word of ignorable characters only */
+        size_t len = end - start;
+        const char *term = s + start;
+        if (make_terms) {
+            term = make_term(&ts, &lr, s + start, end - start, &len);
+            if (!term) { rc = -1; break; }
+            if (len == 0) continue; /* e.g. a word of ignorable characters only */
+        }
         cd_token tok = {term, len, pos++, start, end};
         rc = fn(&tok, ud);
     }
     cd_text_buf_free(&ts.pre);
     cd_text_buf_free(&ts.post);
     return rc;
+}
+
+int cd_text_tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud)
+{
+    return tokenize(s, n, lang, fn, ud, 1);
+}
+
+int cd_text_words(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud)
+{
+    return tokenize(s, n, lang, fn, ud, 0);
 }
 
 char *cd_text_word_term(const char *word, size_t n, const char *lang, size_t *out_len)

@@ -174,6 +174,40 @@ static void test_ascii_path(void)
     is_int(mismatches, 0, "ASCII fast path equals the utf8proc path on 4000 random ASCII strings");
 }
 
+typedef struct { size_t start[64], end[64]; uint32_t pos[64]; size_t n; } word_list;
+
+static int collect_word(const cd_token *t, void *ud)
+{
+    word_list *w = ud;
+    if (w->n < 64) { w->start[w->n] = t->start; w->end[w->n] = t->end; w->pos[w->n] = t->pos; w->n++; }
+    return 0;
+}
+
+/* cd_text_words finds exactly the words (offsets, positions) of cd_text_tokenize. */
+static void test_words_match_tokenize(void)
+{
+    static const struct { const char *text, *lang; } cases[] = {
+        { "Peskov said the letter \"was received through diplomatic channels.\"", "en" },
+        { "L'homme a dit qu'il n'était pas là, aujourd'hui.", "fr" },
+        { "İstanbul'da Başkan açıklama yaptı: \"Hayır\".", "tr" },
+        { "Песков подтвердил, что письмо \"было получено\".", "ru" },
+        { "Ο εκπρόσωπος δήλωσε ότι η επιστολή ελήφθη.", "el" },
+        { "don't stop co\xc2\xadoperation col\xc2\xb7lecci\xc3\xb3 日本語", NULL },
+    };
+    int same = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        word_list a = {0}, b = {0};
+        size_t n = strlen(cases[i].text);
+        cd_text_tokenize(cases[i].text, n, cases[i].lang, collect_word, &a);
+        cd_text_words(cases[i].text, n, cases[i].lang, collect_word, &b);
+        int eq = a.n == b.n && a.n > 0;
+        for (size_t k = 0; eq && k < a.n; k++)
+            eq = a.start[k] == b.start[k] && a.end[k] == b.end[k] && a.pos[k] == b.pos[k];
+        same += eq;
+    }
+    is_int(same, 6, "cd_text_words gives cd_text_tokenize's words in six languages");
+}
+
 static void test_dedup(void)
 {
     is_str(dedup("We expect...  it shortly!"), "we expect it shortly", "dedup: punctuation removed");
@@ -401,6 +435,7 @@ int main(void)
     test_valid_utf8();
     test_fold();
     test_ascii_path();
+    test_words_match_tokenize();
     test_dedup();
     test_tokenizer();
     test_stemming();
