@@ -69,6 +69,18 @@ static const char *make_term(term_scratch *ts, const lang_rules *lr, const char 
     return term;
 }
 
+/* utf8proc_category with the ASCII range answered inline: word boundaries look at every
+ * character of every text indexed or shown as a snippet, and most are ASCII. */
+static utf8proc_category_t category(utf8proc_int32_t c)
+{
+    if (c >= 0 && c < 0x80) {
+        if (c >= 'a' && c <= 'z') return UTF8PROC_CATEGORY_LL;
+        if (c >= 'A' && c <= 'Z') return UTF8PROC_CATEGORY_LU;
+        if (c >= '0' && c <= '9') return UTF8PROC_CATEGORY_ND;
+    }
+    return utf8proc_category(c);
+}
+
 static int is_letter(utf8proc_category_t c)
 {
     return c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO;
@@ -95,6 +107,7 @@ static int is_cjk_single(utf8proc_int32_t c)
 
 static utf8proc_int32_t peek(const unsigned char *p, size_t n, size_t i, size_t *len)
 {
+    if (p[i] < 0x80) { *len = 1; return p[i]; }
     utf8proc_int32_t c = 0;
     utf8proc_ssize_t l = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
     *len = l > 0 ? (size_t)l : 1; /* input is validated; the fallback only guards progress */
@@ -104,12 +117,12 @@ static utf8proc_int32_t peek(const unsigned char *p, size_t n, size_t i, size_t 
 /* Whether c (not itself a word character) continues the word when followed by next. */
 static int joins(utf8proc_int32_t c, utf8proc_int32_t next, const lang_rules *lr)
 {
-    utf8proc_category_t cn = utf8proc_category(next);
+    utf8proc_category_t cn = category(next);
 
     if (is_cjk_single(next)) return 0;
     if (c == 0x00B7) return is_letter(cn); /* Catalan "col·lecció" */
     if (c == '\'' || c == 0x2019) return !lr->apostrophe_splits && is_letter(cn);
-    if (utf8proc_category(c) == UTF8PROC_CATEGORY_CF && utf8proc_get_property(c)->ignorable)
+    if (category(c) == UTF8PROC_CATEGORY_CF && utf8proc_get_property(c)->ignorable)
         return is_word_char(cn); /* soft hyphen, ZWNJ: folding removes them anyway */
     return 0;
 }
@@ -124,7 +137,7 @@ static size_t word_end(const unsigned char *p, size_t n, size_t i, const lang_ru
     while (i < n) {
         utf8proc_int32_t c = peek(p, n, i, &l);
         if (is_cjk_single(c)) break;
-        if (!is_word_char(utf8proc_category(c))) {
+        if (!is_word_char(category(c))) {
             size_t l2;
             if (i + l >= n || !joins(c, peek(p, n, i + l, &l2), lr)) break;
         }
@@ -151,7 +164,7 @@ static int tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, v
         size_t start = i, end;
 
         if (is_cjk_single(c)) end = i + l;
-        else if (is_word_start(utf8proc_category(c))) end = word_end(p, n, i, &lr);
+        else if (is_word_start(category(c))) end = word_end(p, n, i, &lr);
         else { i += l; continue; }
         i = end;
 
