@@ -216,6 +216,22 @@ static void conn_reject_object(cd_conn *c, cd_scan_result r)
     c->close_after_flush = 1;
 }
 
+/* A call that ran off the loop (writer or thread pool) is back, its in-flight count already
+ * taken down: answer it and go on reading, or drop it when the connection has gone. */
+static void conn_deferred_done(cd_conn *c, cd_call *call)
+{
+    cd_server *srv = c->srv;   /* conn_maybe_free may free c */
+    if (c->closing) {
+        cd_call_free(call);
+        conn_maybe_free(c);
+        cd_server_maybe_finish(srv);
+        return;
+    }
+    conn_reply(c, call);
+    conn_process(c);
+    if (srv->stopping) cd_server_maybe_finish(srv);
+}
+
 typedef struct {
     uv_work_t req;
     cd_call *call;
@@ -242,15 +258,7 @@ static void slow_done(uv_work_t *req, int status)
     if (status == UV_ECANCELED) cd_fail(call, CLAIMD_E_BUSY, NULL, "shutting down");
     c->slow_in_flight = 0;
     if (--srv->workers_running == 0 && srv->writer) cd_writer_kick(srv->writer);
-    if (c->closing) {
-        cd_call_free(call);
-        conn_maybe_free(c);
-        cd_server_maybe_finish(srv);
-        return;
-    }
-    conn_reply(c, call);
-    conn_process(c);
-    if (srv->stopping) cd_server_maybe_finish(srv);
+    conn_deferred_done(c, call);
 }
 
 /* Runs a call that is not a write (or an early error) now and queues its reply; a slow call
@@ -367,15 +375,7 @@ void cd_conn_write_done(cd_call *call)
         cd_subs_publish(srv, call);
     }
     c->writes_in_flight--;
-    if (c->closing) {
-        cd_call_free(call);
-        conn_maybe_free(c);
-        cd_server_maybe_finish(srv);
-        return;
-    }
-    conn_reply(c, call);
-    conn_process(c);
-    if (srv->stopping) cd_server_maybe_finish(srv);
+    conn_deferred_done(c, call);
 }
 
 void cd_conn_stop_reading_all(cd_server *srv)
