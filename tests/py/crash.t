@@ -14,7 +14,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tap  # noqa: E402
-from claimd_harness import Closed, Daemon, stat, short, run, utc  # noqa: E402
+from claimd_harness import Closed, Daemon, stat, short, run  # noqa: E402
+from ops_helpers import claim_diffs as same_claim  # noqa: E402
 
 SPEAKERS = ["Rand Paul", "Dmitry Peskov", "Hogan Gidley", "U.S. Embassy in Moscow", "White House"]
 OUTLETS = ["RFE/RL", "TASS", "Radio Svoboda", "Current Time"]
@@ -36,28 +37,6 @@ def make_claim(rng, cycle, n):
     if rng.random() < 0.3:
         claim["via"] = [{"name": "Russian news agencies", "how": "quoted"}]
     return claim
-
-
-def same_claim(sent, got):
-    """The differences between a sent claim and claim.get's answer (empty when complete)."""
-    view = {
-        "text": got.get("text"), "speaker": (got.get("speaker") or {}).get("name"),
-        "external_id": got.get("external_id"), "said_at": utc(got.get("said_at")),
-        "tags": sorted(got.get("tags") or []),
-        "appearances": [(a.get("url"), (a.get("outlet") or {}).get("name"), utc(a.get("published_at")))
-                        for a in got.get("appearances") or []],
-        "about": sorted(x.get("name") for x in got.get("about") or []),
-        "via": [(h.get("name"), h.get("how")) for h in got.get("via") or []],
-        "recorded_by": got.get("recorded_by"), "rev": got.get("rev"),
-    }
-    want = {
-        "text": sent["text"], "speaker": sent["speaker"], "external_id": sent["external_id"],
-        "said_at": sent["said_at"], "tags": sent["tags"],
-        "appearances": [(a["url"], a["outlet"], a["published_at"]) for a in sent["appearances"]],
-        "about": sent["about"], "via": [(h["name"], h["how"]) for h in sent.get("via", [])],
-        "recorded_by": "crash.t", "rev": 1,
-    }
-    return ["%s: got %r, want %r" % (k, view[k], want[k]) for k in want if view[k] != want[k]]
 
 
 class Writer(threading.Thread):
