@@ -78,7 +78,11 @@ int cd_server_listen(cd_server *srv)
     mode_t old = umask((~srv->cfg.socket_mode) & 0777);
     int rc = uv_pipe_bind(&srv->listener, path);
     umask(old);
-    if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
+    /* A backlog as deep as the connection limit: a burst of clients up to max_connections
+     * is queued by the kernel (which caps it at net.core.somaxconn) rather than refused with
+     * EAGAIN while the loop is busy accepting. */
+    int backlog = srv->cfg.max_connections > 511 ? (int)srv->cfg.max_connections : 511;
+    if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, backlog, on_connection);
     if (rc) {
         cd_error("cannot listen on %s: %s", path, uv_strerror(rc));
         uv_close((uv_handle_t *)&srv->listener, NULL);
