@@ -14,13 +14,9 @@
 
 int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out)
 {
-    unsigned char key[8];
-    cd_put_u64be(key, id);
-    MDB_val k = { 8, key }, v;
-    int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_CLAIMS], &k, &v);
-    if (rc == MDB_NOTFOUND) return rc;
-    if (rc) return cd_fail_mdb(c, rc, "reading a claim");
-    return cd_claim_decode(c, &v, out);
+    MDB_val v;
+    int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_CLAIMS], id, &v, "reading a claim");
+    return rc ? rc : cd_claim_decode(c, &v, out);
 }
 
 /* dedup key speaker(8) | hash of the normalised text(8); the hash is cached on the claim

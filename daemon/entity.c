@@ -18,12 +18,9 @@ enum { E_VER, E_NAME, E_KIND, E_ALIASES, E_DESC, E_WIKIDATA, E_MERGED, E_FIELDS 
 
 int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out)
 {
-    unsigned char key[8];
-    cd_put_u64be(key, id);
-    MDB_val k = { 8, key }, v;
-    int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_ENTITIES], &k, &v);
-    if (rc == MDB_NOTFOUND) return rc;
-    if (rc) return cd_fail_mdb(c, rc, "reading an entity");
+    MDB_val v;
+    int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_ENTITIES], id, &v, "reading an entity");
+    if (rc) return rc;
     msgpack_object o;
     if (cd_rec_unpack(c, &v, E_FIELDS, &o)) return -1;
     const msgpack_object *f = o.via.array.ptr;

@@ -28,11 +28,9 @@ typedef struct {
 
 static int verdict_load(cd_call *c, MDB_txn *txn, uint64_t id, verdict *out)
 {
-    unsigned char key[8];
-    cd_put_u64be(key, id);
-    MDB_val k = { 8, key }, v;
-    int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_VERDICTS], &k, &v);
-    if (rc) return rc == MDB_NOTFOUND ? rc : cd_fail_mdb(c, rc, "reading a verdict");
+    MDB_val v;
+    int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_VERDICTS], id, &v, "reading a verdict");
+    if (rc) return rc;
     msgpack_object o;
     if (cd_rec_unpack(c, &v, V_FIELDS, &o)) return -1;
     const msgpack_object *f = o.via.array.ptr;

@@ -42,6 +42,16 @@ int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *ou
     return 0;
 }
 
+int cd_rec_get_id(cd_call *c, MDB_txn *txn, MDB_dbi dbi, uint64_t id, MDB_val *v, const char *what)
+{
+    unsigned char key[8];
+    cd_put_u64be(key, id);
+    MDB_val k = { 8, key };
+    int rc = mdb_get(txn, dbi, &k, v);
+    if (rc == MDB_NOTFOUND) return rc;
+    return rc ? cd_fail_mdb(c, rc, what) : 0;
+}
+
 int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                const msgpack_sbuffer *sb, unsigned flags, const char *what)
 {

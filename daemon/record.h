@@ -22,6 +22,10 @@ int64_t cd_rec_i64(const msgpack_object *o);
  * elements. Returns 0, or -1 with internal error set (corrupt record). */
 int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out);
 
+/* Reads the record stored under id(8) in dbi into *v (LMDB memory, valid within txn).
+ * Returns 0, MDB_NOTFOUND (no error set), or -1 with the LMDB failure set on the call. */
+int cd_rec_get_id(cd_call *c, MDB_txn *txn, MDB_dbi dbi, uint64_t id, MDB_val *v, const char *what);
+
 /* Puts key -> the packed bytes of sb into dbi, failing the call on an LMDB error. */
 int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                const msgpack_sbuffer *sb, unsigned flags, const char *what);
