@@ -49,6 +49,7 @@ struct cd_call {
     uint64_t err_id;
     int has_err_id;
     int mdb_rc;               /* the LMDB code behind an internal/storage_full error, else 0 */
+    int settled;              /* writer: this call's outcome in its batch is final */
     int64_t at_us;            /* the time the request's write is stamped with */
     int64_t start_ns;         /* monotonic arrival time, for latency stats */
     cd_change *changes;       /* zone array of changes made; count in nchanges */

@@ -14,7 +14,7 @@ void cd_config_defaults(cd_config *cfg)
         .socket_path = sock && *sock ? sock : "./var/claimd.sock",
         .socket_mode = 0660,
         .writers_group = NULL,
-        .map_size = (size_t)1 << 30,
+        .map_size = (size_t)64 << 20,
         .log_level = CD_LOG_INFO,
         .max_connections = 1024,
         .max_request = (size_t)16 << 20,
@@ -35,7 +35,7 @@ static void usage(FILE *to)
         "  --socket-mode MODE    octal permissions of the socket (default 0660; 0666 lets every\n"
         "                        local user that can reach its directory read)\n"
         "  --writers GROUP       members of GROUP may write (default: only root and the daemon's user)\n"
-        "  --map-size BYTES      initial LMDB map size, suffixes K M G (default 1G; grows by itself)\n"
+        "  --map-size BYTES      initial LMDB map size, suffixes K M G (default 64M; grows by itself)\n"
         "  --log-level LEVEL     debug, info, warn or error (default info)\n"
         "  --max-connections N   default 1024\n"
         "  --max-request BYTES   largest request object (default 16M)\n"

@@ -1,5 +1,6 @@
 /* db: environment set-up and the small helpers every table shares. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "bytes.h"
@@ -64,20 +65,54 @@ static int check_format(cd_db *db, MDB_txn *txn)
     return 0;
 }
 
+/* Gives the data file real blocks over [from, to): a write through the map into a hole that the
+ * file system cannot fill raises SIGBUS, so with MDB_WRITEMAP no page may be a hole. */
+static int reserve(cd_db *db, size_t from, size_t to)
+{
+    mdb_filehandle_t fd;
+    int rc = mdb_env_get_fd(db->env, &fd);
+    if (rc) return rc;
+    return to > from ? posix_fallocate(fd, (off_t)from, (off_t)(to - from)) : 0;
+}
+
+/* Opens the environment, with MDB_WRITEMAP when writemap is set. */
+static int env_open(cd_db *db, const char *dir, size_t map_size, int writemap)
+{
+    int rc;
+    if ((rc = mdb_env_create(&db->env))) return rc;
+    if ((rc = mdb_env_set_maxdbs(db->env, 32)) || (rc = mdb_env_set_maxreaders(db->env, 256)) ||
+        (rc = mdb_env_set_mapsize(db->env, map_size)) ||
+        /* MDB_NOTLS: read txns are tied to our handles, not threads (the loop reuses one,
+         * workers open their own). MDB_NORDAHEAD: random access over a map larger than RAM. */
+        (rc = mdb_env_open(db->env, dir, MDB_NOTLS | MDB_NORDAHEAD | (writemap ? MDB_WRITEMAP : 0), 0640))) {
+        mdb_env_close(db->env);
+        db->env = NULL;
+    }
+    return rc;
+}
+
 int cd_db_open(cd_db *db, const char *dir, size_t map_size)
 {
     memset(db, 0, sizeof *db);
     int rc = make_dirs(dir);
     if (rc) { cd_error("cannot create data directory %s: %s", dir, strerror(rc)); return rc; }
-    if ((rc = mdb_env_create(&db->env))) goto fail;
-    if ((rc = mdb_env_set_maxdbs(db->env, 32))) goto fail_env;
-    if ((rc = mdb_env_set_maxreaders(db->env, 256))) goto fail_env;
-    if ((rc = mdb_env_set_mapsize(db->env, map_size))) goto fail_env;
-    /* MDB_NOTLS: read txns are tied to our handles, not threads (the loop reuses one, workers
-     * open their own). MDB_NORDAHEAD: random access over a map larger than RAM. */
-    if ((rc = mdb_env_open(db->env, dir, MDB_NOTLS | MDB_NORDAHEAD, 0640))) goto fail_env;
+    /* MDB_WRITEMAP: a txn writes its pages in place in the shared map instead of malloc'd
+     * copies written out at commit, so the heap stays small whatever a txn touches. It needs
+     * the whole map backed by blocks (see reserve); where the disk cannot hold that, the
+     * copies it is. Nothing is written through the map before the reservation. */
+    if ((rc = env_open(db, dir, map_size, 1))) goto fail;
     MDB_envinfo info;
     mdb_env_info(db->env, &info);
+    db->writemap = 1;
+    if ((rc = reserve(db, 0, info.me_mapsize))) {
+        cd_warn("cannot reserve %zu bytes for the map (%s): writing through malloc'd pages instead",
+                info.me_mapsize, strerror(rc));
+        mdb_env_close(db->env);
+        db->env = NULL;
+        db->writemap = 0;
+        if ((rc = env_open(db, dir, map_size, 0))) goto fail;
+        mdb_env_info(db->env, &info);
+    }
     db->map_size = info.me_mapsize;
     cd_db_reader_check(db);
 
@@ -138,9 +173,19 @@ uint64_t cd_db_next_id(MDB_txn *txn, MDB_dbi dbi)
 
 int cd_db_grow(cd_db *db, size_t want)
 {
+    /* A quarter more each time: with MDB_WRITEMAP the whole map is allocated on disk, so the
+     * step is what the data directory holds beyond the data. */
     size_t size = db->map_size;
-    while (size < want || size == db->map_size) size *= 2;
-    int rc = mdb_env_set_mapsize(db->env, size);
+    while (size < want || size == db->map_size) size += size / 4 > CD_DB_GROW_MIN ? size / 4 : CD_DB_GROW_MIN;
+    int rc = db->writemap ? reserve(db, db->map_size, size) : 0;
+    /* A nearly full disk: take a smaller step, down to 1 MiB, rather than none. */
+    while (rc == ENOSPC && size - db->map_size > ((size_t)1 << 20) && (size + db->map_size) / 2 >= want)
+        rc = reserve(db, db->map_size, size = db->map_size + ((size - db->map_size) / 2 & ~(size_t)4095));
+    if (rc) {
+        cd_warn("cannot reserve %zu more bytes for the map: %s", size - db->map_size, strerror(rc));
+        return rc;
+    }
+    rc = mdb_env_set_mapsize(db->env, size);
     if (rc) return rc;
     cd_info("map size grown from %zu to %zu bytes", db->map_size, size);
     db->map_size = size;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #define CD_DB_FORMAT 1
+#define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {
     CD_DBI_META = 0, CD_DBI_CLAIMS, CD_DBI_CLAIM_REVS, CD_DBI_ENTITIES, CD_DBI_ALIASES,
@@ -41,6 +42,7 @@ typedef struct {
     MDB_env *env;
     MDB_dbi dbi[CD_DBI_COUNT];
     size_t map_size;
+    int writemap;           /* opened with MDB_WRITEMAP, the map's file range fully allocated */
     MDB_txn *read_txn;      /* the loop thread's reusable read txn (reset between requests) */
 } cd_db;
 
@@ -60,8 +62,10 @@ void cd_db_read_end(cd_db *db);
 /* The next id for a table keyed by id(8): last key + 1, or 1 when empty. */
 uint64_t cd_db_next_id(MDB_txn *txn, MDB_dbi dbi);
 
-/* Grows the map by doubling (at least to want bytes); the caller guarantees no txn of this
- * process is active. Returns 0 or an LMDB code. */
+/* Grows the map by a quarter (at least CD_DB_GROW_MIN, and to want bytes; less, down to 1 MiB,
+ * when the disk is nearly full), allocating the new range on disk first when the map is
+ * written in place; the caller guarantees no txn of this
+ * process is active. Returns 0, an errno (ENOSPC: the disk is full) or an LMDB code. */
 int cd_db_grow(cd_db *db, size_t want);
 
 /* Clears reader slots left by dead processes; returns how many were cleared. */

@@ -8,6 +8,7 @@
 #include "record.h"
 #include "server.h"
 #include "text.h"
+#include "wbuf.h"
 
 int64_t cd_index_said(const cd_claim *cl)
 {
@@ -88,6 +89,7 @@ int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_clai
     key_set before, after;
     if (claim_keys(c, old, &before) || claim_keys(c, cl, &after)) return -1;
     MDB_dbi dbi = c->srv->db.dbi[CD_DBI_IDX];
+    if (old && cd_wbuf_flush(c, c->srv->wbuf, txn)) return -1;   /* removals see every entry */
     for (size_t i = 0; i < before.n; i++) {
         if (has_key(&after, before.keys[i])) continue;
         MDB_val k = { CD_IDX_KEY, before.keys[i] };
@@ -96,9 +98,7 @@ int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_clai
     }
     for (size_t i = 0; i < after.n; i++) {
         if (has_key(&before, after.keys[i])) continue;
-        MDB_val k = { CD_IDX_KEY, after.keys[i] }, v = { 0, NULL };
-        int rc = mdb_put(txn, dbi, &k, &v, 0);
-        if (rc) return cd_fail_mdb(c, rc, "updating an index");
+        if (cd_wbuf_put(c, c->srv->wbuf, dbi, after.keys[i], CD_IDX_KEY, "", 0, 0)) return -1;
     }
     return 0;
 }
@@ -107,6 +107,7 @@ int cd_index_collect(cd_call *c, MDB_txn *txn, cd_idx_kind kind, uint64_t value,
                      size_t *n, size_t *cap)
 {
     MDB_cursor *cur;
+    if (cd_wbuf_flush(c, c->srv->wbuf, txn)) return -1;     /* see the batch's own entries */
     int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur);
     if (rc) return cd_fail_mdb(c, rc, "reading an index");
     unsigned char key[CD_IDX_KEY];

@@ -264,6 +264,12 @@ int cd_search_claim_peek(cd_call *c, MDB_txn *txn, msgpack_zone *scratch, uint64
 
 /* ---- the index (search_index.c) ---- */
 
+/* Writes one term's held-back postings (key space|term, vals in id order) through cur, a cursor
+ * on search_terms, keeping its block entries exact: the write buffer's writer for that table.
+ * 0, or -1 with the error set on c. */
+int cd_search_postings_apply(cd_call *c, MDB_txn *txn, MDB_cursor *cur, const MDB_val *key,
+                             const MDB_val *vals, size_t n);
+
 /* Moves claim old's (NULL: none) postings, forward record, space statistics and match signature
  * to those of cl (NULL: none), in txn, when its text, language space or retraction changed.
  * 0, or -1 with the error set on c. */

@@ -8,6 +8,7 @@
 #include "match.h"
 #include "search.h"
 #include "server.h"
+#include "wbuf.h"
 
 /* Adds (sign +1) or removes (-1) one claim of `tokens` tokens to its space's statistics. */
 static int langs_adjust(cd_call *c, MDB_txn *txn, const char tag[4], int sign, uint32_t tokens)
@@ -156,24 +157,56 @@ static int posting_remove(cd_call *c, MDB_txn *txn, const char tag[4], const cd_
     return block_rebuild(c, txn, tag, t, (uint32_t)(cd_get_u64be(posting) >> CD_SEARCH_BLOCK_SHIFT));
 }
 
-/* Adds one posting through cur (a cursor on search_terms) and keeps the term's block entries
- * exact. A new claim's id is larger than any posting's, so it goes at the end of its list
- * (MDB_APPENDDUP: pages fill up instead of splitting in half). */
-static int posting_add(cd_call *c, MDB_txn *txn, MDB_cursor *cur, const char tag[4],
-                       const cd_search_fwd_term *t, const unsigned char *posting, int is_new)
+int cd_search_postings_apply(cd_call *c, MDB_txn *txn, MDB_cursor *cur, const MDB_val *key,
+                             const MDB_val *vals, size_t n)
+{
+    char tag[4] = { 0 };
+    memcpy(tag, key->mv_data, CD_SEARCH_SPACE);
+    cd_search_fwd_term t = { (const char *)key->mv_data + CD_SEARCH_SPACE, key->mv_size - CD_SEARCH_SPACE,
+                             0, NULL, NULL };
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* A new claim's id is larger than any posting's, so it goes at the end of its list
+         * (MDB_APPENDDUP: pages fill up instead of splitting in half); a rewritten claim's
+         * posting goes in its place. */
+        MDB_val k = *key, v = vals[i];
+        int rc = mdb_cursor_put(cur, &k, &v, MDB_APPENDDUP);
+        if (rc == MDB_KEYEXIST) rc = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST) continue;                /* already there */
+        if (rc) return cd_fail_mdb(c, rc, "storing a posting");
+        added++;
+    }
+    if (!added) return 0;
+    MDB_val k = *key, v;
+    size_t df;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (!rc) rc = mdb_cursor_count(cur, &df);
+    if (rc) return cd_fail_mdb(c, rc, "counting postings");
+    if (df < CD_SEARCH_BLOCK_MIN_DF) return 0;
+    if (df - added < CD_SEARCH_BLOCK_MIN_DF) return blocks_scan(c, txn, tag, &t, 0, 0);
+    /* Raise each block's bound once for all the new postings that fall in it. */
+    for (size_t i = 0; i < n;) {
+        const unsigned char *p = vals[i].mv_data;
+        uint64_t id = cd_get_u64be(p);
+        uint32_t block = (uint32_t)(id >> CD_SEARCH_BLOCK_SHIFT), maxtf = 0;
+        uint8_t minnorm = 255;
+        for (; i < n && (uint32_t)(cd_get_u64be(vals[i].mv_data) >> CD_SEARCH_BLOCK_SHIFT) == block; i++) {
+            p = vals[i].mv_data;
+            if (cd_search_posting_tf(p) > maxtf) maxtf = cd_search_posting_tf(p);
+            if (cd_search_posting_norm(p) < minnorm) minnorm = cd_search_posting_norm(p);
+        }
+        if (block_add(c, txn, tag, &t, id, maxtf, minnorm)) return -1;
+    }
+    return 0;
+}
+
+/* Holds back one posting of term t for cd_search_postings_apply (see wbuf.h). */
+static int posting_add(cd_call *c, const char tag[4], const cd_search_fwd_term *t, const unsigned char *posting)
 {
     unsigned char tkey[CD_SEARCH_TERM_KEY];
-    MDB_val k = { cd_search_term_key(tkey, tag, t->term, t->len), tkey }, v = { CD_SEARCH_POSTING, (void *)posting };
-    int rc = is_new ? mdb_cursor_put(cur, &k, &v, MDB_APPENDDUP) : MDB_KEYEXIST;
-    if (rc == MDB_KEYEXIST) rc = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
-    if (rc == MDB_KEYEXIST) return 0;                 /* already there */
-    if (rc) return cd_fail_mdb(c, rc, "storing a posting");
-    size_t df;
-    if ((rc = mdb_cursor_count(cur, &df))) return cd_fail_mdb(c, rc, "counting postings");
-    if (df < CD_SEARCH_BLOCK_MIN_DF) return 0;
-    if (df == CD_SEARCH_BLOCK_MIN_DF) return blocks_scan(c, txn, tag, t, 0, 0);
-    return block_add(c, txn, tag, t, cd_get_u64be(posting), cd_search_posting_tf(posting),
-                     cd_search_posting_norm(posting));
+    size_t tlen = cd_search_term_key(tkey, tag, t->term, t->len);
+    return cd_wbuf_put(c, c->srv->wbuf, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], tkey, tlen, posting,
+                       CD_SEARCH_POSTING, 0);
 }
 
 /* Removes everything claim id's forward record says was indexed for it. */
@@ -210,9 +243,9 @@ static int remove_doc(cd_call *c, MDB_txn *txn, uint64_t id)
     return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "removing a forward record") : 0;
 }
 
-/* Indexes claim cl (is_new: just created): postings with their blocks, forward record, space
- * statistics. */
-static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl, int is_new)
+/* Indexes claim cl: forward record and space statistics now, postings (with their blocks) held
+ * back in the write buffer. */
+static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl)
 {
     char tag[4];
     cd_search_space_of(cl->lang.p, cl->lang.n, tag);
@@ -234,21 +267,15 @@ static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl, int is_new)
     cd_search_fwd f;
     cd_search_fwd_term t;
     int more = -1;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &cur))) {
-        free(fwd);
-        return cd_fail_mdb(c, rc, "storing postings");
-    }
     if (cd_search_fwd_open(&f, fwd, flen) == 0) {
         uint8_t norm = cd_search_norm_encode(f.tokens);
         while ((more = cd_search_fwd_next(&f, &t)) == 1) {
             unsigned char posting[CD_SEARCH_POSTING];
             cd_search_posting(posting, cl->id, t.tf, cl->retracted, norm);
-            if (posting_add(c, txn, cur, tag, &t, posting, is_new)) break;
+            if (posting_add(c, tag, &t, posting)) break;
         }
         if (!c->err) langs_adjust(c, txn, tag, +1, f.tokens);
     }
-    mdb_cursor_close(cur);
     free(fwd);
     if (more < 0 && !c->err) cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot read back a forward record");
     return c->err ? -1 : 0;
@@ -264,7 +291,7 @@ int cd_search_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const 
                    old->text.n == cl->text.n && memcmp(old->text.p, cl->text.p, cl->text.n) == 0;
         if (same) return 0;
     }
-    if ((old && remove_doc(c, txn, old->id)) || (cl && add_doc(c, txn, cl, !old)) ||
+    if ((old && (cd_wbuf_flush(c, c->srv->wbuf, txn) || remove_doc(c, txn, old->id))) || (cl && add_doc(c, txn, cl)) ||
         cd_match_index_update(c, txn, old, cl)) {
         /* Some postings may be written already: the whole request must be undone, even inside
          * a claim.import that would otherwise report this item's error and carry on. */

@@ -19,6 +19,7 @@ struct cd_server {
     uv_signal_t sig_term, sig_int;
     uv_timer_t maintenance;      /* periodic stale-reader check */
     cd_writer *writer;
+    struct cd_wbuf *wbuf;        /* writer thread: index entries held back until a call ends */
     cd_conn *conns;              /* doubly linked list of open connections */
     unsigned nconns;
     int stopping;                /* SIGTERM seen: no new connections or requests */

@@ -7,7 +7,9 @@
 #include "isotime.h"
 #include "log.h"
 #include "params.h"
+#include "search.h"
 #include "server.h"
+#include "wbuf.h"
 #include "writer.h"
 
 #define BATCH_MAX_CALLS 1000
@@ -68,47 +70,72 @@ static int request_growth(cd_writer *w)
     return rc;
 }
 
-/* Runs every call of the batch in its own nested txn under one parent txn. Returns 0 when the
- * batch's txn committed (calls may still carry their own errors), MDB_MAP_FULL when the map
- * must grow and the batch be run again, or another LMDB code when the commit failed. */
-static int run_batch_once(cd_writer *w, cd_call *batch)
+/* Runs the calls of [from, end) that have not failed yet in one txn. The first call that fails
+ * aborts the txn: it is marked settled (its error is final) and returned in *failed, and 0 is
+ * returned. Otherwise returns mdb_txn_commit's code (MDB_MAP_FULL also when a call ran out of
+ * map), *failed staying NULL. */
+static int run_span(cd_writer *w, cd_call *from, cd_call *end, int64_t now, cd_call **failed)
 {
-    MDB_env *env = w->srv->db.env;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(env, NULL, 0, &txn);
+    cd_call *last = NULL;
+    *failed = NULL;
+    int rc = mdb_txn_begin(w->srv->db.env, NULL, 0, &txn);
     if (rc) return rc;
-    int64_t now = cd_time_now_us();
-    for (cd_call *c = batch; c; c = c->next) {
+    for (cd_call *c = from; c != end; c = c->next) {
+        if (c->settled) continue;
         cd_call_reset(c);
         c->at_us = now;
-        MDB_txn *child;
-        rc = mdb_txn_begin(env, txn, 0, &child);
-        if (rc) { mdb_txn_abort(txn); return rc; }
-        c->method->fn(c, child);
-        if (c->err) {
-            mdb_txn_abort(child);
-            if (c->mdb_rc == MDB_MAP_FULL) { mdb_txn_abort(txn); return MDB_MAP_FULL; }
-            continue;
-        }
-        rc = mdb_txn_commit(child);
-        if (rc == MDB_MAP_FULL) { mdb_txn_abort(txn); return rc; }
-        if (rc) cd_fail_mdb(c, rc, "committing a nested transaction");
+        c->method->fn(c, txn);
+        last = c;
+        if (!c->err) continue;
+        cd_wbuf_clear(w->srv->wbuf);
+        mdb_txn_abort(txn);
+        if (c->mdb_rc == MDB_MAP_FULL) return MDB_MAP_FULL;
+        c->settled = 1;
+        *failed = c;
+        return 0;
+    }
+    /* The index entries of the whole span go in at once, sorted: calls of a batch often touch
+     * the same leaves. A failure here is the span's, not one call's (last only carries it). */
+    if (last && cd_wbuf_flush(last, w->srv->wbuf, txn)) {
+        rc = last->mdb_rc ? last->mdb_rc : MDB_BAD_TXN;
+        mdb_txn_abort(txn);
+        return rc;
     }
     return mdb_txn_commit(txn);
 }
 
+/* Stores a batch with as few commits as it allows. Calls share one txn, without nested txns
+ * (they would copy every page a call touches twice; MDB_WRITEMAP also forbids them): a call
+ * that fails may have written part of its work, so the txn is aborted, the calls before it are
+ * run again and committed on their own, and the batch goes on after it. Runs are repeatable
+ * (same state, same input, same time stamp), so the failed call's error is the one it gets in
+ * the state the calls before it leave; a batch with k failures costs k extra commits at most.
+ * Calls still unsettled when storage fails report that failure. */
 static void run_batch(cd_writer *w, cd_call *batch)
 {
-    int rc, tries = 0;
-    while ((rc = run_batch_once(w, batch)) == MDB_MAP_FULL && tries++ < GROW_MAX_TRIES)
-        if (request_growth(w)) break;
-    if (rc == 0) return;
-    /* Nothing of this batch was stored: every call reports the failure, keeping its own
-     * earlier error if it had one that is not about storage. */
-    for (cd_call *c = batch; c; c = c->next) {
-        if (c->err && !c->mdb_rc) continue;
-        cd_call_reset(c);
-        cd_fail_mdb(c, rc, "committing");
+    int64_t now = cd_time_now_us();
+    int tries = 0;
+    for (cd_call *c = batch; c; c = c->next) c->settled = 0;
+    cd_call *from = batch;
+    while (from) {
+        cd_call *end = NULL, *failed;
+        for (;;) {
+            int rc = run_span(w, from, end, now, &failed);
+            if (rc == MDB_MAP_FULL && tries++ < GROW_MAX_TRIES && request_growth(w) == 0) continue;
+            if (rc) {
+                for (cd_call *c = from; c != end; c = c->next) {
+                    if (c->settled) continue;
+                    cd_call_reset(c);
+                    cd_fail_mdb(c, rc, "committing");
+                    c->settled = 1;
+                }
+                break;
+            }
+            if (!failed) break;          /* [from, end) committed */
+            end = failed;                /* commit the calls before it on their own */
+        }
+        from = end;
     }
 }
 
@@ -190,6 +217,8 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     if (!w) return NULL;
     w->srv = srv;
     w->done = done;
+    if (!(srv->wbuf = cd_wbuf_new())) { free(w); return NULL; }
+    cd_wbuf_set_apply(srv->wbuf, srv->db.dbi[CD_DBI_SEARCH_TERMS], cd_search_postings_apply);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
     if (uv_async_init(srv->loop, &w->async, on_async)) goto fail;
@@ -201,6 +230,8 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     return w;
 fail:
     cd_error("cannot start the writer thread");
+    cd_wbuf_free(srv->wbuf);
+    srv->wbuf = NULL;
     free(w);
     return NULL;
 }
@@ -222,6 +253,8 @@ size_t cd_writer_in_flight(const cd_writer *w)
 static void free_on_close(uv_handle_t *h)
 {
     cd_writer *w = h->data;
+    cd_wbuf_free(w->srv->wbuf);
+    w->srv->wbuf = NULL;
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->wake);
     free(w);

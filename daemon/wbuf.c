@@ -1,0 +1,159 @@
+/* wbuf: index entries held back during a write call and written sorted (see wbuf.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "call.h"
+#include "wbuf.h"
+
+#define APPLY_MAX 4              /* tables with their own writer (only search_terms so far) */
+
+typedef struct {
+    uint64_t head;               /* the key's first 8 bytes as a big-endian number: most
+                                  * comparisons end here, without touching bytes[] */
+    MDB_dbi dbi;
+    unsigned flags;
+    uint32_t off;                /* key then value, in bytes[] */
+    uint8_t klen, vlen;
+} entry;
+
+struct cd_wbuf {
+    entry *e;
+    size_t n, cap;
+    unsigned char *bytes;
+    size_t used, size;
+    struct { MDB_dbi dbi; cd_wbuf_apply_fn fn; } apply[APPLY_MAX];
+    int napply;
+    MDB_val *vals;               /* scratch for one key's values */
+    size_t vals_cap;
+};
+
+/* qsort has no context argument: the bytes of the buffer being sorted (writer thread only). */
+static const unsigned char *sort_bytes;
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+    const entry *a = pa, *b = pb;
+    if (a->dbi != b->dbi) return a->dbi < b->dbi ? -1 : 1;
+    if (a->head != b->head) return a->head < b->head ? -1 : 1;
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int r = n > 8 ? memcmp(sort_bytes + a->off + 8, sort_bytes + b->off + 8, n - 8) : 0;
+    if (r) return r;
+    if (a->klen != b->klen) return a->klen < b->klen ? -1 : 1;
+    n = a->vlen < b->vlen ? a->vlen : b->vlen;
+    r = memcmp(sort_bytes + a->off + a->klen, sort_bytes + b->off + b->klen, n);
+    if (r) return r;
+    if (a->vlen != b->vlen) return a->vlen < b->vlen ? -1 : 1;
+    return a->off < b->off ? -1 : a->off > b->off;      /* stable: equal entries keep their order */
+}
+
+cd_wbuf *cd_wbuf_new(void)
+{
+    return calloc(1, sizeof(cd_wbuf));
+}
+
+void cd_wbuf_free(cd_wbuf *b)
+{
+    if (!b) return;
+    free(b->e);
+    free(b->bytes);
+    free(b->vals);
+    free(b);
+}
+
+void cd_wbuf_set_apply(cd_wbuf *b, MDB_dbi dbi, cd_wbuf_apply_fn fn)
+{
+    if (b->napply < APPLY_MAX) {
+        b->apply[b->napply].dbi = dbi;
+        b->apply[b->napply++].fn = fn;
+    }
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t item)
+{
+    if (need <= *cap) return 0;
+    size_t ncap = *cap ? *cap : 1024;
+    while (ncap < need) ncap *= 2;
+    void *q = realloc(*p, ncap * item);
+    if (!q) return -1;
+    *p = q;
+    *cap = ncap;
+    return 0;
+}
+
+int cd_wbuf_put(cd_call *c, cd_wbuf *b, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+                size_t vlen, unsigned flags)
+{
+    if (klen > 255 || vlen > 255 || b->used + klen + vlen > UINT32_MAX)
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "index entry too large");
+    if (grow((void **)&b->e, &b->cap, b->n + 1, sizeof *b->e) ||
+        grow((void **)&b->bytes, &b->size, b->used + klen + vlen, 1))
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    unsigned char h[8] = { 0 };
+    memcpy(h, key, klen < 8 ? klen : 8);
+    uint64_t head = 0;
+    for (int i = 0; i < 8; i++) head = head << 8 | h[i];
+    entry *e = &b->e[b->n++];
+    *e = (entry){ head, dbi, flags, (uint32_t)b->used, (uint8_t)klen, (uint8_t)vlen };
+    memcpy(b->bytes + b->used, key, klen);
+    memcpy(b->bytes + b->used + klen, val, vlen);
+    b->used += klen + vlen;
+    return 0;
+}
+
+void cd_wbuf_clear(cd_wbuf *b)
+{
+    b->n = 0;
+    b->used = 0;
+}
+
+static cd_wbuf_apply_fn apply_of(const cd_wbuf *b, MDB_dbi dbi)
+{
+    for (int i = 0; i < b->napply; i++)
+        if (b->apply[i].dbi == dbi) return b->apply[i].fn;
+    return NULL;
+}
+
+static MDB_val key_of(const cd_wbuf *b, const entry *e) { return (MDB_val){ e->klen, b->bytes + e->off }; }
+static MDB_val val_of(const cd_wbuf *b, const entry *e) { return (MDB_val){ e->vlen, b->bytes + e->off + e->klen }; }
+
+/* Writes the entries [i, j) of one table through cur. */
+static int write_table(cd_call *c, cd_wbuf *b, MDB_txn *txn, MDB_cursor *cur, size_t i, size_t j)
+{
+    cd_wbuf_apply_fn fn = apply_of(b, b->e[i].dbi);
+    while (i < j) {
+        MDB_val k = key_of(b, &b->e[i]);
+        if (!fn) {
+            MDB_val v = val_of(b, &b->e[i]);
+            int rc = mdb_cursor_put(cur, &k, &v, b->e[i].flags);
+            if (rc && rc != MDB_KEYEXIST) return cd_fail_mdb(c, rc, "writing an index");
+            i++;
+            continue;
+        }
+        size_t n = 0;                            /* the run of entries with this key */
+        while (i + n < j && b->e[i + n].klen == k.mv_size && memcmp(b->bytes + b->e[i + n].off, k.mv_data, k.mv_size) == 0)
+            n++;
+        if (grow((void **)&b->vals, &b->vals_cap, n, sizeof *b->vals))
+            return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+        for (size_t x = 0; x < n; x++) b->vals[x] = val_of(b, &b->e[i + x]);
+        if (fn(c, txn, cur, &k, b->vals, n)) return -1;
+        i += n;
+    }
+    return 0;
+}
+
+int cd_wbuf_flush(cd_call *c, cd_wbuf *b, MDB_txn *txn)
+{
+    if (!b->n) return 0;
+    sort_bytes = b->bytes;
+    qsort(b->e, b->n, sizeof *b->e, entry_cmp);
+    int rc = 0;
+    for (size_t i = 0, j; i < b->n && !rc; i = j) {
+        for (j = i + 1; j < b->n && b->e[j].dbi == b->e[i].dbi; j++) {}
+        MDB_cursor *cur;
+        int mrc = mdb_cursor_open(txn, b->e[i].dbi, &cur);
+        if (mrc) { rc = cd_fail_mdb(c, mrc, "writing an index"); break; }
+        rc = write_table(c, b, txn, cur, i, j);
+        mdb_cursor_close(cur);
+    }
+    cd_wbuf_clear(b);
+    return rc;
+}
