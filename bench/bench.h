@@ -242,10 +242,11 @@ double sq_query_speaker(const char *path, const bench_corpus *cp, int nthreads, 
  * for seconds; returns queries/s and fills lat. */
 double sq_search(const char *path, char **queries, size_t nq, double seconds, bench_lat *lat);
 
-/* A raw Unix-socket ping-pong: a server thread answering resp bytes to each req bytes, and a
- * client measuring round trips for seconds (or max round trips). Fills lat; returns trips/s. */
+/* A raw Unix-socket ping-pong: a server (a forked process when server_process, else a thread)
+ * answering resp bytes to each req bytes, and a client measuring round trips for seconds (or max
+ * round trips). Fills lat; returns trips/s. */
 double raw_pingpong(const char *sock_path, size_t req, size_t resp, double seconds,
-                    uint64_t max_trips, bench_lat *lat);
+                    uint64_t max_trips, int server_process, bench_lat *lat);
 /* Writes rec bytes + fdatasync per write, in place in a preallocated file in dir (no metadata
  * to journal: the best case of one flush per write), for seconds; returns writes/s. */
 double raw_fsync_loop(const char *dir, size_t rec, double seconds);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "bench.h"
 
@@ -41,7 +42,7 @@ static void *pong_main(void *arg)
 }
 
 double raw_pingpong(const char *sock_path, size_t req, size_t resp, double seconds,
-                    uint64_t max_trips, bench_lat *lat)
+                    uint64_t max_trips, int server_process, bench_lat *lat)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     if (strlen(sock_path) >= sizeof sa.sun_path) return -1;
@@ -53,8 +54,15 @@ double raw_pingpong(const char *sock_path, size_t req, size_t resp, double secon
         perror("claimbench: raw ping-pong socket");
         return -1;
     }
+    /* A server process is what a daemon is: each trip then also switches address spaces. */
     pthread_t th;
-    if (pthread_create(&th, NULL, pong_main, &s)) return -1;
+    pid_t child = -1;
+    if (server_process) {
+        if ((child = fork()) < 0) return -1;
+        if (child == 0) { pong_main(&s); _exit(0); }
+    } else if (pthread_create(&th, NULL, pong_main, &s)) {
+        return -1;
+    }
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     double rate = -1;
     char *out = calloc(1, req), *in = malloc(resp);
@@ -71,7 +79,8 @@ double raw_pingpong(const char *sock_path, size_t req, size_t resp, double secon
         rate = (double)trips / ((double)(t - start) / 1e9);
     }
     if (fd >= 0) close(fd);        /* the server sees end of stream and leaves */
-    pthread_join(th, NULL);
+    if (server_process) waitpid(child, NULL, 0);
+    else pthread_join(th, NULL);
     close(s.listen_fd);
     unlink(sock_path);
     free(out);
