@@ -159,10 +159,11 @@ int proc_run(const char *const argv[], const char *out_path, const char *err_pat
 /* CPU time (user + system) the process has used so far, in seconds; -1 when it is gone. */
 double proc_cpu_seconds(pid_t pid);
 
-/* Bytes the process has written with write(2)-like calls (/proc/PID/io wchar; socket replies
- * included). Not write_bytes: with large page-cache folios the kernel accounts a whole folio for
- * every 4 KiB page an LMDB commit writes, several times what reaches the disk. */
-uint64_t proc_write_bytes(pid_t pid);
+/* Bytes written to the block device holding path so far (/sys/dev/block/M:m/stat, sectors
+ * written): what reached the disk, from every process (the machine is otherwise quiet during
+ * a phase). Not /proc/PID/io: claimd writes pages through its map (no write(2) to count in
+ * wchar), and write_bytes accounts a whole large folio for each 4 KiB page. 0 when unknown. */
+uint64_t disk_written_bytes(const char *path);
 
 /* Bytes allocated on disk (st_blocks) for a file or the files of a directory. */
 uint64_t disk_bytes(const char *path);
@@ -241,6 +242,10 @@ double sq_query_speaker(const char *path, const bench_corpus *cp, int nthreads, 
 /* Runs each FTS5 two-term query (bm25 order, top 20, with snippet and the row) once, cycling
  * for seconds; returns queries/s and fills lat. */
 double sq_search(const char *path, char **queries, size_t nq, double seconds, bench_lat *lat);
+
+/* Waits until the daemon on ctx has indexed every write acknowledged so far (a claim.query
+ * waits for the index pass). 0, or -1 after printing why. */
+int bench_wait_indexed(claimd_ctx *ctx);
 
 /* A raw Unix-socket ping-pong: a server (a forked process when server_process, else a thread)
  * answering resp bytes to each req bytes, and a client measuring round trips for seconds (or max

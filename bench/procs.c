@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -210,14 +211,16 @@ double proc_cpu_seconds(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-uint64_t proc_write_bytes(pid_t pid)
+uint64_t disk_written_bytes(const char *path)
 {
-    char path[64], line[128];
-    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
-    FILE *f = fopen(path, "r");
-    unsigned long long v = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "wchar: %llu", &v) == 1) break;
-    if (f) fclose(f);
-    return v;
+    struct stat st;
+    if (stat(path, &st) < 0) return 0;
+    char sys[96];
+    snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/stat", major(st.st_dev), minor(st.st_dev));
+    FILE *f = fopen(sys, "r");
+    unsigned long long sectors = 0;
+    if (!f) return 0;
+    if (fscanf(f, "%*u %*u %*u %*u %*u %*u %llu", &sectors) != 1) sectors = 0;
+    fclose(f);
+    return (uint64_t)sectors * 512;
 }

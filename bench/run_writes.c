@@ -51,7 +51,7 @@ static double put_clients(bench_run *r, int nthreads, double seconds, put_cost *
 {
     uint64_t commits0 = claimd_stat(r->claimd.sock, "commits");
     uint64_t batched0 = claimd_stat(r->claimd.sock, "batched_writes");
-    uint64_t wb0 = proc_write_bytes(r->claimd.pid);
+    uint64_t wb0 = disk_written_bytes(r->claimd.data);
     put_job *jobs = calloc((size_t)nthreads, sizeof *jobs);
     pthread_t *th = calloc((size_t)nthreads, sizeof *th);
     if (!jobs || !th) return -1;
@@ -74,7 +74,7 @@ static double put_clients(bench_run *r, int nthreads, double seconds, put_cost *
     double secs = (double)(now_ns() - t0) / 1e9;
     cost->p99_ms = lat_quantile(&lat, 0.99) / 1e6;
     cost->claims = ok;
-    cost->written = proc_write_bytes(r->claimd.pid) - wb0;
+    cost->written = disk_written_bytes(r->claimd.data) - wb0;
     cost->commits = claimd_stat(r->claimd.sock, "commits") - commits0;
     cost->batched = claimd_stat(r->claimd.sock, "batched_writes") - batched0;
     lat_free(&lat);
@@ -85,7 +85,7 @@ static double put_clients(bench_run *r, int nthreads, double seconds, put_cost *
 
 static void note_cost(bench_figure *f, const put_cost *c)
 {
-    fig_note(f, "p99 %.1f ms, %.1f claims/commit, %.0f KiB written/claim", c->p99_ms,
+    fig_note(f, "p99 %.1f ms, %.1f claims/commit, %.0f KiB to disk/claim", c->p99_ms,
              c->commits ? (double)c->batched / (double)c->commits : 0.0,
              c->claims ? (double)c->written / 1024.0 / (double)c->claims : 0.0);
 }

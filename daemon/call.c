@@ -57,6 +57,11 @@ drop:
     return NULL;
 }
 
+cd_call *cd_call_new_internal(cd_server *srv)
+{
+    return call_alloc(srv, NULL, 8192);
+}
+
 cd_call *cd_call_new_error(cd_server *srv, cd_conn *conn, uint32_t msgid, claimd_code code,
                            const char *msg)
 {

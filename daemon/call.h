@@ -50,6 +50,7 @@ struct cd_call {
     int has_err_id;
     int mdb_rc;               /* the LMDB code behind an internal/storage_full error, else 0 */
     int settled;              /* writer: this call's outcome in its batch is final */
+    uint64_t ix_target;       /* a parked read: the change seq the indexes must reach */
     int64_t at_us;            /* the time the request's write is stamped with */
     int64_t start_ns;         /* monotonic arrival time, for latency stats */
     cd_change *changes;       /* zone array of changes made; count in nchanges */
@@ -61,6 +62,10 @@ struct cd_call {
  * on allocation failure or when the bytes are not an array starting [0, uint msgid, ...] (then
  * the connection must be closed). Envelope errors leave err = CLAIMD_E_BAD_REQUEST. */
 cd_call *cd_call_new(cd_server *srv, cd_conn *conn, const char *bytes, size_t len);
+
+/* A call of the daemon's own, without a method or connection: work such as an index pass uses
+ * it for its memory zone and error. NULL when out of memory. */
+cd_call *cd_call_new_internal(cd_server *srv);
 
 /* Builds a call that only carries an error for msgid (e.g. too_large before unpacking). */
 cd_call *cd_call_new_error(cd_server *srv, cd_conn *conn, uint32_t msgid, claimd_code code,

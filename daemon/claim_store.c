@@ -5,10 +5,8 @@
 #include "bytes.h"
 #include "claim.h"
 #include "db.h"
-#include "index.h"
 #include "params.h"
 #include "record.h"
-#include "search.h"
 #include "server.h"
 #include "text.h"
 
@@ -133,8 +131,7 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
     if (!rc) rc = put_revision(c, txn, cl, &rec, op, by, old == NULL);
     msgpack_sbuffer_destroy(&rec);
     if (rc) return -1;
-    if (cd_index_update(c, txn, old, cl)) return -1;
-    if (cd_search_index_update(c, txn, old, cl)) return -1;
+    /* idx, search and match entries follow in the index pass (ixpass.h). */
     int text_moved = !old || old->speaker != cl->speaker || old->text.n != cl->text.n ||
                      memcmp(old->text.p, cl->text.p, cl->text.n) != 0;
     if (text_moved) {

@@ -42,7 +42,8 @@ struct cd_conn {
     int close_after_flush;
     int closing;                 /* uv_close started; no more processing */
     int open_handles;
-    int slow_in_flight;          /* a CD_M_SLOW call is running on the thread pool */
+    int slow_in_flight;          /* a CD_M_SLOW call is on the thread pool, or a read waits for
+                                  * the index pass */
     struct cd_sub *subs;         /* this connection's subscriptions */
 };
 
@@ -282,10 +283,56 @@ static void slow_done(uv_work_t *req, int status)
     conn_deferred_done(c, call);
 }
 
+/* Parks a read of the indexes until the index pass reaches every change committed so far
+ * (ixpass.h): the connection waits as for a slow call. 1 when parked. */
+static int conn_park_for_index(cd_conn *c, cd_call *call)
+{
+    cd_server *srv = c->srv;
+    uint64_t committed = atomic_load(&srv->ix.committed);
+    if (atomic_load(&srv->ix.indexed) >= committed || !srv->writer) return 0;
+    call->ix_target = committed;
+    call->next = NULL;
+    cd_call **tail = &srv->ix.waiters;
+    while (*tail) tail = &(*tail)->next;
+    *tail = call;
+    c->slow_in_flight = 1;
+    cd_writer_want_index(srv->writer);
+    return 1;
+}
+
+void cd_conn_ix_resume(cd_server *srv)
+{
+    uint64_t indexed = atomic_load(&srv->ix.indexed);
+    int failing = atomic_load(&srv->ix.failing);
+    cd_call **p = &srv->ix.waiters, *ready = NULL, **ready_tail = &ready;
+    while (*p) {
+        cd_call *call = *p;
+        if (call->ix_target > indexed && !failing) { p = &call->next; continue; }
+        *p = call->next;
+        call->next = NULL;
+        *ready_tail = call;
+        ready_tail = &call->next;
+    }
+    if (srv->ix.waiters) cd_writer_want_index(srv->writer);
+    while (ready) {
+        cd_call *call = ready;
+        ready = call->next;
+        cd_conn *c = call->conn;
+        c->slow_in_flight = 0;
+        if (call->ix_target > indexed)
+            cd_fail(call, CLAIMD_E_INTERNAL, NULL, "the index cannot catch up with the latest writes (see the log)");
+        else if (!c->closing)
+            cd_dispatch_read(call);
+        conn_deferred_done(c, call);
+    }
+}
+
 /* Runs a call that is not a write (or an early error) now and queues its reply; a slow call
- * goes to the thread pool and the connection waits for it. */
+ * goes to the thread pool and the connection waits for it, as a read of the indexes waits for
+ * the index pass. */
 static void conn_run_now(cd_conn *c, cd_call *call)
 {
+    if (!call->err && (call->method->flags & CD_M_INDEXED) && conn_park_for_index(c, call)) return;
     if (!call->err && (call->method->flags & CD_M_SLOW)) {
         slow_work *w = malloc(sizeof *w);
         if (w) {

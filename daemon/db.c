@@ -25,6 +25,7 @@ static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] =
     [CD_DBI_SEARCH_DOCS] = { "search_docs", 0 },
     [CD_DBI_SEARCH_LANGS] = { "search_langs", 0 },
     [CD_DBI_MATCH_BANDS] = { "match_bands", MDB_DUPSORT | MDB_DUPFIXED },
+    [CD_DBI_IX_REVS] = { "ix_revs", 0 },
 };
 
 /* Creates dir (and its parents) with mode 0750 when missing. */
@@ -44,7 +45,44 @@ static int make_dirs(const char *dir)
     return 0;
 }
 
-/* Writes the format version into a new environment, or refuses one it does not know. */
+/* Format 1 kept the indexes in each write's own txn, so they reflect every change and every
+ * claim's last revision: record that in meta "indexed" and ix_revs (format 2's index pass). */
+static int upgrade_1_to_2(cd_db *db, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    unsigned char seq[8];
+    cd_put_u64be(seq, cd_db_next_id(txn, db->dbi[CD_DBI_CHANGES]) - 1);
+    MDB_val ik = { 7, (void *)"indexed" }, iv = { 8, seq };
+    int rc = mdb_put(txn, db->dbi[CD_DBI_META], &ik, &iv, 0);
+    if (rc || (rc = mdb_cursor_open(txn, db->dbi[CD_DBI_CLAIM_REVS], &cur))) return rc;
+    /* claim_revs is ordered id|rev: a claim's last revision is the key before the next id. */
+    uint64_t id = 0;
+    unsigned char rev[4];
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 12) continue;
+        uint64_t kid = cd_get_u64be(k.mv_data);
+        if (id && kid != id) {
+            MDB_val rk = { 8, seq }, rv = { 4, rev };
+            cd_put_u64be(seq, id);
+            if ((rc = mdb_put(txn, db->dbi[CD_DBI_IX_REVS], &rk, &rv, MDB_APPEND))) break;
+        }
+        id = kid;
+        memcpy(rev, (unsigned char *)k.mv_data + 8, 4);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND && id) {
+        MDB_val rk = { 8, seq }, rv = { 4, rev };
+        cd_put_u64be(seq, id);
+        rc = mdb_put(txn, db->dbi[CD_DBI_IX_REVS], &rk, &rv, MDB_APPEND);
+    }
+    if (rc == MDB_NOTFOUND) rc = 0;
+    if (!rc) cd_info("data format 1 upgraded to %u (index pass state recorded)", CD_DB_FORMAT);
+    return rc;
+}
+
+/* Writes the format version into a new environment, upgrades one of format 1, or refuses one
+ * it does not know. */
 static int check_format(cd_db *db, MDB_txn *txn)
 {
     MDB_val k = { 6, (void *)"format" }, v;
@@ -57,6 +95,13 @@ static int check_format(cd_db *db, MDB_txn *txn)
     }
     if (rc) return rc;
     uint32_t format = v.mv_size == 4 ? cd_get_u32be(v.mv_data) : 0;
+    if (format == 1) {
+        unsigned char buf[4];
+        cd_put_u32be(buf, CD_DB_FORMAT);
+        v = (MDB_val){ 4, buf };
+        if ((rc = upgrade_1_to_2(db, txn)) || (rc = mdb_put(txn, db->dbi[CD_DBI_META], &k, &v, 0))) return rc;
+        format = CD_DB_FORMAT;
+    }
     if (format != CD_DB_FORMAT) {
         cd_error("data format version %u is not %u, the one this claimd knows; refusing to open",
                  format, CD_DB_FORMAT);

@@ -2,6 +2,8 @@
  *
  * Storage layout (all integers big-endian so that key order is numeric order):
  *   meta          "format" -> u32 version (the last change seq is the last key of changes)
+ *                 "indexed" -> u64 seq: the derived tables below reflect every change up to it
+ *   ix_revs       claim id(8) -> rev(4): the revision idx/search/match entries were made from
  *   claims        id(8) -> current claim record (see record.h)
  *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every revision, current included
  *   entities      id(8) -> entity record
@@ -15,6 +17,8 @@
  *   changes       seq(8) -> change record {at, op, type, id}
  *   search_terms, search_blocks, search_docs, search_langs: the full-text index (search.h)
  *   match_bands   LSH bucket(4) -> claim id(8) (MDB_DUPSORT: near-duplicate matching, match.h)
+ * idx, search_* and match_bands are derived: the index pass (ixpass.h) writes them after the
+ * claim writes commit. Format 2 added ix_revs and "indexed" (format 1 is upgraded on open).
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -27,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 1
+#define CD_DB_FORMAT 2
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {
@@ -35,7 +39,7 @@ typedef enum {
     CD_DBI_EXTID, CD_DBI_DEDUP, CD_DBI_IDX, CD_DBI_VERDICTS, CD_DBI_CLAIM_VERDICTS,
     CD_DBI_RELATIONS, CD_DBI_CHANGES,
     CD_DBI_SEARCH_TERMS, CD_DBI_SEARCH_BLOCKS, CD_DBI_SEARCH_DOCS, CD_DBI_SEARCH_LANGS,
-    CD_DBI_MATCH_BANDS, CD_DBI_COUNT
+    CD_DBI_MATCH_BANDS, CD_DBI_IX_REVS, CD_DBI_COUNT
 } cd_dbi_id;
 
 typedef struct {

@@ -23,11 +23,11 @@ static const cd_method methods[] = {
     { "entity.merge", cd_m_entity_merge, CD_ROLE_WRITE, CD_M_WRITE },
     { "relation.add", cd_m_relation_add, CD_ROLE_WRITE, CD_M_WRITE },
     { "relation.list", cd_m_relation_list, CD_ROLE_READ, 0 },
-    { "claim.query", cd_m_claim_query, CD_ROLE_READ, 0 },
+    { "claim.query", cd_m_claim_query, CD_ROLE_READ, CD_M_INDEXED },
     /* Loop thread: a search over a big index can hold the loop for milliseconds (see
      * docs/search.md); moving it to a worker with its own read txn is a later step. */
-    { "claim.search", cd_m_claim_search, CD_ROLE_READ, 0 },
-    { "claim.match", cd_m_claim_match, CD_ROLE_READ, 0 },
+    { "claim.search", cd_m_claim_search, CD_ROLE_READ, CD_M_INDEXED },
+    { "claim.match", cd_m_claim_match, CD_ROLE_READ, CD_M_INDEXED },
     { "changes", cd_m_changes, CD_ROLE_READ, 0 },
     { "subscribe", cd_m_subscribe, CD_ROLE_READ, 0 },
     { "unsubscribe", cd_m_unsubscribe, CD_ROLE_READ, CD_M_NOTXN },

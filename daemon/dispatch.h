@@ -8,12 +8,14 @@
 typedef enum { CD_ROLE_READ = 0, CD_ROLE_WRITE = 1, CD_ROLE_ADMIN = 2 } cd_role;
 
 /* A method body: reads params from c, packs the result into c->pk or records an error.
- * txn is the loop's read txn, or the writer's nested txn for CD_M_WRITE methods. */
+ * txn is the loop's read txn, or the writer's batch txn for CD_M_WRITE methods. */
 typedef void (*cd_method_fn)(cd_call *c, MDB_txn *txn);
 
 /* CD_M_WRITE: runs on the writer thread; CD_M_NOTXN: needs no txn; CD_M_SLOW: may take long, so
- * it runs on the libuv thread pool with its own read txn while its connection waits. */
-enum { CD_M_WRITE = 1, CD_M_NOTXN = 2, CD_M_SLOW = 4 };
+ * it runs on the libuv thread pool with its own read txn while its connection waits;
+ * CD_M_INDEXED: reads idx, search or match tables, so it waits for the index pass to reach
+ * every change committed before it arrived (ixpass.h). */
+enum { CD_M_WRITE = 1, CD_M_NOTXN = 2, CD_M_SLOW = 4, CD_M_INDEXED = 8 };
 
 struct cd_method {
     const char *name;

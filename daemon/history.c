@@ -6,6 +6,34 @@
 #include "record.h"
 #include "server.h"
 
+/* Decodes the revision stored under key k (id|rev) with value v into *r. 0 or -1 (error set). */
+static int decode_revision(cd_call *c, const MDB_val *k, const MDB_val *v, cd_revision *r)
+{
+    msgpack_object o;
+    if (cd_rec_unpack(c, v, 4, &o)) return -1;
+    const msgpack_object *f = o.via.array.ptr;
+    if (f[3].type != MSGPACK_OBJECT_BIN) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt revision");
+    *r = (cd_revision){ cd_get_u32be((unsigned char *)k->mv_data + 8), cd_rec_str(&f[0]), cd_rec_str(&f[2]),
+                        cd_rec_i64(&f[1]), { 0 } };
+    MDB_val body = { f[3].via.bin.size, (void *)f[3].via.bin.ptr };
+    return cd_claim_decode(c, &body, &r->claim) ? -1 : 0;
+}
+
+int cd_history_rev(cd_call *c, MDB_txn *txn, uint64_t id, uint32_t rev, cd_claim *out)
+{
+    unsigned char key[12];
+    cd_put_u64be(key, id);
+    cd_put_u32be(key + 8, rev);
+    MDB_val k = { 12, key }, v;
+    int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_CLAIM_REVS], &k, &v);
+    if (rc == MDB_NOTFOUND) return rc;
+    if (rc) return cd_fail_mdb(c, rc, "reading a revision");
+    cd_revision r;
+    if (decode_revision(c, &k, &v, &r)) return -1;
+    *out = r.claim;
+    return 0;
+}
+
 int cd_history_each(cd_call *c, MDB_txn *txn, uint64_t id,
                     int (*fn)(cd_call *c, MDB_txn *txn, const cd_revision *r, void *ud), void *ud)
 {
@@ -20,14 +48,8 @@ int cd_history_each(cd_call *c, MDB_txn *txn, uint64_t id,
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && !stop;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 12 || cd_get_u64be(k.mv_data) != id) break;
-        msgpack_object o;
-        if (cd_rec_unpack(c, &v, 4, &o)) break;
-        const msgpack_object *f = o.via.array.ptr;
-        if (f[3].type != MSGPACK_OBJECT_BIN) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt revision"); break; }
-        cd_revision r = { cd_get_u32be((unsigned char *)k.mv_data + 8), cd_rec_str(&f[0]),
-                          cd_rec_str(&f[2]), cd_rec_i64(&f[1]), { 0 } };
-        MDB_val body = { f[3].via.bin.size, (void *)f[3].via.bin.ptr };
-        if (cd_claim_decode(c, &body, &r.claim)) break;
+        cd_revision r;
+        if (decode_revision(c, &k, &v, &r)) break;
         found = 1;
         stop = fn(c, txn, &r, ud);
     }

@@ -17,6 +17,9 @@ typedef struct {
 int cd_history_each(cd_call *c, MDB_txn *txn, uint64_t id,
                     int (*fn)(cd_call *c, MDB_txn *txn, const cd_revision *r, void *ud), void *ud);
 
+/* Loads revision rev of claim id. 0, MDB_NOTFOUND, or -1 (error set). */
+int cd_history_rev(cd_call *c, MDB_txn *txn, uint64_t id, uint32_t rev, cd_claim *out);
+
 /* Loads the claim as it stood at instant as_of_us (the newest revision recorded before it).
  * 0, MDB_NOTFOUND (no revision that old), or -1 (error set). */
 int cd_history_as_of(cd_call *c, MDB_txn *txn, uint64_t id, int64_t as_of_us, cd_claim *out);

@@ -5,6 +5,7 @@
 #include "db.h"
 #include "index.h"
 #include "isotime.h"
+#include "ixpass.h"
 #include "record.h"
 #include "server.h"
 #include "text.h"
@@ -107,7 +108,7 @@ int cd_index_collect(cd_call *c, MDB_txn *txn, cd_idx_kind kind, uint64_t value,
                      size_t *n, size_t *cap)
 {
     MDB_cursor *cur;
-    if (cd_wbuf_flush(c, c->srv->wbuf, txn)) return -1;     /* see the batch's own entries */
+    if (cd_ixpass_catch_up(c, txn)) return -1;     /* the index as of this txn's own writes */
     int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur);
     if (rc) return cd_fail_mdb(c, rc, "reading an index");
     unsigned char key[CD_IDX_KEY];

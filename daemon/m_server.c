@@ -39,7 +39,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 23);
+    msgpack_pack_map(pk, 26);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -58,6 +58,12 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "connections_total", srv->stats.connections_total);
     pack_u64(pk, "connections_refused", srv->stats.connections_refused);
     pack_u64(pk, "map_growths", srv->stats.map_growths);
+    /* The index pass: how far behind the committed changes it is, and whether it is failing. */
+    uint64_t committed = atomic_load(&srv->ix.committed), indexed = atomic_load(&srv->ix.indexed);
+    pack_u64(pk, "index_lag", committed > indexed ? committed - indexed : 0);
+    pack_u64(pk, "index_passes", atomic_load(&srv->ix.passes));
+    cd_pack_cstr(pk, "index_failing");
+    if (atomic_load(&srv->ix.failing)) msgpack_pack_true(pk); else msgpack_pack_false(pk);
     cd_pack_cstr(pk, "version");
     cd_pack_cstr(pk, CLAIMD_VERSION_STRING);
     cd_pack_cstr(pk, "limits");

@@ -87,5 +87,6 @@ int cd_change_log(cd_call *c, MDB_txn *txn, const char *op, const char *type, ui
     msgpack_sbuffer_destroy(&sb);
     if (rc) return rc;
     if (cd_call_add_change(c, &ch)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    c->srv->ix.pend_committed = ch.seq;
     return 0;
 }

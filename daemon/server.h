@@ -2,6 +2,8 @@
 #ifndef CD_SERVER_H
 #define CD_SERVER_H
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <uv.h>
 #include "config.h"
@@ -10,6 +12,18 @@
 
 typedef struct cd_writer cd_writer;
 typedef struct cd_conn cd_conn;
+
+/* Where the index pass stands (ixpass.h). The writer publishes after each commit; the loop
+ * thread parks readers of the indexes until indexed reaches what was committed when they came. */
+typedef struct {
+    _Atomic uint64_t committed;  /* last change seq committed */
+    _Atomic uint64_t indexed;    /* last change seq the derived indexes reflect */
+    _Atomic int wanted;          /* readers are waiting: pass before the next write batch */
+    _Atomic int failing;         /* the last pass failed (logged): waiting readers get an error */
+    _Atomic uint64_t passes;     /* passes committed */
+    uint64_t pend_committed, pend_indexed; /* writer thread: as of its open txn */
+    cd_call *waiters;            /* loop thread: parked reads, in arrival order */
+} cd_ix_state;
 
 struct cd_server {
     cd_config cfg;
@@ -31,6 +45,7 @@ struct cd_server {
     int have_writers_gid;
     int64_t started_us;
     cd_stats stats;
+    cd_ix_state ix;
 };
 
 /* Creates the socket's private directory, replaces a stale socket, refuses a live one, and

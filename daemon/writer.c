@@ -2,9 +2,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
+#include "conn.h"
 #include "dispatch.h"
 #include "isotime.h"
+#include "ixpass.h"
 #include "log.h"
 #include "params.h"
 #include "search.h"
@@ -23,6 +26,10 @@
  * this still runs whole, in a batch of its own. */
 #define BATCH_MAX_CLAIMS 256
 #define GROW_MAX_TRIES 8
+/* How long the index may lag behind idle time: a pass is a commit of its own, so a client
+ * writing one claim at a time would otherwise pay two commits per claim. Readers waiting for
+ * the index do not wait for this. */
+#define IX_IDLE_DELAY_NS 20000000LL
 
 struct cd_writer {
     cd_server *srv;
@@ -34,8 +41,11 @@ struct cd_writer {
     cd_call *done_head, *done_tail;     /* finished, not yet answered (guarded by mu) */
     int stop;
     int grow_wanted, grow_done, grow_rc; /* map growth handshake (guarded by mu) */
-    uv_async_t async;            /* writer -> loop: batch done or growth wanted */
+    uv_async_t async;            /* writer -> loop: batch done, growth wanted or index moved */
     size_t in_flight;            /* loop thread only */
+    cd_call *ixcall;             /* writer thread: the index pass's memory and error */
+    int ix_stalled;              /* writer thread: a pass failed; retry after the next commit */
+    int64_t ix_behind_since;     /* writer thread: when the index fell behind (0: it is not) */
 };
 
 /* How many claims a call writes, as far as the batch bound is concerned. */
@@ -70,6 +80,41 @@ static int request_growth(cd_writer *w)
     return rc;
 }
 
+/* After a commit: the seqs the txn reached are the ones readers may count on. */
+static void ix_publish(cd_server *srv)
+{
+    atomic_store(&srv->ix.committed, srv->ix.pend_committed);
+    atomic_store(&srv->ix.indexed, srv->ix.pend_indexed);
+}
+
+/* After an abort: nothing the txn reached happened. */
+static void ix_forget(cd_server *srv)
+{
+    srv->ix.pend_committed = atomic_load(&srv->ix.committed);
+    srv->ix.pend_indexed = atomic_load(&srv->ix.indexed);
+}
+
+/* Runs the unsettled calls of [from, end) in txn; stops at the first that fails (settled,
+ * returned in *failed) or at MDB_MAP_FULL (returned). *last is the last call run. */
+static int run_calls(cd_writer *w, MDB_txn *txn, cd_call *from, cd_call *end, int64_t now,
+                     cd_call **last, cd_call **failed)
+{
+    for (cd_call *c = from; c != end; c = c->next) {
+        if (c->settled) continue;
+        cd_call_reset(c);
+        c->at_us = now;
+        c->method->fn(c, txn);
+        *last = c;
+        if (!c->err) continue;
+        cd_wbuf_clear(w->srv->wbuf);
+        if (c->mdb_rc == MDB_MAP_FULL) return MDB_MAP_FULL;
+        c->settled = 1;
+        *failed = c;
+        return 0;
+    }
+    return 0;
+}
+
 /* Runs the calls of [from, end) that have not failed yet in one txn. The first call that fails
  * aborts the txn: it is marked settled (its error is final) and returned in *failed, and 0 is
  * returned. Otherwise returns mdb_txn_commit's code (MDB_MAP_FULL also when a call ran out of
@@ -81,28 +126,20 @@ static int run_span(cd_writer *w, cd_call *from, cd_call *end, int64_t now, cd_c
     *failed = NULL;
     int rc = mdb_txn_begin(w->srv->db.env, NULL, 0, &txn);
     if (rc) return rc;
-    for (cd_call *c = from; c != end; c = c->next) {
-        if (c->settled) continue;
-        cd_call_reset(c);
-        c->at_us = now;
-        c->method->fn(c, txn);
-        last = c;
-        if (!c->err) continue;
-        cd_wbuf_clear(w->srv->wbuf);
-        mdb_txn_abort(txn);
-        if (c->mdb_rc == MDB_MAP_FULL) return MDB_MAP_FULL;
-        c->settled = 1;
-        *failed = c;
-        return 0;
-    }
-    /* The index entries of the whole span go in at once, sorted: calls of a batch often touch
-     * the same leaves. A failure here is the span's, not one call's (last only carries it). */
-    if (last && cd_wbuf_flush(last, w->srv->wbuf, txn)) {
+    rc = run_calls(w, txn, from, end, now, &last, failed);
+    /* Index entries a call wrote itself (an index read caught the pass up) go in at once,
+     * sorted. A failure here is the span's, not one call's (last only carries it). */
+    if (!rc && !*failed && last && cd_wbuf_flush(last, w->srv->wbuf, txn))
         rc = last->mdb_rc ? last->mdb_rc : MDB_BAD_TXN;
+    if (rc || *failed) {
         mdb_txn_abort(txn);
+        ix_forget(w->srv);
         return rc;
     }
-    return mdb_txn_commit(txn);
+    rc = mdb_txn_commit(txn);
+    if (rc) ix_forget(w->srv);
+    else ix_publish(w->srv);
+    return rc;
 }
 
 /* Stores a batch with as few commits as it allows. Calls share one txn, without nested txns
@@ -137,6 +174,87 @@ static void run_batch(cd_writer *w, cd_call *batch)
         }
         from = end;
     }
+    w->ix_stalled = 0;                   /* new changes: a failed pass may go through now */
+}
+
+/* One index pass in a txn of its own (growing the map when it must). Returns 0 or the code it
+ * failed with, after logging why; the loop is told either way, to wake the readers waiting. */
+static int run_index_pass(cd_writer *w)
+{
+    cd_server *srv = w->srv;
+    cd_call *c = w->ixcall;
+    int rc, tries = 0;
+    for (;;) {
+        MDB_txn *txn;
+        int more;
+        cd_call_reset(c);
+        msgpack_zone_clear(&c->zone);
+        atomic_store(&srv->ix.wanted, 0);
+        if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) break;
+        if (cd_ixpass_run(c, txn, CD_IX_PASS_MAX, &more)) {
+            rc = c->mdb_rc ? c->mdb_rc : MDB_BAD_TXN;
+            cd_wbuf_clear(srv->wbuf);
+            mdb_txn_abort(txn);
+            ix_forget(srv);
+        } else if ((rc = mdb_txn_commit(txn))) {
+            ix_forget(srv);
+        } else {
+            ix_publish(srv);
+            atomic_fetch_add(&srv->ix.passes, 1);
+        }
+        if (rc != MDB_MAP_FULL || tries++ >= GROW_MAX_TRIES || request_growth(w)) break;
+    }
+    if (rc) cd_error("index pass failed: %s", c->err ? c->err_msg : mdb_strerror(rc));
+    atomic_store(&srv->ix.failing, rc != 0);
+    w->ix_stalled = rc != 0;
+    uv_async_send(&w->async);
+    return rc;
+}
+
+/* Whether the index has changes to catch up on and may try: after a failed pass, only once
+ * new changes came or a reader asks (writer thread). */
+static int index_behind(const cd_writer *w)
+{
+    return w->srv->ix.pend_indexed < w->srv->ix.pend_committed &&
+           (!w->ix_stalled || atomic_load(&w->srv->ix.wanted));
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Whether the index pass goes before the next write batch: readers wait for it, it fell a
+ * whole pass behind (which bounds the catch-up after a crash and a reader's wait), or it has
+ * lagged ten idle delays under a steady stream of writes. */
+static int index_first(const cd_writer *w)
+{
+    return index_behind(w) && (atomic_load(&w->srv->ix.wanted) ||
+                               w->srv->ix.pend_committed - w->srv->ix.pend_indexed >= CD_IX_PASS_MAX ||
+                               (w->ix_behind_since && mono_ns() - w->ix_behind_since > 10 * IX_IDLE_DELAY_NS));
+}
+
+/* Waits (w->mu held) for work: a write batch (1), or an index pass (0) once the index has
+ * lagged IX_IDLE_DELAY_NS or a reader waits for it; -1 when the writer must stop. */
+static int wait_for_work(cd_writer *w)
+{
+    for (;;) {
+        int behind = index_behind(w);
+        if (!behind) w->ix_behind_since = 0;
+        else if (!w->ix_behind_since) w->ix_behind_since = mono_ns();
+        if (w->queue_head) return index_first(w) ? 0 : 1;
+        if (w->stop) return -1;
+        if (!behind) { pthread_cond_wait(&w->wake, &w->mu); continue; }
+        int64_t due = w->ix_behind_since + IX_IDLE_DELAY_NS;
+        if (atomic_load(&w->srv->ix.wanted) || mono_ns() >= due) return 0;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);   /* the condition variable's clock */
+        int64_t at = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (due - mono_ns());
+        ts = (struct timespec){ at / 1000000000LL, at % 1000000000LL };
+        pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+    }
 }
 
 static void *writer_main(void *arg)
@@ -144,8 +262,14 @@ static void *writer_main(void *arg)
     cd_writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (!w->queue_head && !w->stop) pthread_cond_wait(&w->wake, &w->mu);
-        if (!w->queue_head && w->stop) { pthread_mutex_unlock(&w->mu); break; }
+        int work = wait_for_work(w);
+        if (work < 0) { pthread_mutex_unlock(&w->mu); break; }
+        if (work == 0) {
+            pthread_mutex_unlock(&w->mu);
+            run_index_pass(w);
+            w->ix_behind_since = 0;
+            continue;
+        }
         /* Take everything that queued while the last batch committed, up to the bound. */
         cd_call *batch = w->queue_head, *last = batch;
         size_t n = 1, bytes = batch->req_bytes, weight = call_weight(batch);
@@ -209,6 +333,7 @@ static void on_async(uv_async_t *h)
         w->done(done);
         done = next;
     }
+    if (srv->ix.waiters) cd_conn_ix_resume(srv);
 }
 
 cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
@@ -217,7 +342,20 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     if (!w) return NULL;
     w->srv = srv;
     w->done = done;
-    if (!(srv->wbuf = cd_wbuf_new())) { free(w); return NULL; }
+    if (!(srv->wbuf = cd_wbuf_new()) || !(w->ixcall = cd_call_new_internal(srv))) {
+        cd_wbuf_free(srv->wbuf);
+        srv->wbuf = NULL;
+        free(w);
+        return NULL;
+    }
+    /* Where the index stands: a restart catches up from meta "indexed" while readers wait. */
+    MDB_txn *txn;
+    if (mdb_txn_begin(srv->db.env, NULL, MDB_RDONLY, &txn) == 0) {
+        srv->ix.pend_committed = cd_db_next_id(txn, srv->db.dbi[CD_DBI_CHANGES]) - 1;
+        srv->ix.pend_indexed = cd_ixpass_indexed(srv, txn);
+        mdb_txn_abort(txn);
+    }
+    ix_publish(srv);
     cd_wbuf_set_apply(srv->wbuf, srv->db.dbi[CD_DBI_SEARCH_TERMS], cd_search_postings_apply);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
@@ -230,6 +368,7 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     return w;
 fail:
     cd_error("cannot start the writer thread");
+    cd_call_free(w->ixcall);
     cd_wbuf_free(srv->wbuf);
     srv->wbuf = NULL;
     free(w);
@@ -255,6 +394,7 @@ static void free_on_close(uv_handle_t *h)
     cd_writer *w = h->data;
     cd_wbuf_free(w->srv->wbuf);
     w->srv->wbuf = NULL;
+    cd_call_free(w->ixcall);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->wake);
     free(w);
@@ -268,6 +408,14 @@ void cd_writer_stop(cd_writer *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     uv_close((uv_handle_t *)&w->async, free_on_close);
+}
+
+void cd_writer_want_index(cd_writer *w)
+{
+    atomic_store(&w->srv->ix.wanted, 1);
+    pthread_mutex_lock(&w->mu);
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
 }
 
 void cd_writer_kick(cd_writer *w)

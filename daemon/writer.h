@@ -1,9 +1,10 @@
 /* writer: the one thread that owns LMDB write transactions, with group commit.
  *
  * The loop thread submits write calls; the writer takes every call queued so far (bounded) as a
- * batch, runs each in its own nested txn (a failing call aborts only its own), commits the batch
- * once (one fsync), and hands the batch back to the loop, which answers the calls. A call's
- * success reply is only ever sent after the commit of its batch returned 0. */
+ * batch, runs the calls in one txn (a failing call is split off: see run_batch), commits the
+ * batch once (one fsync), and hands the batch back to the loop, which answers the calls. A
+ * call's success reply is only ever sent after the commit of its batch returned 0. Between
+ * batches, and whenever the writer is idle, it runs the index pass (ixpass.h). */
 #ifndef CD_WRITER_H
 #define CD_WRITER_H
 
@@ -20,6 +21,9 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done);
 
 /* Queues a write call (loop thread). Ownership passes to the writer until done(c). */
 void cd_writer_submit(cd_writer *w, cd_call *c);
+
+/* Asks for an index pass before the next write batch: a reader is waiting (loop thread). */
+void cd_writer_want_index(cd_writer *w);
 
 /* Re-checks pending work on the loop thread (e.g. a map growth deferred while a worker thread
  * held a read txn); call when srv->workers_running drops to 0. */
