@@ -33,6 +33,10 @@ void cd_text_buf_free(cd_text_buf *buf);
 /* Copies lang's primary subtag ("pt" of "pt-BR"), lower-cased, into tag; "" if none or longer than 3. */
 void cd_text_lang_primary(const char *lang, char tag[4]);
 
+/* This thread's term memo of bytes bytes (zeroed when made), kept with its stemmers and freed
+ * with them (cd_text_thread_cleanup, or thread exit). NULL when out of memory. */
+void *cd_text_thread_memo(size_t bytes);
+
 /* This thread's stemmer for Snowball algorithm algo, created on first use; NULL when out of memory. */
 struct sb_stemmer *cd_text_stemmer_get(const char *algo);
 

@@ -70,6 +70,7 @@ struct stem_cache {
         const char *algo;
         struct sb_stemmer *stemmer;
     } slot[CACHE_SLOTS];
+    void *memo;                  /* text_tokens.c's term memo */
 };
 
 static _Thread_local struct stem_cache *tl_cache;
@@ -80,6 +81,7 @@ static int key_ready;
 static void cache_free(struct stem_cache *c)
 {
     for (size_t i = 0; i < c->n; i++) sb_stemmer_delete(c->slot[i].stemmer);
+    free(c->memo);
     free(c);
 }
 
@@ -95,7 +97,8 @@ static void make_key(void)
     key_ready = pthread_key_create(&cache_key, cache_free_at_exit) == 0;
 }
 
-struct sb_stemmer *cd_text_stemmer_get(const char *algo)
+/* This thread's cache, made on first use. NULL when out of memory. */
+static struct stem_cache *thread_cache(void)
 {
     if (!tl_cache) {
         tl_cache = calloc(1, sizeof *tl_cache);
@@ -103,6 +106,19 @@ struct sb_stemmer *cd_text_stemmer_get(const char *algo)
         pthread_once(&key_once, make_key);
         if (key_ready) pthread_setspecific(cache_key, tl_cache);
     }
+    return tl_cache;
+}
+
+void *cd_text_thread_memo(size_t bytes)
+{
+    struct stem_cache *c = thread_cache();
+    if (c && !c->memo) c->memo = calloc(1, bytes);
+    return c ? c->memo : NULL;
+}
+
+struct sb_stemmer *cd_text_stemmer_get(const char *algo)
+{
+    if (!thread_cache()) return NULL;
     for (size_t i = 0; i < tl_cache->n; i++)
         if (strcmp(tl_cache->slot[i].algo, algo) == 0) return tl_cache->slot[i].stemmer;
     if (tl_cache->n == CACHE_SLOTS) return NULL;

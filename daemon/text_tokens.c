@@ -25,6 +25,34 @@ typedef struct {
     cd_text_buf post; /* finished term */
 } term_scratch;
 
+/* Terms made lately, per thread. Word frequencies are Zipfian, so most words of a text were
+ * seen a moment ago; folding (utf8proc) and stemming them again was a quarter of indexing. A
+ * direct-mapped table: a collision just replaces the older word. */
+#define MEMO_SLOTS 16384
+#define MEMO_WORD 32
+typedef struct {
+    const char *algo;      /* the rules the term was made with: algo and pre_flags */
+    unsigned pre_flags;
+    uint8_t wlen, tlen;    /* wlen 0: empty slot */
+    char word[MEMO_WORD];
+    char term[MEMO_WORD * 2];
+} memo_slot;
+static memo_slot *memo_find(const lang_rules *lr, const char *w, size_t n, int *hit)
+{
+    *hit = 0;
+    if (n == 0 || n > MEMO_WORD) return NULL;
+    memo_slot *memo = cd_text_thread_memo(MEMO_SLOTS * sizeof *memo);
+    if (!memo) return NULL;
+    uint64_t h = 0xcbf29ce484222325ULL ^ (uintptr_t)lr->algo ^ lr->pre_flags;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)w[i]) * 0x100000001b3ULL;
+    memo_slot *s = &memo[(h ^ (h >> 29)) & (MEMO_SLOTS - 1)];
+    *hit = s->wlen == n && s->algo == lr->algo && s->pre_flags == lr->pre_flags && memcmp(s->word, w, n) == 0;
+    return s;
+}
+
+/* make_term through the memo. */
+static const char *memo_term(term_scratch *ts, const lang_rules *lr, const char *w, size_t n, size_t *len);
+
 static lang_rules rules_for(const char *lang)
 {
     lang_rules r = {cd_text_stemmer_name(lang), 0, 0};
@@ -148,6 +176,20 @@ static size_t word_end(const unsigned char *p, size_t n, size_t i, const lang_ru
 
 /* The tokenizer's loop; with make_terms unset each token's term is the word as written (no
  * folding or stemming), for callers that need only where the words are. */
+static const char *memo_term(term_scratch *ts, const lang_rules *lr, const char *w, size_t n, size_t *len)
+{
+    int hit;
+    memo_slot *s = memo_find(lr, w, n, &hit);
+    if (hit) { *len = s->tlen; return s->term; }
+    const char *term = make_term(ts, lr, w, n, len);
+    if (term && s && *len <= sizeof s->term) {
+        *s = (memo_slot){ lr->algo, lr->pre_flags, (uint8_t)n, (uint8_t)*len, { 0 }, { 0 } };
+        memcpy(s->word, w, n);
+        memcpy(s->term, term, *len);
+    }
+    return term;
+}
+
 static int tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud, int make_terms)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -171,7 +213,7 @@ static int tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, v
         size_t len = end - start;
         const char *term = s + start;
         if (make_terms) {
-            term = make_term(&ts, &lr, s + start, end - start, &len);
+            term = memo_term(&ts, &lr, s + start, end - start, &len);
             if (!term) { rc = -1; break; }
             if (len == 0) continue; /* e.g. a word of ignorable characters only */
         }

@@ -24,6 +24,9 @@ struct cd_wbuf {
     int napply;
     MDB_val *vals;               /* scratch for one key's values */
     size_t vals_cap;
+    entry *tmp;                  /* radix sort's second array */
+    size_t tmp_cap;
+    size_t *count;               /* radix sort's buckets */
 };
 
 /* qsort has no context argument: the bytes of the buffer being sorted (writer thread only). */
@@ -56,6 +59,8 @@ void cd_wbuf_free(cd_wbuf *b)
     free(b->e);
     free(b->bytes);
     free(b->vals);
+    free(b->tmp);
+    free(b->count);
     free(b);
 }
 
@@ -105,6 +110,41 @@ void cd_wbuf_clear(cd_wbuf *b)
     b->used = 0;
 }
 
+#define RADIX_BITS 16
+#define RADIX_BUCKETS ((size_t)1 << RADIX_BITS)
+
+/* The 16-bit digit d (0-3: of head, least significant first; 4: the table) of an entry. */
+static size_t digit(const entry *e, int d)
+{
+    return d < 4 ? (size_t)(e->head >> (16 * d)) & (RADIX_BUCKETS - 1) : (size_t)e->dbi & (RADIX_BUCKETS - 1);
+}
+
+/* Sorts the entries by entry_cmp: a stable LSD radix sort on (table, head) (glibc's qsort was a
+ * tenth of an import), then each run of equal heads by the whole key and value. -1 when out of
+ * memory (nothing sorted). */
+static int sort_entries(cd_wbuf *b)
+{
+    if ((!b->count && !(b->count = malloc(RADIX_BUCKETS * sizeof *b->count))) ||
+        grow((void **)&b->tmp, &b->tmp_cap, b->n, sizeof *b->tmp))
+        return -1;
+    entry *src = b->e, *dst = b->tmp;
+    for (int d = 0; d < 5; d++) {
+        memset(b->count, 0, RADIX_BUCKETS * sizeof *b->count);
+        for (size_t i = 0; i < b->n; i++) b->count[digit(&src[i], d)]++;
+        if (b->count[digit(&src[0], d)] == b->n) continue;      /* one value: nothing moves */
+        size_t sum = 0;
+        for (size_t k = 0; k < RADIX_BUCKETS; k++) { size_t c = b->count[k]; b->count[k] = sum; sum += c; }
+        for (size_t i = 0; i < b->n; i++) dst[b->count[digit(&src[i], d)]++] = src[i];
+        entry *t = src; src = dst; dst = t;
+    }
+    if (src != b->e) memcpy(b->e, src, b->n * sizeof *b->e);
+    for (size_t i = 0, j; i < b->n; i = j) {
+        for (j = i + 1; j < b->n && b->e[j].head == b->e[i].head && b->e[j].dbi == b->e[i].dbi; j++) {}
+        if (j - i > 1) qsort(b->e + i, j - i, sizeof *b->e, entry_cmp);
+    }
+    return 0;
+}
+
 static cd_wbuf_apply_fn apply_of(const cd_wbuf *b, MDB_dbi dbi)
 {
     for (int i = 0; i < b->napply; i++)
@@ -144,7 +184,10 @@ int cd_wbuf_flush(cd_call *c, cd_wbuf *b, MDB_txn *txn)
 {
     if (!b->n) return 0;
     sort_bytes = b->bytes;
-    qsort(b->e, b->n, sizeof *b->e, entry_cmp);
+    if (sort_entries(b)) {
+        cd_wbuf_clear(b);
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    }
     int rc = 0;
     for (size_t i = 0, j; i < b->n && !rc; i = j) {
         for (j = i + 1; j < b->n && b->e[j].dbi == b->e[i].dbi; j++) {}
