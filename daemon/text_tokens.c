@@ -4,6 +4,7 @@
 #include "text_internal.h"
 
 #include <libstemmer.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -99,13 +100,21 @@ static const char *make_term(term_scratch *ts, const lang_rules *lr, const char 
 
 /* utf8proc_category with the ASCII range answered inline: word boundaries look at every
  * character of every text indexed or shown as a snippet, and most are ASCII. */
-static utf8proc_category_t category(utf8proc_int32_t c)
+/* Categories of U+0000..U+07FF (Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic: most text
+ * we see), read once from utf8proc: its lookup was a quarter of making a snippet. */
+#define SMALL_CATS 0x800
+static uint8_t small_cats[SMALL_CATS];
+static pthread_once_t small_cats_once = PTHREAD_ONCE_INIT;
+
+static void fill_small_cats(void)
 {
-    if (c >= 0 && c < 0x80) {
-        if (c >= 'a' && c <= 'z') return UTF8PROC_CATEGORY_LL;
-        if (c >= 'A' && c <= 'Z') return UTF8PROC_CATEGORY_LU;
-        if (c >= '0' && c <= '9') return UTF8PROC_CATEGORY_ND;
-    }
+    for (utf8proc_int32_t c = 0; c < SMALL_CATS; c++) small_cats[c] = (uint8_t)utf8proc_category(c);
+}
+
+/* The category of c; tokenize has filled small_cats before any call. */
+static inline utf8proc_category_t category(utf8proc_int32_t c)
+{
+    if (c >= 0 && c < SMALL_CATS) return (utf8proc_category_t)small_cats[c];
     return utf8proc_category(c);
 }
 
@@ -136,6 +145,10 @@ static int is_cjk_single(utf8proc_int32_t c)
 static utf8proc_int32_t peek(const unsigned char *p, size_t n, size_t i, size_t *len)
 {
     if (p[i] < 0x80) { *len = 1; return p[i]; }
+    if ((p[i] & 0xE0) == 0xC0 && i + 1 < n) {     /* two bytes; the text was validated */
+        *len = 2;
+        return (utf8proc_int32_t)(p[i] & 0x1F) << 6 | (p[i + 1] & 0x3F);
+    }
     utf8proc_int32_t c = 0;
     utf8proc_ssize_t l = utf8proc_iterate(p + i, (utf8proc_ssize_t)(n - i), &c);
     *len = l > 0 ? (size_t)l : 1; /* input is validated; the fallback only guards progress */
@@ -174,8 +187,6 @@ static size_t word_end(const unsigned char *p, size_t n, size_t i, const lang_ru
     return i;
 }
 
-/* The tokenizer's loop; with make_terms unset each token's term is the word as written (no
- * folding or stemming), for callers that need only where the words are. */
 static const char *memo_term(term_scratch *ts, const lang_rules *lr, const char *w, size_t n, size_t *len)
 {
     int hit;
@@ -190,6 +201,8 @@ static const char *memo_term(term_scratch *ts, const lang_rules *lr, const char 
     return term;
 }
 
+/* The tokenizer's loop; with make_terms unset each token's term is the word as written (no
+ * folding or stemming), for callers that need only where the words are. */
 static int tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, void *ud, int make_terms)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -200,6 +213,7 @@ static int tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, v
     int rc = 0;
 
     if (!cd_text_valid_utf8(s, n)) return -1;
+    pthread_once(&small_cats_once, fill_small_cats);
     while (i < n && rc == 0) {
         size_t l;
         utf8proc_int32_t c = peek(p, n, i, &l);
