@@ -179,7 +179,7 @@ static void run_batch(cd_writer *w, cd_call *batch)
 
 /* One index pass in a txn of its own (growing the map when it must). Returns 0 or the code it
  * failed with, after logging why; the loop is told either way, to wake the readers waiting. */
-static int run_index_pass(cd_writer *w)
+static int run_index_pass(cd_writer *w, size_t max)
 {
     cd_server *srv = w->srv;
     cd_call *c = w->ixcall;
@@ -191,7 +191,7 @@ static int run_index_pass(cd_writer *w)
         msgpack_zone_clear(&c->zone);
         atomic_store(&srv->ix.wanted, 0);
         if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) break;
-        if (cd_ixpass_run(c, txn, CD_IX_PASS_MAX, &more)) {
+        if (cd_ixpass_run(c, txn, max, &more)) {
             rc = c->mdb_rc ? c->mdb_rc : MDB_BAD_TXN;
             cd_wbuf_clear(srv->wbuf);
             mdb_txn_abort(txn);
@@ -265,8 +265,10 @@ static void *writer_main(void *arg)
         int work = wait_for_work(w);
         if (work < 0) { pthread_mutex_unlock(&w->mu); break; }
         if (work == 0) {
+            /* With writes waiting, a shorter pass: they wait for it. */
+            size_t max = w->queue_head ? CD_IX_PASS_BUSY : CD_IX_PASS_MAX;
             pthread_mutex_unlock(&w->mu);
-            run_index_pass(w);
+            run_index_pass(w, max);
             w->ix_behind_since = 0;
             continue;
         }
