@@ -50,7 +50,8 @@ struct cd_call {
     int has_err_id;
     int mdb_rc;               /* the LMDB code behind an internal/storage_full error, else 0 */
     int settled;              /* writer: this call's outcome in its batch is final */
-    uint64_t ix_target;       /* a parked read: the change seq the indexes must reach */
+    uint64_t ix_target;       /* a parked read: the change seq the indexes must reach... */
+    uint64_t ix_attempt;      /* ...and the first pass attempt it waits for */
     int64_t at_us;            /* the time the request's write is stamped with */
     int64_t start_ns;         /* monotonic arrival time, for latency stats */
     cd_change *changes;       /* zone array of changes made; count in nchanges */

@@ -291,6 +291,7 @@ static int conn_park_for_index(cd_conn *c, cd_call *call)
     uint64_t committed = atomic_load(&srv->ix.committed);
     if (atomic_load(&srv->ix.indexed) >= committed || !srv->writer) return 0;
     call->ix_target = committed;
+    call->ix_attempt = atomic_load(&srv->ix.attempts) + 1;   /* a pass that starts from now */
     call->next = NULL;
     cd_call **tail = &srv->ix.waiters;
     while (*tail) tail = &(*tail)->next;
@@ -302,12 +303,13 @@ static int conn_park_for_index(cd_conn *c, cd_call *call)
 
 void cd_conn_ix_resume(cd_server *srv)
 {
-    uint64_t indexed = atomic_load(&srv->ix.indexed);
-    int failing = atomic_load(&srv->ix.failing);
+    uint64_t indexed = atomic_load(&srv->ix.indexed), failed = atomic_load(&srv->ix.failed_attempt);
     cd_call **p = &srv->ix.waiters, *ready = NULL, **ready_tail = &ready;
     while (*p) {
         cd_call *call = *p;
-        if (call->ix_target > indexed && !failing) { p = &call->next; continue; }
+        /* Ready when the index got there, or when a pass attempted for it failed; an older
+         * failure says nothing about the state now. */
+        if (call->ix_target > indexed && failed < call->ix_attempt) { p = &call->next; continue; }
         *p = call->next;
         call->next = NULL;
         *ready_tail = call;
@@ -324,6 +326,18 @@ void cd_conn_ix_resume(cd_server *srv)
         else if (!c->closing)
             cd_dispatch_read(call);
         conn_deferred_done(c, call);
+    }
+}
+
+void cd_conn_ix_abandon(cd_server *srv)
+{
+    while (srv->ix.waiters) {
+        cd_call *call = srv->ix.waiters;
+        srv->ix.waiters = call->next;
+        call->next = NULL;
+        call->conn->slow_in_flight = 0;
+        cd_fail(call, CLAIMD_E_BUSY, NULL, "shutting down");
+        conn_deferred_done(call->conn, call);
     }
 }
 

@@ -98,6 +98,7 @@ static void on_grace_expired(uv_timer_t *t)
 {
     cd_server *srv = t->data;
     cd_warn("shutdown: closing %u connection(s) that did not drain in time", srv->nconns);
+    cd_conn_ix_abandon(srv);
     while (srv->conns) cd_conn_close(srv->conns);
 }
 

@@ -19,7 +19,9 @@ typedef struct {
     _Atomic uint64_t committed;  /* last change seq committed */
     _Atomic uint64_t indexed;    /* last change seq the derived indexes reflect */
     _Atomic int wanted;          /* readers are waiting: pass before the next write batch */
-    _Atomic int failing;         /* the last pass failed (logged): waiting readers get an error */
+    _Atomic int failing;         /* the last pass failed (logged) */
+    _Atomic uint64_t attempts;   /* passes started */
+    _Atomic uint64_t failed_attempt; /* the number of the last pass that failed (0: none) */
     _Atomic uint64_t passes;     /* passes committed */
     uint64_t pend_committed, pend_indexed; /* writer thread: as of its open txn */
     cd_call *waiters;            /* loop thread: parked reads, in arrival order */

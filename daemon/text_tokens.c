@@ -104,11 +104,20 @@ static const char *make_term(term_scratch *ts, const lang_rules *lr, const char 
  * we see), read once from utf8proc: its lookup was a quarter of making a snippet. */
 #define SMALL_CATS 0x800
 static uint8_t small_cats[SMALL_CATS];
+static uint8_t small_kind[SMALL_CATS];     /* KIND_* bits of the same characters */
 static pthread_once_t small_cats_once = PTHREAD_ONCE_INIT;
+enum { KIND_WORD = 1, KIND_START = 2 };
+
+static int is_word_start(utf8proc_category_t c);
+static int is_word_char(utf8proc_category_t c);
 
 static void fill_small_cats(void)
 {
-    for (utf8proc_int32_t c = 0; c < SMALL_CATS; c++) small_cats[c] = (uint8_t)utf8proc_category(c);
+    for (utf8proc_int32_t c = 0; c < SMALL_CATS; c++) {
+        utf8proc_category_t cat = utf8proc_category(c);
+        small_cats[c] = (uint8_t)cat;
+        small_kind[c] = (uint8_t)((is_word_char(cat) ? KIND_WORD : 0) | (is_word_start(cat) ? KIND_START : 0));
+    }
 }
 
 /* The category of c; tokenize has filled small_cats before any call. */
@@ -176,9 +185,10 @@ static size_t word_end(const unsigned char *p, size_t n, size_t i, const lang_ru
     peek(p, n, i, &l);
     i += l;
     while (i < n) {
+        if (p[i] < 0x80 && (small_kind[p[i]] & KIND_WORD)) { i++; continue; }   /* most text */
         utf8proc_int32_t c = peek(p, n, i, &l);
-        if (is_cjk_single(c)) break;
-        if (!is_word_char(category(c))) {
+        if (c >= SMALL_CATS && is_cjk_single(c)) break;
+        if (c < SMALL_CATS ? !(small_kind[c] & KIND_WORD) : !is_word_char(category(c))) {
             size_t l2;
             if (i + l >= n || !joins(c, peek(p, n, i + l, &l2), lr)) break;
         }
@@ -216,11 +226,12 @@ static int tokenize(const char *s, size_t n, const char *lang, cd_token_fn fn, v
     pthread_once(&small_cats_once, fill_small_cats);
     while (i < n && rc == 0) {
         size_t l;
+        if (p[i] < 0x80 && !(small_kind[p[i]] & KIND_START)) { i++; continue; }  /* spaces, punctuation */
         utf8proc_int32_t c = peek(p, n, i, &l);
         size_t start = i, end;
 
-        if (is_cjk_single(c)) end = i + l;
-        else if (is_word_start(category(c))) end = word_end(p, n, i, &lr);
+        if (c >= SMALL_CATS && is_cjk_single(c)) end = i + l;
+        else if (c < SMALL_CATS ? (small_kind[c] & KIND_START) : is_word_start(category(c))) end = word_end(p, n, i, &lr);
         else { i += l; continue; }
         i = end;
 

@@ -184,6 +184,7 @@ static int run_index_pass(cd_writer *w, size_t max)
     cd_server *srv = w->srv;
     cd_call *c = w->ixcall;
     int rc, tries = 0;
+    uint64_t attempt = atomic_fetch_add(&srv->ix.attempts, 1) + 1;
     for (;;) {
         MDB_txn *txn;
         int more;
@@ -204,7 +205,10 @@ static int run_index_pass(cd_writer *w, size_t max)
         }
         if (rc != MDB_MAP_FULL || tries++ >= GROW_MAX_TRIES || request_growth(w)) break;
     }
-    if (rc) cd_error("index pass failed: %s", c->err ? c->err_msg : mdb_strerror(rc));
+    if (rc) {
+        cd_error("index pass failed: %s", c->err ? c->err_msg : mdb_strerror(rc));
+        atomic_store(&srv->ix.failed_attempt, attempt);
+    }
     atomic_store(&srv->ix.failing, rc != 0);
     w->ix_stalled = rc != 0;
     uv_async_send(&w->async);

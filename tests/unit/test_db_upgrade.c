@@ -78,8 +78,44 @@ int main(void)
 
     ok(cd_db_open(&db, dir, 1 << 20) == 0, "format %d data opens again without upgrading", CD_DB_FORMAT);
     cd_db_close(&db);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+
+    /* A compacted copy (what `backup` makes) of format 1 data bigger than the map it is opened
+     * with: LMDB maps exactly the data, with no free page, and the upgrade needs new ones. */
+    char big[] = "/tmp/claimd-upgrade-big-XXXXXX", copy[] = "/tmp/claimd-upgrade-copy-XXXXXX";
+    ok(mkdtemp(big) && mkdtemp(copy), "two more directories");
+    ok(cd_db_open(&db, big, 1 << 20) == 0, "a second environment opens");
+    rc = 0;
+    char body[200];
+    memset(body, 'x', sizeof body);
+    for (uint64_t id = 1; id <= 20000 && !rc; id += 1000) {    /* ~4 MB of revisions */
+        rc = mdb_txn_begin(db.env, NULL, 0, &txn);
+        for (uint64_t i = id; i < id + 1000 && !rc; i++) {
+            rev_key(k, i, 1);
+            rc = put(txn, db.dbi[CD_DBI_CLAIM_REVS], k, 12, body, sizeof body);
+        }
+        if (!rc) {
+            cd_put_u64be(seq, id);
+            rc = put(txn, db.dbi[CD_DBI_CHANGES], seq, 8, "x", 1);
+        }
+        if (rc == MDB_MAP_FULL) { mdb_txn_abort(txn); rc = cd_db_grow(&db, 0); continue; }
+        rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+    }
+    mdb_txn_begin(db.env, NULL, 0, &txn);
+    rc |= put(txn, db.dbi[CD_DBI_META], "format", 6, fmt, 4);
+    mdb_del(txn, db.dbi[CD_DBI_META], &ik, NULL);
+    rc |= mdb_txn_commit(txn);
+    rc |= mdb_env_copy2(db.env, copy, MDB_CP_COMPACT);
+    ok(rc == 0, "format 1 data of 20,000 revisions copied compacted");
+    cd_db_close(&db);
+    if (ok(cd_db_open(&db, copy, 1 << 20) == 0, "the copy opens with a 1 MiB map and is upgraded")) {
+        mdb_txn_begin(db.env, NULL, MDB_RDONLY, &txn);
+        is_int(ix_rev(&db, txn, 20000), 1, "ix_revs holds its last claim");
+        mdb_txn_abort(txn);
+        cd_db_close(&db);
+    }
+
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", dir, big, copy);
     if (system(cmd) != 0) diag("could not remove %s", dir);
     return done_testing();
 }
