@@ -148,13 +148,15 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
     if ((rc = env_open(db, dir, map_size, 1))) goto fail;
     MDB_envinfo info;
     mdb_env_info(db->env, &info);
-    /* Data bigger than map_size maps exactly its own size: leave room for the first txns
-     * (an upgrade, the first batch) as a growth step would. */
+    /* Data bigger than map_size maps exactly its own size (a compacted backup has no free
+     * page either): leave room for the first txns (an upgrade, the first batch) as a growth
+     * step would. */
     MDB_stat st;
     mdb_env_stat(db->env, &st);
     size_t used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
     size_t room = used + (used / 4 > CD_DB_GROW_MIN ? used / 4 : CD_DB_GROW_MIN);
-    if (info.me_mapsize < room && (rc = mdb_env_set_mapsize(db->env, room)) == 0) mdb_env_info(db->env, &info);
+    if (info.me_mapsize < used + used / 4 && (rc = mdb_env_set_mapsize(db->env, room)) == 0)
+        mdb_env_info(db->env, &info);
     if (rc) goto fail_env;
     db->writemap = 1;
     if ((rc = reserve(db, 0, info.me_mapsize))) {
@@ -163,7 +165,7 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
         mdb_env_close(db->env);
         db->env = NULL;
         db->writemap = 0;
-        if ((rc = env_open(db, dir, map_size > room ? map_size : room, 0))) goto fail;
+        if ((rc = env_open(db, dir, info.me_mapsize, 0))) goto fail;
         mdb_env_info(db->env, &info);
     }
     db->map_size = info.me_mapsize;

@@ -125,8 +125,13 @@ int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more)
 
 int cd_ixpass_catch_up(cd_call *c, MDB_txn *txn)
 {
+    /* Normally a pass and a batch behind; far more means passes are failing, and one call's
+     * txn and memory should not take on the whole backlog. */
     int more = 1;
-    while (more)
+    for (int i = 0; more; i++) {
+        if (i == CD_IX_CATCH_UP_PASSES)
+            return cd_fail(c, CLAIMD_E_BUSY, NULL, "the index is far behind the writes; retry later");
         if (cd_ixpass_run(c, txn, CD_IX_PASS_MAX, &more)) return -1;
+    }
     return 0;
 }

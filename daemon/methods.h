@@ -1,6 +1,7 @@
 /* methods: every RPC method's body (see dispatch.h for the calling convention). Each reads its
  * params from the call, packs its result or records an error; write methods run on the writer
- * thread inside their own nested transaction. Contracts: docs/protocol.md. */
+ * thread in their batch's transaction, which is aborted and run again without them when they
+ * fail (writer.c). Contracts: docs/protocol.md. */
 #ifndef CD_METHODS_H
 #define CD_METHODS_H
 
