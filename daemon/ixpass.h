@@ -22,7 +22,6 @@
 #include "call.h"
 
 #define CD_IX_PASS_MAX 2048     /* changes one pass takes: bounds its txn's dirty pages */
-#define CD_IX_PASS_BUSY 512     /* ... when writes are queued behind it: bounds their wait */
 
 /* The seq the indexes reflect in txn (0: none yet). */
 uint64_t cd_ixpass_indexed(cd_server *srv, MDB_txn *txn);

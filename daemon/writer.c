@@ -30,6 +30,8 @@
  * writing one claim at a time would otherwise pay two commits per claim. Readers waiting for
  * the index do not wait for this. */
 #define IX_IDLE_DELAY_NS 20000000LL
+#define IX_PASS_MIN 16           /* the smallest pass MDB_TXN_FULL can halve it to */
+#define IX_PASS_REGROW 64        /* passes after a halving before the size doubles again */
 
 struct cd_writer {
     cd_server *srv;
@@ -46,6 +48,8 @@ struct cd_writer {
     cd_call *ixcall;             /* writer thread: the index pass's memory and error */
     int ix_stalled;              /* writer thread: a pass failed; retry after the next commit */
     int64_t ix_behind_since;     /* writer thread: when the index fell behind (0: it is not) */
+    size_t ix_pass_max;          /* writer thread: changes a pass takes (halved on MDB_TXN_FULL) */
+    int ix_pass_ok;              /* writer thread: passes that went through since it was halved */
 };
 
 /* How many claims a call writes, as far as the batch bound is concerned. */
@@ -179,11 +183,12 @@ static void run_batch(cd_writer *w, cd_call *batch)
 
 /* One index pass in a txn of its own (growing the map when it must). Returns 0 or the code it
  * failed with, after logging why; the loop is told either way, to wake the readers waiting. */
-static int run_index_pass(cd_writer *w, size_t max)
+static int run_index_pass(cd_writer *w)
 {
     cd_server *srv = w->srv;
     cd_call *c = w->ixcall;
     int rc, tries = 0;
+    size_t max = w->ix_pass_max;
     uint64_t attempt = atomic_fetch_add(&srv->ix.attempts, 1) + 1;
     for (;;) {
         MDB_txn *txn;
@@ -203,7 +208,19 @@ static int run_index_pass(cd_writer *w, size_t max)
             ix_publish(srv);
             atomic_fetch_add(&srv->ix.passes, 1);
         }
+        /* Too many pages for one txn (big tables, little overlap between claims): halve the
+         * pass, and win the size back after IX_PASS_REGROW passes that went through. */
+        if (rc == MDB_TXN_FULL && max > IX_PASS_MIN) {
+            w->ix_pass_max = max /= 2;
+            w->ix_pass_ok = 0;
+            cd_info("index pass too big for one transaction: %zu changes a pass from now", max);
+            continue;
+        }
         if (rc != MDB_MAP_FULL || tries++ >= GROW_MAX_TRIES || request_growth(w)) break;
+    }
+    if (!rc && w->ix_pass_max < CD_IX_PASS_MAX && ++w->ix_pass_ok >= IX_PASS_REGROW) {
+        w->ix_pass_max *= 2;
+        w->ix_pass_ok = 0;
     }
     if (rc) {
         cd_error("index pass failed: %s", c->err ? c->err_msg : mdb_strerror(rc));
@@ -269,10 +286,8 @@ static void *writer_main(void *arg)
         int work = wait_for_work(w);
         if (work < 0) { pthread_mutex_unlock(&w->mu); break; }
         if (work == 0) {
-            /* With writes waiting, a shorter pass: they wait for it. */
-            size_t max = w->queue_head ? CD_IX_PASS_BUSY : CD_IX_PASS_MAX;
             pthread_mutex_unlock(&w->mu);
-            run_index_pass(w, max);
+            run_index_pass(w);
             w->ix_behind_since = 0;
             continue;
         }
@@ -348,6 +363,7 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     if (!w) return NULL;
     w->srv = srv;
     w->done = done;
+    w->ix_pass_max = CD_IX_PASS_MAX;
     if (!(srv->wbuf = cd_wbuf_new()) || !(w->ixcall = cd_call_new_internal(srv))) {
         cd_wbuf_free(srv->wbuf);
         srv->wbuf = NULL;
