@@ -45,6 +45,7 @@ void buf_json_str(bench_buf *b, const char *s)
 void buf_printf(bench_buf *b, const char *fmt, ...)
 {
     va_list ap;
+    if (!fmt) return;      /* also tells gcc under -fsanitize that fmt is not null */
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
