@@ -149,12 +149,39 @@ def check_cycle(d, st, writers, label):
     return problems
 
 
+def index_problems(c, st, rng):
+    """The index pass after the crashes: claim.query over all claims lists exactly the stored
+    ones, and claim.match finds sampled claims by their own text."""
+    problems, listed, cursor = [], set(), None
+    while True:
+        params = {"limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        r = c.call("claim.query", params)
+        listed.update(x["id"] for x in r["items"])
+        cursor = r.get("cursor")
+        if not cursor:
+            break
+    if listed != set(st.known):
+        problems.append("claim.query lists %d claims, %d stored (missing %s, extra %s)"
+                        % (len(listed), len(st.known), sorted(set(st.known) - listed)[:5],
+                           sorted(listed - set(st.known))[:5]))
+    for cid in rng.sample(sorted(st.known), min(20, len(st.known))):
+        got = [x["id"] for x in c.call("claim.match", {"text": st.known[cid]["text"], "limit": 100})["items"]]
+        if cid not in got:
+            problems.append("claim.match does not find claim %d by its own text" % cid)
+    return problems
+
+
 def full_check(d, st, label):
     with d.client(timeout=120) as c:
         problems = ops.check_claims(c, st.known)
+        ix = index_problems(c, st, random.Random(len(st.known)))
     tap.ok(not problems, "%s: all %d claims stored so far are present and whole" % (label, len(st.known)),
            *problems[:10])
-    return not problems
+    tap.ok(not ix, "%s: the indexes agree with them (query lists them all, match finds a sample)" % label,
+           *ix[:10])
+    return not problems and not ix
 
 
 def main():
