@@ -45,6 +45,9 @@ struct cd_writer {
     int grow_wanted, grow_done, grow_rc; /* map growth handshake (guarded by mu) */
     uv_async_t async;            /* writer -> loop: batch done, growth wanted or index moved */
     size_t in_flight;            /* loop thread only */
+    _Atomic uint64_t commits;    /* write batches (or spans of one) committed with calls in them */
+    _Atomic uint64_t batched;    /* calls handed back in those batches */
+    _Atomic uint64_t max_batch;  /* the most calls one batch carried */
     cd_call *ixcall;             /* writer thread: the index pass's memory and error */
     int ix_stalled;              /* writer thread: a pass failed; retry after the next commit */
     int64_t ix_behind_since;     /* writer thread: when the index fell behind (0: it is not) */
@@ -143,6 +146,7 @@ static int run_span(cd_writer *w, cd_call *from, cd_call *end, int64_t now, cd_c
     rc = mdb_txn_commit(txn);
     if (rc) ix_forget(w->srv);
     else ix_publish(w->srv);
+    if (!rc && last) atomic_fetch_add(&w->commits, 1);
     return rc;
 }
 
@@ -307,6 +311,8 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
 
         run_batch(w, batch);
+        atomic_fetch_add(&w->batched, n);
+        if (n > atomic_load(&w->max_batch)) atomic_store(&w->max_batch, n);
 
         pthread_mutex_lock(&w->mu);
         if (w->done_tail) w->done_tail->next = batch;
@@ -341,13 +347,10 @@ static void on_async(uv_async_t *h)
         pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->mu);
     }
-    if (done) {
-        size_t n = 0;
-        for (cd_call *c = done; c; c = c->next) n++;
-        srv->stats.commits++;
-        srv->stats.batched_calls += n;
-        if (n > srv->stats.max_batch) srv->stats.max_batch = n;
-    }
+    /* Counted by the writer: one wake-up here may hand back several batches. */
+    srv->stats.commits = atomic_load(&w->commits);
+    srv->stats.batched_calls = atomic_load(&w->batched);
+    srv->stats.max_batch = atomic_load(&w->max_batch);
     while (done) {
         cd_call *next = done->next;
         w->in_flight--;
