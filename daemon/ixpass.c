@@ -21,12 +21,6 @@ uint64_t cd_ixpass_indexed(cd_server *srv, MDB_txn *txn)
     return cd_get_u64be(v.mv_data);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The claim ids of up to max changes after seq `from` (sorted, unique, malloc'd in *ids), the
  * last seq read in *last and whether more changes follow in *more. 0 or -1 (error set). */
 static int changed_claims(cd_call *c, MDB_txn *txn, uint64_t from, size_t max, uint64_t **ids,
@@ -57,7 +51,7 @@ static int changed_claims(cd_call *c, MDB_txn *txn, uint64_t from, size_t max, u
         return rc == -1 ? -1 : cd_fail_mdb(c, rc, "reading changes");
     }
     *more = rc == 0;
-    qsort(out, got, sizeof *out, cmp_u64);
+    qsort(out, got, sizeof *out, cd_cmp_u64);
     size_t u = 0;
     for (size_t i = 0; i < got; i++)
         if (!u || out[u - 1] != out[i]) out[u++] = out[i];

@@ -152,12 +152,6 @@ static int spaces_from_index(cd_call *c, MDB_txn *txn, const search_req *rq, cd_
     return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "reading search statistics") : 0;
 }
 
-static int id_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The sorted ids of the claims under the filter's most selective index (and within its said
  * range), when there are at most SEARCH_MEMBERS_MAX: candidates outside the set are dropped
  * before scoring, and only those inside need their record read to check the other filters. */
@@ -196,7 +190,7 @@ static int collect_members(cd_call *c, MDB_txn *txn, const cd_filter *f, cd_sear
     mdb_cursor_close(cur);
     if (rc && rc != MDB_NOTFOUND && !over) return cd_fail_mdb(c, rc, "reading an index");
     if (over) return 0;
-    if (n > 1) qsort(ids, n, sizeof *ids, id_cmp);     /* said order -> id order */
+    if (n > 1) qsort(ids, n, sizeof *ids, cd_cmp_u64);     /* said order -> id order */
     run->members = ids;                                 /* an empty set is right too */
     run->nmembers = n;
     run->use_members = 1;

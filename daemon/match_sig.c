@@ -57,16 +57,10 @@ static int add_word(const cd_token *tok, void *ud)
     return 0;
 }
 
-static int u64_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Sorts l and drops repeats. */
 static void sort_unique(hash_list *l)
 {
-    if (l->n > 1) qsort(l->h, l->n, sizeof *l->h, u64_cmp);
+    if (l->n > 1) qsort(l->h, l->n, sizeof *l->h, cd_cmp_u64);
     size_t u = 0;
     for (size_t i = 0; i < l->n; i++)
         if (u == 0 || l->h[u - 1] != l->h[i]) l->h[u++] = l->h[i];

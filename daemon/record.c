@@ -68,6 +68,12 @@ uint64_t cd_hash64(const void *p, size_t n)
     return h;
 }
 
+int cd_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 int cd_change_log(cd_call *c, MDB_txn *txn, const char *op, const char *type, uint64_t id)
 {
     cd_db *db = &c->srv->db;

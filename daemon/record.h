@@ -33,6 +33,9 @@ int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kl
 /* 64-bit FNV-1a hash (stable across versions: it is part of the storage format). */
 uint64_t cd_hash64(const void *p, size_t n);
 
+/* qsort comparator of uint64_t values, ascending. */
+int cd_cmp_u64(const void *a, const void *b);
+
 /* Appends {seq, at, op, type, id} to the change log and the call's change list. */
 int cd_change_log(cd_call *c, MDB_txn *txn, const char *op, const char *type, uint64_t id);
 

@@ -2,6 +2,7 @@
  * (fold with accents -> Snowball stem -> strip accents; order and rules in text.h). */
 #include "text.h"
 #include "text_internal.h"
+#include "record.h"
 
 #include <libstemmer.h>
 #include <pthread.h>
@@ -44,8 +45,7 @@ static memo_slot *memo_find(const lang_rules *lr, const char *w, size_t n, int *
     if (n == 0 || n > MEMO_WORD) return NULL;
     memo_slot *memo = cd_text_thread_memo(MEMO_SLOTS * sizeof *memo);
     if (!memo) return NULL;
-    uint64_t h = 0xcbf29ce484222325ULL ^ (uintptr_t)lr->algo ^ lr->pre_flags;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)w[i]) * 0x100000001b3ULL;
+    uint64_t h = cd_hash64(w, n) ^ ((uintptr_t)lr->algo * 31 + lr->pre_flags);
     memo_slot *s = &memo[(h ^ (h >> 29)) & (MEMO_SLOTS - 1)];
     *hit = s->wlen == n && s->algo == lr->algo && s->pre_flags == lr->pre_flags && memcmp(s->word, w, n) == 0;
     return s;

@@ -244,13 +244,6 @@ static int index_behind(const cd_writer *w)
            (!w->ix_stalled || atomic_load(&w->srv->ix.wanted));
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Whether the index pass goes before the next write batch: readers wait for it, it fell a
  * whole pass behind (which bounds the catch-up after a crash and a reader's wait), or it has
  * lagged ten idle delays under a steady stream of writes. */
@@ -258,7 +251,7 @@ static int index_first(const cd_writer *w)
 {
     return index_behind(w) && (atomic_load(&w->srv->ix.wanted) ||
                                w->srv->ix.pend_committed - w->srv->ix.pend_indexed >= CD_IX_PASS_MAX ||
-                               (w->ix_behind_since && mono_ns() - w->ix_behind_since > 10 * IX_IDLE_DELAY_NS));
+                               (w->ix_behind_since && (int64_t)uv_hrtime() - w->ix_behind_since > 10 * IX_IDLE_DELAY_NS));
 }
 
 /* Waits (w->mu held) for work: a write batch (1), or an index pass (0) once the index has
@@ -268,15 +261,15 @@ static int wait_for_work(cd_writer *w)
     for (;;) {
         int behind = index_behind(w);
         if (!behind) w->ix_behind_since = 0;
-        else if (!w->ix_behind_since) w->ix_behind_since = mono_ns();
+        else if (!w->ix_behind_since) w->ix_behind_since = (int64_t)uv_hrtime();
         if (w->queue_head) return index_first(w) ? 0 : 1;
         if (w->stop) return -1;
         if (!behind) { pthread_cond_wait(&w->wake, &w->mu); continue; }
         int64_t due = w->ix_behind_since + IX_IDLE_DELAY_NS;
-        if (atomic_load(&w->srv->ix.wanted) || mono_ns() >= due) return 0;
+        if (atomic_load(&w->srv->ix.wanted) || (int64_t)uv_hrtime() >= due) return 0;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);   /* the condition variable's clock */
-        int64_t at = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (due - mono_ns());
+        int64_t at = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (due - (int64_t)uv_hrtime());
         ts = (struct timespec){ at / 1000000000LL, at % 1000000000LL };
         pthread_cond_timedwait(&w->wake, &w->mu, &ts);
     }
