@@ -45,6 +45,16 @@ static int make_dirs(const char *dir)
     return 0;
 }
 
+/* Records in ix_revs that claim id's index entries were made from revision rev (4 bytes, as in
+ * its claim_revs key); ids must come in ascending order. */
+static int put_ix_rev(cd_db *db, MDB_txn *txn, uint64_t id, const unsigned char rev[4])
+{
+    unsigned char key[8];
+    cd_put_u64be(key, id);
+    MDB_val k = { 8, key }, v = { 4, (void *)rev };
+    return mdb_put(txn, db->dbi[CD_DBI_IX_REVS], &k, &v, MDB_APPEND);
+}
+
 /* Format 1 kept the indexes in each write's own txn, so they reflect every change and every
  * claim's last revision: record that in meta "indexed" and ix_revs (format 2's index pass). */
 static int upgrade_1_to_2(cd_db *db, MDB_txn *txn)
@@ -62,20 +72,12 @@ static int upgrade_1_to_2(cd_db *db, MDB_txn *txn)
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 12) continue;
         uint64_t kid = cd_get_u64be(k.mv_data);
-        if (id && kid != id) {
-            MDB_val rk = { 8, seq }, rv = { 4, rev };
-            cd_put_u64be(seq, id);
-            if ((rc = mdb_put(txn, db->dbi[CD_DBI_IX_REVS], &rk, &rv, MDB_APPEND))) break;
-        }
+        if (id && kid != id && (rc = put_ix_rev(db, txn, id, rev))) break;
         id = kid;
         memcpy(rev, (unsigned char *)k.mv_data + 8, 4);
     }
     mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND && id) {
-        MDB_val rk = { 8, seq }, rv = { 4, rev };
-        cd_put_u64be(seq, id);
-        rc = mdb_put(txn, db->dbi[CD_DBI_IX_REVS], &rk, &rv, MDB_APPEND);
-    }
+    if (rc == MDB_NOTFOUND && id) rc = put_ix_rev(db, txn, id, rev);    /* the last claim's */
     if (rc == MDB_NOTFOUND) rc = 0;
     if (!rc) cd_info("data format 1 upgraded to %u (index pass state recorded)", CD_DB_FORMAT);
     return rc;
