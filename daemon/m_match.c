@@ -320,7 +320,7 @@ void cd_m_claim_match(cd_call *c, MDB_txn *txn)
     if (!msgpack_zone_init(&rq.scratch, 8192)) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); return; }
     /* A speaker that does not exist said nothing. */
     if ((ref && !rq.speaker) || match_spaces(c, txn, &rq, &lang) == 0) {
-        qsort(rq.found, rq.nfound, sizeof *rq.found, match_cmp);
+        if (rq.nfound > 1) qsort(rq.found, rq.nfound, sizeof *rq.found, match_cmp);
         size_t n = rq.nfound > limit ? (size_t)limit : rq.nfound;
         msgpack_pack_map(&c->pk, 1);
         cd_pack_cstr(&c->pk, "items");
