@@ -47,6 +47,7 @@ static void usage(FILE *to)
         "  --idle-timeout MS     close a connection stuck inside an object after MS (default 30000)\n"
         "  --publish URL         publish every committed change to NATS JetStream at URL\n"
         "                        (nats://HOST:PORT), subjects claimd.STREAM.OP\n"
+        "  --ratings FILE        more rating labels for verdict.add without a rating (label<TAB>rating lines)\n"
         "  --stream NAME         the JetStream stream for --publish (default claimd)\n"
         "  --config FILE         read settings from FILE: lines of key = value, keys as the\n"
         "                        flags above without --; flags given override the file\n"
@@ -106,6 +107,12 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "publish")) {
         bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
         cfg->publish_url = val;
+    }
+    else if (!strcmp(name, "ratings")) {
+        char err[300];
+        cd_vocab_free(cfg->ratings);
+        if (!(cfg->ratings = cd_vocab_load(val, err, sizeof err))) fprintf(stderr, "claimd: --ratings: %s\n", err);
+        bad = !cfg->ratings;
     }
     else if (!strcmp(name, "stream")) {
         bad = *val == 0;
@@ -167,6 +174,7 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "max-output", required_argument, 0, 0 },
         { "idle-timeout", required_argument, 0, 0 },
         { "publish", required_argument, 0, 0 },
+        { "ratings", required_argument, 0, 0 },
         { "stream", required_argument, 0, 0 },
         { "config", required_argument, 0, 'c' },
         { "version", no_argument, 0, 'V' },

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "log.h"
+#include "rating_vocab.h"
 
 typedef struct {
     const char *data_dir;        /* LMDB environment directory */
@@ -22,6 +23,7 @@ typedef struct {
     unsigned idle_timeout_ms;    /* a connection stuck inside a partial object is closed after this */
     const char *publish_url;     /* NATS server to publish the change feed to (publish.h); NULL: off */
     const char *publish_stream;  /* its JetStream stream (default "claimd") */
+    cd_vocab *ratings;           /* --ratings FILE: labels added to the rating vocabulary; NULL: none */
 } cd_config;
 
 /* Fills *cfg with the defaults of the wire contract. */
