@@ -23,6 +23,7 @@ void cd_config_defaults(cd_config *cfg)
         .max_batch = 10000,
         .max_output = (size_t)64 << 20,
         .idle_timeout_ms = 30000,
+        .publish_stream = "claimd",
     };
 }
 
@@ -44,6 +45,9 @@ static void usage(FILE *to)
         "  --max-batch N         most claims in one claim.import (default 10000)\n"
         "  --max-output BYTES    unsent replies before a connection is no longer read (default 64M)\n"
         "  --idle-timeout MS     close a connection stuck inside an object after MS (default 30000)\n"
+        "  --publish URL         publish every committed change to NATS JetStream at URL\n"
+        "                        (nats://HOST:PORT), subjects claimd.STREAM.OP\n"
+        "  --stream NAME         the JetStream stream for --publish (default claimd)\n"
         "  --config FILE         read settings from FILE: lines of key = value, keys as the\n"
         "                        flags above without --; flags given override the file\n"
         "  --version, --help\n");
@@ -99,6 +103,14 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "max-batch")) bad = parse_uint(val, &cfg->max_batch) < 0;
     else if (!strcmp(name, "max-output")) bad = parse_size(val, &cfg->max_output) < 0 || cfg->max_output < 4096;
     else if (!strcmp(name, "idle-timeout")) bad = parse_uint(val, &cfg->idle_timeout_ms) < 0;
+    else if (!strcmp(name, "publish")) {
+        bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
+        cfg->publish_url = val;
+    }
+    else if (!strcmp(name, "stream")) {
+        bad = *val == 0;
+        cfg->publish_stream = val;
+    }
     else { fprintf(stderr, "claimd: unknown setting: %s\n", name); return -1; }
     if (bad) fprintf(stderr, "claimd: bad value for %s: %s\n", name, val);
     return bad ? -1 : 0;
@@ -154,6 +166,8 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "max-batch", required_argument, 0, 0 },
         { "max-output", required_argument, 0, 0 },
         { "idle-timeout", required_argument, 0, 0 },
+        { "publish", required_argument, 0, 0 },
+        { "stream", required_argument, 0, 0 },
         { "config", required_argument, 0, 'c' },
         { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' },

@@ -8,12 +8,14 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include "conn.h"
 #include "entity.h"
 #include "log.h"
 #include "prescan.h"
 #include "server.h"
+#include "publish.h"
 #include "subscribe.h"
 #include "writer.h"
 
@@ -111,10 +113,13 @@ static void on_written(uv_write_t *req, int status)
 
 /* Hands the buffered replies to libuv in one write; the chunk owns its bytes until written.
  * One write at a time: replies that come meanwhile gather in out and leave together, so a
- * client sending tiny requests costs one buffer, not one allocation per reply. */
-static void conn_flush(cd_conn *c)
+ * client sending tiny requests costs one buffer, not one allocation per reply. try_now: write
+ * at once when the socket takes it; only for callers that take buffered requests afterwards
+ * (conn_process), since such a write has no completion callback to resume them. */
+static void conn_flush(cd_conn *c, int try_now)
 {
     if (c->closing || c->writing || c->out.size == 0) return;
+    if (!try_now) goto queue;
     /* Most replies fit in the socket's buffer: written now, they need no request, no copy, no
      * completion callback and no change to the poll set (one syscall per reply, not three). */
     uv_buf_t now = uv_buf_init(c->out.data, (unsigned)c->out.size);
@@ -135,6 +140,7 @@ static void conn_flush(cd_conn *c)
         }
         return;
     }
+queue:;
     out_chunk *ch = malloc(sizeof *ch);
     if (!ch) { cd_conn_close(c); return; }
     ch->conn = c;
@@ -167,8 +173,7 @@ static void conn_reply(cd_conn *c, cd_call *call)
 
 static int conn_wants_input(const cd_conn *c)
 {
-    return !c->closing && !c->eof && !c->close_after_flush && !c->held && !c->srv->stopping &&
-           !c->slow_in_flight &&
+    return !c->closing && !c->eof && !c->close_after_flush && !c->held && !c->slow_in_flight &&
            c->writes_in_flight < MAX_WRITES_PER_CONN &&
            c->out_unsent + c->out.size < c->srv->cfg.max_output;
 }
@@ -375,6 +380,24 @@ static void conn_update_reading(cd_conn *c)
     }
 }
 
+/* Whether the next buffered object may be taken now: nothing it must wait behind (a held read,
+ * a slow call, the write window) and room for its reply. */
+static int conn_may_take(const cd_conn *c)
+{
+    return !c->held && !c->slow_in_flight && !c->close_after_flush && c->in_off < c->in_len &&
+           c->writes_in_flight < MAX_WRITES_PER_CONN &&
+           c->out_unsent + c->out.size < c->srv->cfg.max_output;
+}
+
+/* Bytes the peer has sent that are still in the socket's receive queue (0 when unknown). */
+static size_t conn_unread_in_socket(cd_conn *c)
+{
+    uv_os_fd_t fd;
+    int n = 0;
+    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) || ioctl(fd, FIONREAD, &n) < 0 || n < 0) return 0;
+    return (size_t)n;
+}
+
 static void conn_process(cd_conn *c)
 {
     cd_server *srv = c->srv;
@@ -386,38 +409,47 @@ static void conn_process(cd_conn *c)
     }
     int partial = 0;   /* stopped on an incomplete object (not on backpressure or ordering) */
     int progressed = 0; /* at least one whole object was taken in this pass */
-    while (!c->held && !c->slow_in_flight && !c->close_after_flush && c->in_off < c->in_len &&
-           c->writes_in_flight < MAX_WRITES_PER_CONN &&
-           c->out_unsent + c->out.size < srv->cfg.max_output && !srv->stopping) {
-        size_t len;
-        /* At most one element per 4 request bytes: unpacking then costs a small multiple of
-         * what was received, while a real request (a full 10,000-claim import) stays far below. */
-        cd_scan_result r = cd_prescan_bounded(c->in + c->in_off, c->in_len - c->in_off,
-                                              srv->cfg.max_request, srv->cfg.max_depth,
-                                              srv->cfg.max_request / 4, &len);
-        if (r == CD_SCAN_NEED_MORE) { partial = 1; break; }
-        if (r != CD_SCAN_OK) { conn_reject_object(c, r); break; }
-        cd_call *call = cd_call_new(srv, c, c->in + c->in_off, len);
-        c->in_off += len;
-        progressed = 1;
-        if (!call) {
-            cd_info("closing a connection that sent something that is not a request");
-            c->close_after_flush = 1;
-            break;
+    /* Taking objects and flushing alternate until neither can go on: a flush that drains the
+     * output at once (uv_try_write) calls no callback, so the requests already buffered must be
+     * taken here or nothing would ever take them (the connection would hang). */
+    for (;;) {
+        while (conn_may_take(c)) {
+            size_t len;
+            /* At most one element per 4 request bytes: unpacking then costs a small multiple of
+             * what was received, while a real request (a full 10,000-claim import) stays far below. */
+            cd_scan_result r = cd_prescan_bounded(c->in + c->in_off, c->in_len - c->in_off,
+                                                  srv->cfg.max_request, srv->cfg.max_depth,
+                                                  srv->cfg.max_request / 4, &len);
+            if (r == CD_SCAN_NEED_MORE) { partial = 1; break; }
+            if (r != CD_SCAN_OK) { conn_reject_object(c, r); break; }
+            cd_call *call = cd_call_new(srv, c, c->in + c->in_off, len);
+            c->in_off += len;
+            progressed = 1;
+            if (!call) {
+                cd_info("closing a connection that sent something that is not a request");
+                c->close_after_flush = 1;
+                break;
+            }
+            call->start_ns = (int64_t)uv_hrtime();
+            if (c->refuse) {
+                cd_fail(call, CLAIMD_E_BUSY, NULL, "too many connections (%u); retry later",
+                        srv->cfg.max_connections);
+                c->close_after_flush = 1;
+            } else if (srv->stopping) {
+                /* Received before the shutdown took everything in: answered, not dropped. */
+                cd_fail(call, CLAIMD_E_BUSY, NULL, "shutting down");
+            }
+            if (cd_dispatch_prepare(call, c->role) == 0 && (call->method->flags & CD_M_WRITE)) {
+                c->writes_in_flight++;
+                cd_writer_submit(srv->writer, call);
+                continue;
+            }
+            if (c->writes_in_flight) { c->held = call; break; }
+            conn_run_now(c, call);
         }
-        call->start_ns = (int64_t)uv_hrtime();
-        if (c->refuse) {
-            cd_fail(call, CLAIMD_E_BUSY, NULL, "too many connections (%u); retry later",
-                    srv->cfg.max_connections);
-            c->close_after_flush = 1;
-        }
-        if (cd_dispatch_prepare(call, c->role) == 0 && (call->method->flags & CD_M_WRITE)) {
-            c->writes_in_flight++;
-            cd_writer_submit(srv->writer, call);
-            continue;
-        }
-        if (c->writes_in_flight) { c->held = call; break; }
-        conn_run_now(c, call);
+        conn_flush(c, 1);
+        if (c->closing) return;
+        if (partial || !conn_may_take(c)) break;
     }
     if (c->in_off == c->in_len) c->in_off = c->in_len = 0;
     if (c->in_cap > IN_SHRINK_ABOVE && c->in_len - c->in_off < IN_MIN_CAP) {
@@ -436,8 +468,10 @@ static void conn_process(cd_conn *c)
     } else if (!c->refuse) {
         uv_timer_stop(&c->idle);
     }
-    conn_flush(c);
-    if ((c->close_after_flush || c->eof || srv->stopping) && !cd_conn_busy(c)) {
+    /* At shutdown a connection closes once everything it sent has been answered, including what
+     * still waits in the socket (read and answered busy); a partial object is not a request. */
+    if ((c->close_after_flush || c->eof || (srv->stopping && !conn_unread_in_socket(c))) &&
+        !cd_conn_busy(c)) {
         cd_conn_close(c);
         cd_server_maybe_finish(srv);
         return;
@@ -455,6 +489,7 @@ void cd_conn_write_done(cd_call *call)
         for (size_t i = 0; i < call->nchanges; i++)
             if (strcmp(call->changes[i].op, "entity.merge") == 0) { cd_entity_ref_cache_clear(srv); break; }
         cd_subs_publish(srv, call);
+        if (call->nchanges) cd_publish_kick(srv->publisher);
     }
     c->writes_in_flight--;
     conn_deferred_done(c, call);
@@ -532,5 +567,5 @@ void cd_conn_push(cd_conn *c, const char *bytes, size_t len)
 {
     if (c->closing) return;
     msgpack_sbuffer_write(&c->out, bytes, len);
-    conn_flush(c);
+    conn_flush(c, 0);   /* its completion resumes requests that waited for output room */
 }

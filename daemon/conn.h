@@ -13,7 +13,8 @@ void cd_conn_accept(cd_server *srv);
  * connection has gone) and frees the call. */
 void cd_conn_write_done(cd_call *c);
 
-/* Stops reading every connection (shutdown); replies still pending are delivered. */
+/* Shutdown: every connection answers what it has received (requests not yet started get busy,
+ * also those still in its socket), delivers its pending replies, then closes. */
 void cd_conn_stop_reading_all(cd_server *srv);
 
 /* Closes a connection now; in-flight writes still complete and their replies are dropped. */

@@ -28,6 +28,18 @@ static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] =
     [CD_DBI_IX_REVS] = { "ix_revs", 0 },
 };
 
+/* claim.match took its candidates from LSH buckets in match_bands until it used the search
+ * postings (match.h); the buckets of an older directory are dead weight (~500 bytes a claim):
+ * emptied once, the table kept so the set of tables stays that of the format. */
+static int empty_legacy_bands(cd_db *db, MDB_txn *txn)
+{
+    MDB_stat st;
+    int rc = mdb_stat(txn, db->dbi[CD_DBI_MATCH_BANDS], &st);
+    if (rc || st.ms_entries == 0) return rc;
+    cd_info("emptying match_bands (%zu entries): claim.match no longer uses it", (size_t)st.ms_entries);
+    return mdb_drop(txn, db->dbi[CD_DBI_MATCH_BANDS], 0);
+}
+
 /* Creates dir (and its parents) with mode 0750 when missing. */
 static int make_dirs(const char *dir)
 {
@@ -179,6 +191,7 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
         if ((rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags | MDB_CREATE, &db->dbi[i])))
             goto fail_txn;
     if ((rc = check_format(db, txn))) goto fail_txn;
+    if ((rc = empty_legacy_bands(db, txn))) goto fail_txn;
     if ((rc = mdb_txn_commit(txn))) goto fail_env;
     return 0;
 

@@ -16,8 +16,8 @@
  *   relations     claim(8) dir(1) kind(1) other(8) -> {note, by, at}; stored under both claims
  *   changes       seq(8) -> change record {at, op, type, id}
  *   search_terms, search_blocks, search_docs, search_langs: the full-text index (search.h)
- *   match_bands   LSH bucket(4) -> claim id(8) (MDB_DUPSORT: near-duplicate matching, match.h)
- * idx, search_* and match_bands are derived: the index pass (ixpass.h) writes them after the
+ *   match_bands   unused since claim.match reads the search postings (match.h); emptied on open
+ * idx and search_* are derived: the index pass (ixpass.h) writes them after the
  * claim writes commit. Format 2 added ix_revs and "indexed" (format 1 is upgraded on open).
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older

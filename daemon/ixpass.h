@@ -1,4 +1,4 @@
-/* ixpass: bringing the derived indexes (idx, search_*, match_bands) up to the change log.
+/* ixpass: bringing the derived indexes (idx, search_*) up to the change log.
  *
  * A claim write commits the claim, its revision and its change record; the index entries they
  * imply are written afterwards by an index pass: a txn of the writer thread that takes the

@@ -5,7 +5,6 @@
 #include <string.h>
 #include "bytes.h"
 #include "db.h"
-#include "match.h"
 #include "search.h"
 #include "server.h"
 #include "wbuf.h"
@@ -291,8 +290,7 @@ int cd_search_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const 
                    old->text.n == cl->text.n && memcmp(old->text.p, cl->text.p, cl->text.n) == 0;
         if (same) return 0;
     }
-    if ((old && (cd_wbuf_flush(c, c->srv->wbuf, txn) || remove_doc(c, txn, old->id))) || (cl && add_doc(c, txn, cl)) ||
-        cd_match_index_update(c, txn, old, cl)) {
+    if ((old && (cd_wbuf_flush(c, c->srv->wbuf, txn) || remove_doc(c, txn, old->id))) || (cl && add_doc(c, txn, cl))) {
         /* Some postings may be written already: the whole request must be undone, even inside
          * a claim.import that would otherwise report this item's error and carry on. */
         if (!c->mdb_rc) c->mdb_rc = MDB_BAD_TXN;

@@ -59,6 +59,18 @@ static int load_blocks(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4],
     return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "reading search blocks") : 0;
 }
 
+int cd_plist_df(cd_call *c, MDB_cursor *cur, const char tag[4], const char *term, size_t len, uint64_t *df)
+{
+    unsigned char key[CD_SEARCH_TERM_KEY];
+    MDB_val k = { cd_search_term_key(key, tag, term, len), key }, v;
+    size_t n = 0;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+    if (rc == 0) rc = mdb_cursor_count(cur, &n);
+    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "counting postings");
+    *df = n;
+    return 0;
+}
+
 int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *term,
                        size_t len)
 {

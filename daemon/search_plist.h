@@ -39,6 +39,10 @@ typedef struct {
 int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *term,
                        size_t len);
 
+/* The number of postings of term in space tag (0 when absent) into *df, without reading them,
+ * through cur (a cursor on search_terms the caller keeps open across lookups). 0 or -1 (error set). */
+int cd_plist_df(cd_call *c, MDB_cursor *cur, const char tag[4], const char *term, size_t len, uint64_t *df);
+
 /* Opens the union of the postings of every term of space tag that starts with prefix, taking
  * them from *budget (the postings the request may still materialise). 0, or -1 (error set:
  * invalid "q" when the prefix matches too much). */

@@ -1,6 +1,6 @@
 /* wbuf: index entries a write call adds, held back and written in key order.
  *
- * A claim adds some 80 entries to the idx, search_terms and match_bands tables at random places.
+ * A claim adds some 80 entries to the idx and search_terms tables at random places.
  * Written as they come, each put descends its B-tree from the root; sorted and written through one
  * cursor per table, consecutive puts mostly land on the leaf the cursor is already on, which LMDB
  * checks first. The writer thread owns one buffer (cd_server.wbuf); it is flushed before its txn

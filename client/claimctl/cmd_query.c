@@ -113,10 +113,11 @@ int ctl_cmd_search(ctl_env *env, int argc, char **argv)
 }
 
 static const char match_usage[] =
-    "Usage: claimctl match TEXT [--speaker NAME|ID] [--min-similarity X] [--limit N]\n"
-    "                           [--include-retracted] [--claims]\n\n"
+    "Usage: claimctl match TEXT [--lang TAG] [--speaker NAME|ID] [--min-similarity X]\n"
+    "                           [--limit N] [--include-retracted] [--claims]\n\n"
     "Finds claims that repeat TEXT, also lightly re-worded (near-duplicates), best first:\n"
     "one {\"id\", \"similarity\"} per line, similarity from 0 to 1.\n\n"
+    "  --lang TAG             TEXT's language: only claims in it, words stemmed for it\n"
     "  --speaker NAME|ID      only claims of this speaker\n"
     "  --min-similarity X     the least similarity to report (0 to 1; daemon default otherwise)\n"
     "  --limit N              at most N claims\n"
@@ -160,6 +161,7 @@ int ctl_cmd_match(ctl_env *env, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"speaker", required_argument, NULL, 's'},
+        {"lang", required_argument, NULL, 'L'},
         {"min-similarity", required_argument, NULL, 'm'},
         {"limit", required_argument, NULL, 'l'},
         {"include-retracted", no_argument, NULL, 'r'},
@@ -167,13 +169,14 @@ int ctl_cmd_match(ctl_env *env, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *speaker = NULL;
+    const char *speaker = NULL, *lang = NULL;
     double min_sim = -1;
     long limit = 0;
     int c, retracted = 0, with_claims = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's': speaker = optarg; break;
+        case 'L': lang = optarg; break;
         case 'm': {
             char *end;
             min_sim = strtod(optarg, &end);
@@ -196,6 +199,7 @@ int ctl_cmd_match(ctl_env *env, int argc, char **argv)
     if (!a) return CTL_EXIT_FAILED;
     claimd_args_str(a, "text", argv[optind]);
     if (speaker) ctl_add_entity_ref(a, "speaker", speaker);
+    if (lang) claimd_args_str(a, "lang", lang);
     if (min_sim >= 0) claimd_args_float(a, "min_similarity", min_sim);
     if (limit) claimd_args_int(a, "limit", limit);
     if (retracted) claimd_args_bool(a, "include_retracted", 1);

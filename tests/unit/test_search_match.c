@@ -1,89 +1,103 @@
-/* Unit tests for daemon/match_sig.c (claim.match): shingles, MinHash signatures, LSH bands, exact Jaccard. */
+/* Unit tests for claim.match's pure parts: numbers written one way (daemon/match_numbers.c) and
+ * the weighed term sets and their similarity (daemon/match_terms.c). */
 #include "tap.h"
 #include "match.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static double similarity(const char *a, const char *b)
+/* The canonical text of s, with runs of spaces squeezed and trimmed for readable comparisons. */
+static const char *canon(const char *s, const char *lang)
 {
-    cd_match_set x, y;
-    if (cd_match_set_build(a, strlen(a), &x)) return -1;
-    if (cd_match_set_build(b, strlen(b), &y)) { cd_match_set_free(&x); return -1; }
-    double s = cd_match_jaccard(x.all, x.nall, y.all, y.nall);
-    cd_match_set_free(&x);
-    cd_match_set_free(&y);
-    return s;
+    static char out[512];
+    size_t n;
+    char *c = cd_match_canon_numbers(s, strlen(s), lang, &n);
+    if (!c) return "(null)";
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < sizeof out; i++) {
+        if (c[i] == ' ' && (k == 0 || out[k - 1] == ' ')) continue;
+        out[k++] = c[i];
+    }
+    while (k && out[k - 1] == ' ') k--;
+    out[k] = 0;
+    free(c);
+    return out;
 }
 
-static int shared_bands(const char *a, const char *b)
+/* Similarity with every term weighing 1 (plain Jaccard over distinct terms). */
+static double unweighted(const char *a, const char *b, const char *lang)
 {
-    uint32_t x[CD_MATCH_BANDS], y[CD_MATCH_BANDS];
-    if (cd_match_text_bands(a, strlen(a), x) != 1 || cd_match_text_bands(b, strlen(b), y) != 1) return -1;
-    int n = 0;
-    for (int i = 0; i < CD_MATCH_BANDS; i++) n += x[i] == y[i];
-    return n;
+    cd_mset x, y;
+    if (cd_mset_build(&x, a, strlen(a), lang, 1)) return -1;
+    if (cd_mset_build(&y, b, strlen(b), lang, 1)) { cd_mset_free(&x); return -1; }
+    for (size_t i = 0; i < x.n; i++) x.t[i].w = 1;
+    for (size_t i = 0; i < y.n; i++) y.t[i].w = 1;
+    double s = cd_mset_similarity(&x, &y);
+    cd_mset_free(&x);
+    cd_mset_free(&y);
+    return s;
 }
 
 int main(void)
 {
-    cd_match_set s;
-    ok(cd_match_set_build("a b c a b", 9, &s) == 0 && s.nall == 3 + 3 && s.npairs == 3,
-       "words and adjacent pairs, each once (a b c; ab bc ca)");
-    int sorted = 1;
-    for (size_t i = 1; i < s.nall; i++) sorted &= s.all[i - 1] < s.all[i];
-    for (size_t i = 1; i < s.npairs; i++) sorted &= s.pairs[i - 1] < s.pairs[i];
-    ok(sorted, "shingles are sorted and unique");
-    const uint64_t *h;
-    size_t nh;
-    cd_match_set_lsh(&s, &h, &nh);
-    ok(h == s.pairs && nh == 3, "the pairs feed the LSH");
-    cd_match_set_free(&s);
-    ok(cd_match_set_build("Word!", 5, &s) == 0 && s.nall == 1 && s.npairs == 0, "one word: one shingle, no pairs");
-    cd_match_set_lsh(&s, &h, &nh);
-    ok(h == s.all && nh == 1, "a one-word text feeds its word to the LSH");
-    cd_match_set_free(&s);
-    ok(cd_match_set_build("", 0, &s) == 0 && s.nall == 0, "no words: no shingles");
-    cd_match_set_free(&s);
-    ok(cd_match_set_build("\xc3", 1, &s) == -1, "invalid UTF-8 is refused");
+    /* numbers */
+    is_str(canon("5,000,000 jobs", "en"), "5000000 jobs", "thousands separators go");
+    is_str(canon("5 million jobs", "en"), "5000000 jobs", "a multiplier word is applied");
+    is_str(canon("$5m of aid", "en"), "5000000 usd of aid", "an attached abbreviation, a currency symbol");
+    is_str(canon("5 million dollars of aid", "en"), "5000000 usd of aid", "a currency word");
+    is_str(canon("£1.5bn", "en"), "1500000000 gbp", "pounds");
+    is_str(canon("over a thousand people", "en"), "over 1000 people", "a thousand");
+    is_str(canon("a b", "en"), "a b", "a lone article stays");
+    is_str(canon("%50 artırıldı", "tr"), "50pct artırıldı", "a Turkish percent sign before the number");
+    is_str(canon("yüzde 50 artırdı", "tr"), "50pct artırdı", "Turkish yüzde before the number");
+    is_str(canon("cu 25 la sută", "ro"), "cu 25pct", "Romanian la sută");
+    is_str(canon("five million jobs", "en"), "5000000 jobs", "an English number word with its multiplier");
+    is_str(canon("3.5 billion", "en"), "3500000000", "a decimal with a multiplier");
+    is_str(canon("3,5 Milliarden Euro", "de"), "3500000000 eur", "a decimal comma in German, the currency word");
+    is_str(canon("1.234.567 Einwohner", "de"), "1234567 Einwohner", "dots group thousands in German");
+    is_str(canon("1.5 percent", "en"), "1d5pct", "a decimal percentage is one token");
+    is_str(canon("40% of voters", "en"), "40pct of voters", "a percent sign");
+    is_str(canon("forty per cent of voters", "en"), "40pct of voters", "a percent word after a number word");
+    is_str(canon("twenty-five", "en"), "25", "tens and units");
+    is_str(canon("covid19 and g7 and 5g", "en"), "covid19 and g7 and 5g", "digits glued to letters are names");
+    is_str(canon("one of them", "en"), "1 of them", "number words stand alone");
+    is_str(canon("oneself", "en"), "oneself", "a word merely starting with a number word is left");
+    is_str(canon("1,5", "en"), "1d5", "a lone comma before other than three digits is a decimal point");
+    is_str(canon("1,500", "en"), "1500", "a lone comma before three digits groups thousands in English");
+    is_str(canon("2,5 млн", "ru"), "2500000", "Russian abbreviations");
+    is_str(canon("", "en"), "", "an empty text");
+    is_str(canon("9999999999999999999999999999999999999999999999999999999999999999999999", "en"),
+           "9999999999999999999999999999999999999999999999999999999999999999999999",
+           "a number too long to read is left as written");
 
-    ok(similarity("The Letter, from PÉSKOV!", "the letter from peskov") == 1.0, "case, accents and punctuation do not count");
-    ok(similarity("a b c", "c b a") < 1.0 && similarity("a b c", "c b a") > 0.0, "word order counts through the pairs");
-    double sim = similarity("The United States has never received any letter from the Russian president",
-                          "The United States has never received a letter from the Russian president");
-    ok(sim > 0.6 && sim < 0.8, "one word changed in fourteen: similarity about 0.7 (%f)", sim);
-    sim = similarity("The president told reporters on Tuesday that the economy is growing",
-                   "The embassy said on Tuesday that no letter had been received from the senator");
-    ok(sim < 0.25, "unrelated texts sharing common words: similarity far below the default 0.5 (%f)", sim);
-    ok(cd_match_jaccard(NULL, 0, NULL, 0) == 0.0, "two empty sets: 0");
-    uint64_t a[] = { 1, 2, 3, 4 }, b[] = { 3, 4, 5, 6 };
-    ok(cd_match_jaccard(a, 4, b, 4) == 2.0 / 6.0, "|{3,4}| / |{1..6}| = 1/3");
+    /* term sets and similarity */
+    cd_mset s;
+    ok(cd_mset_build(&s, "the cat and the hat", 19, "en", 1) == 0 && s.n == 4, "distinct terms (%zu)", s.n);
+    ok(cd_mset_find(&s, "cat", 3) >= 0 && cd_mset_find(&s, "dog", 3) < 0, "terms are found by bytes");
+    cd_mset_free(&s);
+    ok(cd_mset_build(&s, "\xff", 1, NULL, 1) != 0, "invalid UTF-8 is refused");
+    double same = unweighted("Unemployment fell to 5 million", "UNEMPLOYMENT fell to five million!", "en");
+    ok(same > 0.999, "numbers and case aside two texts are the same (%.3f)", same);
+    double order = unweighted("Crime rose by 10% last year", "Last year crime rose by ten percent", "en");
+    ok(order > 0.999, "word order and number spelling do not count (%.3f)", order);
+    double half = unweighted("a b c d", "a b e f", NULL);
+    ok(half > 0.333 && half < 0.334, "plain Jaccard over distinct terms (%.3f)", half);
 
-    const char *t = "Russia has not received any letter from the American senator, Peskov said";
-    is_int(shared_bands(t, "RUSSIA has not received any letter from the American senator; Peskov said."),
-           CD_MATCH_BANDS, "the same text (folded) falls in every same bucket");
-    int near = shared_bands(t, "Russia has not received a letter from the American senator, Peskov said");
-    ok(near >= 2, "a lightly re-worded text shares buckets (%d of %d)", near, CD_MATCH_BANDS);
-    int far = shared_bands(t, "The weather in Moscow was unusually warm for the season, forecasters said");
-    is_int(far, 0, "an unrelated text shares no bucket");
-    uint32_t bands[CD_MATCH_BANDS];
-    is_int(cd_match_text_bands("...", 3, bands), 0, "a text without words has no buckets");
-
-    /* Over many texts of 20 words with 3 changed (word pairs: 13 of 25 shared, p = 0.52), a text
-     * and its re-wording share a bucket with probability 1 - (1 - p^2)^16 = 0.994. */
-    int hits = 0, trials = 200;
-    for (int i = 0; i < trials; i++) {
-        char x[512] = "", y[512] = "";
-        for (int w = 0; w < 20; w++) {
-            char word[32];
-            snprintf(word, sizeof word, "w%dx%d ", i, w);
-            strcat(x, word);
-            if (w % 6 == 5) snprintf(word, sizeof word, "v%dx%d ", i, w);
-            strcat(y, word);
+    /* weights: a rare word shared counts more than common ones */
+    cd_mset a, b;
+    cd_mset_build(&a, "the zebra runs", 14, NULL, 0);
+    cd_mset_build(&b, "the zebra sits", 14, NULL, 0);
+    cd_mset *both[2] = { &a, &b };
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < both[k]->n; i++) {
+            const char *t = both[k]->terms + both[k]->t[i].off;
+            both[k]->t[i].w = memcmp(t, "the", 3) == 0 ? 0.1 : memcmp(t, "zebra", 5) == 0 ? 5.0 : 1.0;
         }
-        hits += shared_bands(x, y) > 0;
-    }
-    ok(hits >= trials * 97 / 100, "20-word texts with 3 words changed are candidates >= 97%% of the time (%d of %d)",
-       hits, trials);
+    double w = cd_mset_similarity(&a, &b);
+    ok(w > 0.71 && w < 0.72, "weighted: (0.1 + 5) / (0.1 + 5 + 1 + 1) when the rare word is shared (%.3f)", w);
+    cd_mset_free(&a);
+    cd_mset_free(&b);
+    cd_mset empty = { 0 };
+    ok(cd_mset_similarity(&empty, &empty) == 0.0, "two empty sets have similarity 0");
     return done_testing();
 }
