@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include "bytes.h"
 #include "db.h"
+#include "db_inspect.h"
 #include "dirlock.h"
 #include "entity_keys.h"
 #include "log.h"
@@ -193,6 +194,13 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
     /* Before anything opens the environment: a second daemon must not touch it at all. */
     if ((db->lock_fd = cd_dirlock_take(dir)) < 0) return EBUSY;
     db->locked = 1;
+    /* Read-only first: nothing is written (no table, stamp or map reservation) into what is
+     * not a claimd database, or is one of a newer format. */
+    if ((rc = cd_db_inspect(dir))) {
+        cd_dirlock_release(db->lock_fd);
+        db->locked = 0;
+        return rc;
+    }
     /* MDB_WRITEMAP: a txn writes its pages in place in the shared map instead of malloc'd
      * copies written out at commit, so the heap stays small whatever a txn touches. It needs
      * the whole map backed by blocks (see reserve); where the disk cannot hold that, the
