@@ -232,7 +232,7 @@ const char *cd_vocab_rating_on_scale(double value, double best, double worst, do
     static const char *const by_score[] = { "false", "mostly-false", "mixed", "mostly-true", "true" };
     double s = 1 + 4 * (value - worst) / (best - worst);
     if (score) *score = s;
-    return by_score[(int)lround(s) - 1];
+    return by_score[(int)(s + 0.5) - 1]; /* s >= 1: rounds half up, without libm */
 }
 
 void cd_vocab_free(cd_vocab *v)
