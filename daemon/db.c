@@ -16,7 +16,7 @@ static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] =
     [CD_DBI_ALIASES] = { "aliases", 0 },
     [CD_DBI_EXTID] = { "extid", 0 },
     [CD_DBI_DEDUP] = { "dedup", MDB_DUPSORT | MDB_DUPFIXED },
-    [CD_DBI_IDX] = { "idx", 0 },
+    [CD_DBI_IDX] = { "claim_index", MDB_DUPSORT | MDB_DUPFIXED },
     [CD_DBI_VERDICTS] = { "verdicts", 0 },
     [CD_DBI_CLAIM_VERDICTS] = { "claim_verdicts", 0 },
     [CD_DBI_RELATIONS] = { "relations", 0 },
@@ -100,7 +100,7 @@ static int upgrade_1_to_2(cd_db *db, MDB_txn *txn)
 /* Format 3 makes different search terms from the same words (accents folded before stemming,
  * hunspell stems): the search tables are emptied and every claim is indexed again by the index
  * pass, which replays the change log from the start (ix_revs emptied: no claim's entries are
- * taken as made; idx entries are re-put as they are). */
+ * taken as made; secondary index entries are re-put as they are). */
 static int reindex_search(cd_db *db, MDB_txn *txn)
 {
     static const cd_dbi_id derived[] = { CD_DBI_SEARCH_TERMS, CD_DBI_SEARCH_BLOCKS, CD_DBI_SEARCH_DOCS,
@@ -120,6 +120,22 @@ static int upgrade_2_to_3(cd_db *db, MDB_txn *txn)
 {
     int rc = cd_entity_keys_rebuild(db, txn);
     return rc ? rc : reindex_search(db, txn);
+}
+
+/* Format 3 -> 4: the secondary indexes move from table idx (one 25-byte key per entry) to
+ * claim_index (kind|value keys with 16-byte said|id duplicates, index.h), which the index pass
+ * fills again: the old table is deleted and every derived table made again from the change log
+ * (ix_revs is shared by the secondary and search indexes, so both are rebuilt). */
+static int upgrade_3_to_4(cd_db *db, MDB_txn *txn)
+{
+    MDB_dbi old;
+    int rc = mdb_dbi_open(txn, "idx", 0, &old);
+    if (rc == 0) rc = mdb_drop(txn, old, 1);
+    else if (rc == MDB_NOTFOUND) rc = 0;
+    if (!rc) rc = mdb_drop(txn, db->dbi[CD_DBI_IDX], 0);
+    if (!rc) rc = reindex_search(db, txn);
+    if (!rc) cd_info("data format 3 upgraded to 4 (idx moved to claim_index, derived tables rebuilt by the index pass)");
+    return rc;
 }
 
 /* Writes the format version into a new environment, upgrades an older one step by step, or
@@ -143,6 +159,10 @@ static int check_format(cd_db *db, MDB_txn *txn)
     if (format == 2) {
         if ((rc = upgrade_2_to_3(db, txn))) return rc;
         format = 3;
+    }
+    if (format == 3) {
+        if ((rc = upgrade_3_to_4(db, txn))) return rc;
+        format = 4;
     }
     if (format == CD_DB_FORMAT && stored != CD_DB_FORMAT) {
         unsigned char buf[4];

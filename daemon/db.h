@@ -11,7 +11,8 @@
  *   name_keys     'L' Latin key | 'S' sound key -> entity id(8), MDB_DUPSORT (entity_keys.h)
  *   extid         external_id -> claim id(8)
  *   dedup         speaker(8) hash(8) -> claim id(8)  (MDB_DUPSORT: rare hash collisions)
- *   idx           kind(1) value(8) said(8) id(8) -> ""  claim secondary indexes (index.h)
+ *   claim_index   kind(1) value(8) -> said(8) id(8), MDB_DUPSORT|MDB_DUPFIXED: claim secondary
+ *                 indexes (index.h; CD_DBI_IDX; format 3 and older: table idx, 25-byte keys)
  *   verdicts      id(8) -> verdict record
  *   claim_verdicts claim(8) verdict(8) -> ""
  *   relations     claim(8) dir(1) kind(1) other(8) -> {note, by, at}; stored under both claims
@@ -22,6 +23,8 @@
  * claim writes commit. Format 2 added ix_revs and "indexed" (format 1 is upgraded on open).
  * Format 3 re-keyed aliases (punctuation folded), added name_keys and changed search terms
  * (accents folded before stemming, hunspell stems): format 2 is upgraded on open.
+ * Format 4 moved idx to claim_index (16-byte duplicates under 9-byte keys, a third of the
+ * bytes): format 3 is upgraded on open by dropping idx and rebuilding the derived tables.
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -34,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 3
+#define CD_DB_FORMAT 4
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {
