@@ -145,6 +145,18 @@ static void test_format_3(const char *dir)
     }
     rc |= put(txn, db.dbi[CD_DBI_SEARCH_DOCS], "\0\0\0\0\0\0\0\1", 8, "old", 3);
     rc |= put(txn, db.dbi[CD_DBI_IX_REVS], "\0\0\0\0\0\0\0\1", 8, "\0\0\0\1", 4);
+    /* Claim 1 at rev 2: both revisions carry their record, as format 3 wrote them. */
+    static const unsigned char rev_full[] = { 0x94, 0xa1, 'c', 0x01, 0xc0, 0xc4, 0x02, 'r', '1' },
+                               rev2_full[] = { 0x94, 0xa1, 'u', 0x02, 0xc0, 0xc4, 0x02, 'r', '2' };
+    unsigned char rk[12], ck[8];
+    for (uint64_t id = 1; id <= 40; id++) {          /* claims 1-40 at rev 2 (several leaves' worth) */
+        rev_key(rk, id, 1);
+        rc |= put(txn, db.dbi[CD_DBI_CLAIM_REVS], rk, 12, rev_full, sizeof rev_full);
+        rev_key(rk, id, 2);
+        rc |= put(txn, db.dbi[CD_DBI_CLAIM_REVS], rk, 12, rev2_full, sizeof rev2_full);
+        cd_put_u64be(ck, id);
+        rc |= put(txn, db.dbi[CD_DBI_CLAIMS], ck, 8, "r2", 2);
+    }
     cd_put_u64be(seq, 3);
     rc |= put(txn, db.dbi[CD_DBI_META], "indexed", 7, seq, 8);
     cd_put_u32be(fmt, 3);
@@ -170,6 +182,22 @@ static void test_format_3(const char *dir)
     MDB_val fk = { 6, (void *)"format" };
     ok(mdb_get(txn, db.dbi[CD_DBI_META], &fk, &v) == 0 && v.mv_size == 4 && cd_get_u32be(v.mv_data) == CD_DB_FORMAT,
        "its format is now %d", CD_DB_FORMAT);
+    static const unsigned char rev2_stub[] = { 0x94, 0xa1, 'u', 0x02, 0xc0, 0xc0 };
+    unsigned char rk2[12];
+    int stubs = 0, kept = 0;
+    for (uint64_t id = 1; id <= 40; id++) {
+        rev_key(rk2, id, 2);
+        MDB_val k2 = { 12, rk2 };
+        stubs += mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &k2, &v) == 0 && v.mv_size == sizeof rev2_stub &&
+                 memcmp(v.mv_data, rev2_stub, sizeof rev2_stub) == 0;
+        rev_key(rk2, id, 1);
+        k2 = (MDB_val){ 12, rk2 };
+        kept += mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &k2, &v) == 0 && v.mv_size == sizeof rev_full;
+    }
+    is_int(stubs, 40, "each current revision keeps op, at and by, and its record only in claims");
+    is_int(kept, 40, "each older revision keeps its record");
+    mdb_stat(txn, db.dbi[CD_DBI_CLAIM_REVS], &st);
+    is_int((long long)st.ms_entries, 80, "no revision key lost or added");
     mdb_txn_abort(txn);
     cd_db_close(&db);
 }
