@@ -3,9 +3,10 @@
  * Storage layout (all integers big-endian so that key order is numeric order):
  *   meta          "format" -> u32 version (the last change seq is the last key of changes)
  *                 "indexed" -> u64 seq: the derived tables below reflect every change up to it
- *   ix_revs       claim id(8) -> rev(4): the revision idx/search/match entries were made from
+ *   ix_revs       claim id(8) -> rev(4): the revision claim_index/search entries were made from
  *   claims        id(8) -> current claim record (see record.h)
- *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every revision, current included
+ *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every superseded revision; the
+ *                 current one is {op, at, by, nil}: its record is the one in claims
  *   entities      id(8) -> entity record
  *   aliases       name key -> entity id(8)   (names and aliases, cd_text_name_key)
  *   name_keys     'L' Latin key | 'S' sound key -> entity id(8), MDB_DUPSORT (entity_keys.h)
@@ -19,12 +20,13 @@
  *   changes       seq(8) -> change record {at, op, type, id}
  *   search_terms, search_blocks, search_docs, search_langs: the full-text index (search.h)
  *   match_bands   unused since claim.match reads the search postings (match.h); emptied on open
- * idx and search_* are derived: the index pass (ixpass.h) writes them after the
+ * claim_index and search_* are derived: the index pass (ixpass.h) writes them after the
  * claim writes commit. Format 2 added ix_revs and "indexed" (format 1 is upgraded on open).
  * Format 3 re-keyed aliases (punctuation folded), added name_keys and changed search terms
  * (accents folded before stemming, hunspell stems): format 2 is upgraded on open.
- * Format 4 moved idx to claim_index (16-byte duplicates under 9-byte keys, a third of the
- * bytes): format 3 is upgraded on open by dropping idx and rebuilding the derived tables.
+ * Format 4 moved idx to claim_index (16-byte duplicates under 9-byte keys: half the bytes) and
+ * stores the current revision's record once (claims): format 3 is upgraded on open (stubbing
+ * each newest revision, dropping idx and rebuilding the derived tables).
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
