@@ -14,7 +14,7 @@ WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prot
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) -Iinclude -Icommon -Idaemon -Iclient \
             -DCLAIMD_VERSION_STRING='"$(VERSION)"'
-LDLIBS_DAEMON = $$(pkg-config --libs $(PKGS)) -lstemmer -lpthread -lm
+LDLIBS_DAEMON = $$(pkg-config --libs $(PKGS)) -lstemmer -lnats -lpthread -lm
 LDLIBS_CLIENT = $$(pkg-config --libs msgpack) 
 
 # make SANITIZE=address,undefined test
@@ -66,7 +66,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_OBJ) $(COMMON_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags $(PKGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
-unit-tests: $(UNIT_BIN)
+unit-tests: $(UNIT_BIN) $(BUILD)/tests/nats_consume
+
+# A JetStream consumer that is not claimd, for tests/py/publish.t.
+$(BUILD)/tests/nats_consume: tests/nats/consume.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lnats
 
 run: all
 	@mkdir -p var/data

@@ -24,6 +24,7 @@ void cd_config_defaults(cd_config *cfg)
         .max_output = (size_t)64 << 20,
         .max_subscriptions = 1024,
         .idle_timeout_ms = 30000,
+        .publish_stream = "claimd",
     };
 }
 
@@ -46,6 +47,9 @@ static void usage(FILE *to)
         "  --max-output BYTES    unsent replies before a connection is no longer read (default 64M)\n"
         "  --max-subscriptions N subscriptions one connection may hold (default 1024)\n"
         "  --idle-timeout MS     close a connection stuck inside an object after MS (default 30000)\n"
+        "  --publish URL         publish every committed change to NATS JetStream at URL\n"
+        "                        (nats://HOST:PORT), subjects claimd.STREAM.OP\n"
+        "  --stream NAME         the JetStream stream for --publish (default claimd)\n"
         "  --config FILE         read settings from FILE: lines of key = value, keys as the\n"
         "                        flags above without --; flags given override the file\n"
         "  --version, --help\n");
@@ -102,6 +106,14 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "max-output")) bad = parse_size(val, &cfg->max_output) < 0 || cfg->max_output < 4096;
     else if (!strcmp(name, "max-subscriptions")) bad = parse_uint(val, &cfg->max_subscriptions) < 0;
     else if (!strcmp(name, "idle-timeout")) bad = parse_uint(val, &cfg->idle_timeout_ms) < 0;
+    else if (!strcmp(name, "publish")) {
+        bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
+        cfg->publish_url = val;
+    }
+    else if (!strcmp(name, "stream")) {
+        bad = *val == 0;
+        cfg->publish_stream = val;
+    }
     else { fprintf(stderr, "claimd: unknown setting: %s\n", name); return -1; }
     if (bad) fprintf(stderr, "claimd: bad value for %s: %s\n", name, val);
     return bad ? -1 : 0;
@@ -158,6 +170,8 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "max-output", required_argument, 0, 0 },
         { "max-subscriptions", required_argument, 0, 0 },
         { "idle-timeout", required_argument, 0, 0 },
+        { "publish", required_argument, 0, 0 },
+        { "stream", required_argument, 0, 0 },
         { "config", required_argument, 0, 'c' },
         { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' },

@@ -21,6 +21,8 @@ typedef struct {
     size_t max_output;           /* unsent reply bytes before a connection is no longer read */
     unsigned max_subscriptions;  /* subscriptions one connection may hold; beyond: too_large */
     unsigned idle_timeout_ms;    /* a connection stuck inside a partial object is closed after this */
+    const char *publish_url;     /* NATS server to publish the change feed to (publish.h); NULL: off */
+    const char *publish_stream;  /* its JetStream stream (default "claimd") */
 } cd_config;
 
 /* Fills *cfg with the defaults of the wire contract. */

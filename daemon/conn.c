@@ -15,6 +15,7 @@
 #include "log.h"
 #include "prescan.h"
 #include "server.h"
+#include "publish.h"
 #include "subscribe.h"
 #include "writer.h"
 
@@ -494,6 +495,7 @@ void cd_conn_write_done(cd_call *call)
         for (size_t i = 0; i < call->nchanges; i++)
             if (strcmp(call->changes[i].op, "entity.merge") == 0) { cd_entity_ref_cache_clear(srv); break; }
         cd_subs_publish(srv, call);
+        if (call->nchanges) cd_publish_kick(srv->publisher);
     }
     c->writes_in_flight--;
     conn_deferred_done(c, call);

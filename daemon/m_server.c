@@ -5,6 +5,7 @@
 #include "db.h"
 #include "isotime.h"
 #include "methods.h"
+#include "publish.h"
 #include "server.h"
 #include "writer.h"
 
@@ -30,6 +31,27 @@ static uint64_t table_entries(MDB_txn *txn, MDB_dbi dbi)
     return mdb_stat(txn, dbi, &st) ? 0 : st.ms_entries;
 }
 
+/* "publish": the change feed to NATS (publish.h): nil when off; else its state, the last seq
+ * acknowledged, how far behind the log it is, and the failed attempts so far. */
+static void pack_publish(msgpack_packer *pk, cd_server *srv)
+{
+    cd_pack_cstr(pk, "publish");
+    if (!srv->publisher) { msgpack_pack_nil(pk); return; }
+    cd_publish_status st;
+    cd_publish_status_get(srv->publisher, &st);
+    uint64_t committed = atomic_load(&srv->ix.committed);
+    msgpack_pack_map(pk, 6);
+    cd_pack_cstr(pk, "url");
+    cd_pack_cstr(pk, srv->cfg.publish_url);
+    cd_pack_cstr(pk, "stream");
+    cd_pack_cstr(pk, srv->cfg.publish_stream);
+    cd_pack_cstr(pk, "state");
+    cd_pack_cstr(pk, st.state);
+    pack_u64(pk, "published", st.published);
+    pack_u64(pk, "publish_lag", committed > st.published ? committed - st.published : 0);
+    pack_u64(pk, "errors", st.errors);
+}
+
 void cd_m_stats(cd_call *c, MDB_txn *txn)
 {
     cd_server *srv = c->srv;
@@ -39,7 +61,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 26);
+    msgpack_pack_map(pk, 27);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -64,6 +86,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "index_passes", atomic_load(&srv->ix.passes));
     cd_pack_cstr(pk, "index_failing");
     if (atomic_load(&srv->ix.failing)) msgpack_pack_true(pk); else msgpack_pack_false(pk);
+    pack_publish(pk, srv);
     cd_pack_cstr(pk, "version");
     cd_pack_cstr(pk, CLAIMD_VERSION_STRING);
     cd_pack_cstr(pk, "limits");

@@ -11,6 +11,7 @@
 #include "isotime.h"
 #include "log.h"
 #include "server.h"
+#include "publish.h"
 #include "writer.h"
 
 #define MAINTENANCE_MS 60000
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
     srv.loop = uv_default_loop();
     srv.writer = cd_writer_start(&srv, cd_conn_write_done);
     if (!srv.writer) goto close_db;
+    if (srv.cfg.publish_url && !(srv.publisher = cd_publish_start(&srv))) goto stop_writer;
     if (cd_server_listen(&srv) < 0) goto stop_writer;
 
     uv_signal_init(srv.loop, &srv.sig_term);
@@ -87,12 +89,14 @@ int main(int argc, char **argv)
     cd_info("claimd %s ready: data %s, socket %s, map %zu bytes", CLAIMD_VERSION_STRING,
             srv.cfg.data_dir, srv.cfg.socket_path, srv.db.map_size);
     uv_run(srv.loop, UV_RUN_DEFAULT);
+    cd_publish_stop(srv.publisher);
     uv_loop_close(srv.loop);
     cd_entity_ref_cache_free(&srv);
     cd_db_close(&srv.db);
     return 0;
 
 stop_writer:
+    cd_publish_stop(srv.publisher);
     cd_writer_stop(srv.writer);
     uv_run(srv.loop, UV_RUN_NOWAIT);
 close_db:
