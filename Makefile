@@ -8,7 +8,7 @@ BUILD    ?= build
 CC       ?= cc
 VERSION  := 0.1.0
 
-PKGS     := lmdb libuv msgpack libutf8proc
+PKGS     := lmdb libuv msgpack libutf8proc icu-uc icu-i18n hunspell
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wno-unused-parameter
 CFLAGS   ?= -O2 -g

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include "bytes.h"
 #include "db.h"
+#include "entity_keys.h"
 #include "log.h"
 
 static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] = {
@@ -26,6 +27,7 @@ static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] =
     [CD_DBI_SEARCH_LANGS] = { "search_langs", 0 },
     [CD_DBI_MATCH_BANDS] = { "match_bands", MDB_DUPSORT | MDB_DUPFIXED },
     [CD_DBI_IX_REVS] = { "ix_revs", 0 },
+    [CD_DBI_NAME_KEYS] = { "name_keys", MDB_DUPSORT | MDB_DUPFIXED },
 };
 
 /* claim.match took its candidates from LSH buckets in match_bands until it used the search
@@ -91,12 +93,37 @@ static int upgrade_1_to_2(cd_db *db, MDB_txn *txn)
     mdb_cursor_close(cur);
     if (rc == MDB_NOTFOUND && id) rc = put_ix_rev(db, txn, id, rev);    /* the last claim's */
     if (rc == MDB_NOTFOUND) rc = 0;
-    if (!rc) cd_info("data format 1 upgraded to %u (index pass state recorded)", CD_DB_FORMAT);
+    if (!rc) cd_info("data format 1 upgraded to 2 (index pass state recorded)");
     return rc;
 }
 
-/* Writes the format version into a new environment, upgrades one of format 1, or refuses one
- * it does not know. */
+/* Format 3 makes different search terms from the same words (accents folded before stemming,
+ * hunspell stems): the search tables are emptied and every claim is indexed again by the index
+ * pass, which replays the change log from the start (ix_revs emptied: no claim's entries are
+ * taken as made; idx entries are re-put as they are). */
+static int reindex_search(cd_db *db, MDB_txn *txn)
+{
+    static const cd_dbi_id derived[] = { CD_DBI_SEARCH_TERMS, CD_DBI_SEARCH_BLOCKS, CD_DBI_SEARCH_DOCS,
+                                         CD_DBI_SEARCH_LANGS, CD_DBI_IX_REVS };
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof derived / sizeof derived[0]; i++)
+        rc = mdb_drop(txn, db->dbi[derived[i]], 0);
+    unsigned char zero[8] = { 0 };
+    MDB_val ik = { 7, (void *)"indexed" }, iv = { 8, zero };
+    if (!rc) rc = mdb_put(txn, db->dbi[CD_DBI_META], &ik, &iv, 0);
+    if (!rc) cd_info("search index emptied: the index pass rebuilds it with format 3's terms");
+    return rc;
+}
+
+/* Format 2 -> 3: entity names re-keyed (entity_keys.c), search terms rebuilt. */
+static int upgrade_2_to_3(cd_db *db, MDB_txn *txn)
+{
+    int rc = cd_entity_keys_rebuild(db, txn);
+    return rc ? rc : reindex_search(db, txn);
+}
+
+/* Writes the format version into a new environment, upgrades an older one step by step, or
+ * refuses one it does not know. */
 static int check_format(cd_db *db, MDB_txn *txn)
 {
     MDB_val k = { 6, (void *)"format" }, v;
@@ -108,13 +135,20 @@ static int check_format(cd_db *db, MDB_txn *txn)
         return mdb_put(txn, db->dbi[CD_DBI_META], &k, &v, 0);
     }
     if (rc) return rc;
-    uint32_t format = v.mv_size == 4 ? cd_get_u32be(v.mv_data) : 0;
+    uint32_t format = v.mv_size == 4 ? cd_get_u32be(v.mv_data) : 0, stored = format;
     if (format == 1) {
+        if ((rc = upgrade_1_to_2(db, txn))) return rc;
+        format = 2;
+    }
+    if (format == 2) {
+        if ((rc = upgrade_2_to_3(db, txn))) return rc;
+        format = 3;
+    }
+    if (format == CD_DB_FORMAT && stored != CD_DB_FORMAT) {
         unsigned char buf[4];
         cd_put_u32be(buf, CD_DB_FORMAT);
-        v = (MDB_val){ 4, buf };
-        if ((rc = upgrade_1_to_2(db, txn)) || (rc = mdb_put(txn, db->dbi[CD_DBI_META], &k, &v, 0))) return rc;
-        format = CD_DB_FORMAT;
+        MDB_val nv = { 4, buf };
+        if ((rc = mdb_put(txn, db->dbi[CD_DBI_META], &k, &nv, 0))) return rc;
     }
     if (format != CD_DB_FORMAT) {
         cd_error("data format version %u is not %u, the one this claimd knows; refusing to open",

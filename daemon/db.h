@@ -7,7 +7,8 @@
  *   claims        id(8) -> current claim record (see record.h)
  *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every revision, current included
  *   entities      id(8) -> entity record
- *   aliases       folded name -> entity id(8)   (names and aliases, case/accent-folded)
+ *   aliases       name key -> entity id(8)   (names and aliases, cd_text_name_key)
+ *   name_keys     'L' Latin key | 'S' sound key -> entity id(8), MDB_DUPSORT (entity_keys.h)
  *   extid         external_id -> claim id(8)
  *   dedup         speaker(8) hash(8) -> claim id(8)  (MDB_DUPSORT: rare hash collisions)
  *   idx           kind(1) value(8) said(8) id(8) -> ""  claim secondary indexes (index.h)
@@ -19,6 +20,8 @@
  *   match_bands   unused since claim.match reads the search postings (match.h); emptied on open
  * idx and search_* are derived: the index pass (ixpass.h) writes them after the
  * claim writes commit. Format 2 added ix_revs and "indexed" (format 1 is upgraded on open).
+ * Format 3 re-keyed aliases (punctuation folded), added name_keys and changed search terms
+ * (accents folded before stemming, hunspell stems): format 2 is upgraded on open.
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -31,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 2
+#define CD_DB_FORMAT 3
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {
@@ -39,7 +42,7 @@ typedef enum {
     CD_DBI_EXTID, CD_DBI_DEDUP, CD_DBI_IDX, CD_DBI_VERDICTS, CD_DBI_CLAIM_VERDICTS,
     CD_DBI_RELATIONS, CD_DBI_CHANGES,
     CD_DBI_SEARCH_TERMS, CD_DBI_SEARCH_BLOCKS, CD_DBI_SEARCH_DOCS, CD_DBI_SEARCH_LANGS,
-    CD_DBI_MATCH_BANDS, CD_DBI_IX_REVS, CD_DBI_COUNT
+    CD_DBI_MATCH_BANDS, CD_DBI_IX_REVS, CD_DBI_NAME_KEYS, CD_DBI_COUNT
 } cd_dbi_id;
 
 typedef struct {

@@ -1,10 +1,12 @@
 /* entity: storage of entities and the resolution of entity references in input. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
 #include "db.h"
 #include "dispatch.h"
 #include "entity.h"
+#include "entity_keys.h"
 #include "params.h"
 #include "record.h"
 #include "server.h"
@@ -44,23 +46,9 @@ int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out)
 
 int cd_entity_index_name(cd_call *c, MDB_txn *txn, cd_str name, uint64_t id, uint64_t old_id)
 {
-    size_t flen;
-    char *folded = cd_text_fold(name.p, name.n, &flen);
-    if (!folded) return cd_fail(c, CLAIMD_E_INVALID, "name", "not valid UTF-8");
-    int rc = 0;
-    if (flen > 0 && flen <= 500) {
-        MDB_dbi dbi = c->srv->db.dbi[CD_DBI_ALIASES];
-        unsigned char idb[8];
-        cd_put_u64be(idb, id);
-        MDB_val k = { flen, folded }, v = { 8, idb }, cur;
-        /* The first entity to claim a name keeps it, unless it is being merged away. */
-        rc = mdb_get(txn, dbi, &k, &cur);
-        if (rc == MDB_NOTFOUND || (rc == 0 && old_id && cd_get_u64be(cur.mv_data) == old_id))
-            rc = mdb_put(txn, dbi, &k, &v, 0);
-        else if (rc == 0)
-            rc = 0;   /* owned by another entity: that one keeps it */
-    }
-    free(folded);
+    int rc = cd_entity_keys_put(&c->srv->db, txn, name.p, name.n, id, old_id);
+    if (rc == EILSEQ) return cd_fail(c, CLAIMD_E_INVALID, "name", "not valid UTF-8");
+    if (rc == ENOMEM) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     return rc ? cd_fail_mdb(c, rc, "indexing an alias") : 0;
 }
 
@@ -128,11 +116,11 @@ int cd_entity_lookup(cd_call *c, MDB_txn *txn, const char *name, size_t n, uint6
     uint64_t *memo = name_cache_slot(c, name, n, 0);
     if (memo && *memo) { *id = *memo; return 0; }
     size_t flen;
-    char *folded = cd_text_fold(name, n, &flen);
+    char *folded = cd_text_name_key(name, n, &flen);
     if (!folded) return cd_fail(c, CLAIMD_E_INVALID, NULL, "name is not valid UTF-8");
     *id = 0;
     MDB_val k = { flen, folded }, v;
-    int rc = flen && flen <= 500 ? mdb_get(txn, c->srv->db.dbi[CD_DBI_ALIASES], &k, &v) : MDB_NOTFOUND;
+    int rc = flen && flen <= CD_KEY_MAX ? mdb_get(txn, c->srv->db.dbi[CD_DBI_ALIASES], &k, &v) : MDB_NOTFOUND;
     free(folded);
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return cd_fail_mdb(c, rc, "looking up a name");
@@ -151,15 +139,15 @@ int cd_entity_lookup(cd_call *c, MDB_txn *txn, const char *name, size_t n, uint6
     return 0;
 }
 
-/* Whether name folds like the entity's name or one of its aliases. */
+/* Whether name has the name key of the entity's name or one of its aliases. */
 static int entity_has_name(const cd_entity *e, cd_str name)
 {
     size_t a, b;
-    char *fa = cd_text_fold(name.p, name.n, &a);
+    char *fa = cd_text_name_key(name.p, name.n, &a);
     int found = 0;
     for (size_t i = 0; fa && !found && i <= e->naliases; i++) {
         cd_str s = i == 0 ? e->name : e->aliases[i - 1];
-        char *fb = cd_text_fold(s.p, s.n, &b);
+        char *fb = cd_text_name_key(s.p, s.n, &b);
         found = fb && a == b && memcmp(fa, fb, a) == 0;
         free(fb);
     }
@@ -358,7 +346,12 @@ void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t i
 
 void cd_entity_pack(msgpack_packer *pk, const cd_entity *e)
 {
-    msgpack_pack_map(pk, 4 + !!e->description.n + !!e->wikidata.n + !!e->merged_into);
+    cd_entity_pack_extra(pk, e, 0);
+}
+
+void cd_entity_pack_extra(msgpack_packer *pk, const cd_entity *e, unsigned extra)
+{
+    msgpack_pack_map(pk, 4 + !!e->description.n + !!e->wikidata.n + !!e->merged_into + extra);
     cd_pack_cstr(pk, "id");
     msgpack_pack_uint64(pk, e->id);
     cd_pack_cstr(pk, "name");

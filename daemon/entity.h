@@ -34,7 +34,7 @@ int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out);
  * ("entity.create", "entity.update"...) unless op is NULL. */
 int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, const char *op);
 
-/* Points the folded form of name at id, replacing an entry that pointed at old_id (0: only
+/* Points the name key (cd_text_name_key) of name at id, replacing an entry that pointed at old_id (0: only
  * when the name is free). */
 int cd_entity_index_name(cd_call *c, MDB_txn *txn, cd_str name, uint64_t id, uint64_t old_id);
 
@@ -64,5 +64,8 @@ void cd_entity_ref_cache_free(cd_server *srv);
 
 /* Packs the full entity map. */
 void cd_entity_pack(msgpack_packer *pk, const cd_entity *e);
+
+/* The same, its map header announcing extra more pairs that the caller packs right after. */
+void cd_entity_pack_extra(msgpack_packer *pk, const cd_entity *e, unsigned extra);
 
 #endif

@@ -49,6 +49,26 @@ int cd_text_valid_utf8(const char *s, size_t n);
 /* Folds s[0..n) for name/alias lookup (see above); caller frees; NULL on invalid UTF-8 or no memory. */
 char *cd_text_fold(const char *s, size_t n, size_t *out_len);
 
+/* Key of an entity name or alias (docs/data-model.md, "Names"): cd_text_fold, and apostrophes
+ * (and their look-alikes) vanish while every other punctuation character (Unicode P*: hyphens,
+ * dots, underscores, slashes...) separates words, so "barack-obama", "Barack_Obama", "BARACK
+ * OBAMA" and "Barack  Obama" are one key, "D. S. Peskov" = "D.S. Peskov" = "D S Peskov" (but not
+ * "DS Peskov"), "O'Brien" = "OBrien". Caller frees; NULL on invalid UTF-8 or no memory. */
+char *cd_text_name_key(const char *s, size_t n, size_t *out_len);
+
+/* Latin key of a name key: ICU "Any-Latin; Latin-ASCII", then cd_text_name_key again, so
+ * "песков", "πεσκοφ" and "peskov" give "peskov", "peskoph", "peskov". Caller frees; NULL on
+ * invalid UTF-8, no memory or a transliterator ICU cannot open (logged once). */
+char *cd_text_latin_key(const char *key, size_t n, size_t *out_len);
+
+/* Sound key of a Latin key: spellings transliterations disagree on written one way (ph, v, w ->
+ * f; y, j -> i; ks, cks, x -> x; kh -> h; ck, q -> k; c before a/o/u -> k; doubled letters once),
+ * so "peskov", "peskoph" and "peskow" all give "peskof". Caller frees; NULL when out of memory. */
+char *cd_text_sound_key(const char *latin, size_t n, size_t *out_len);
+
+/* Levenshtein distance between a[0..an) and b[0..bn) (bytes), or max + 1 when it exceeds max. */
+unsigned cd_text_edit_distance(const char *a, size_t an, const char *b, size_t bn, unsigned max);
+
 /* Key for duplicate claims (PROTOCOL.md): NFKC + case fold, punctuation (P*) becomes a space,
  * white space collapsed; accents, symbols and digits are kept. Caller frees; NULL on bad UTF-8. */
 char *cd_text_dedup_key(const char *s, size_t n, size_t *out_len);

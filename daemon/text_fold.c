@@ -142,7 +142,8 @@ static ssize_t fold_ascii(cd_text_buf *buf, const char *s, size_t n, unsigned fl
     for (size_t i = 0; i < n; i++) {
         char ch = s[i] == '`' ? '\'' : s[i];
         utf8proc_category_t cat = utf8proc_category((unsigned char)ch);
-        if (is_space(cat) || ((flags & CD_FOLD_DROP_PUNCT) && is_punct(cat))) {
+        if ((flags & CD_FOLD_NAME) && ch == '\'') continue;
+        if (is_space(cat) || ((flags & (CD_FOLD_DROP_PUNCT | CD_FOLD_NAME)) && is_punct(cat))) {
             pending_space = k > 0;
             continue;
         }
@@ -179,11 +180,18 @@ ssize_t cd_text_fold_into(cd_text_buf *buf, const char *s, size_t n, unsigned fl
         utf8proc_int32_t rep[2];
         size_t nrep;
 
-        if (is_space(cat) || ((flags & CD_FOLD_DROP_PUNCT) && is_punct(cat))) {
+        if ((flags & CD_FOLD_NAME) && c == '\'') continue; /* O'Brien = OBrien = O’Brien */
+        if (is_space(cat) || ((flags & (CD_FOLD_DROP_PUNCT | CD_FOLD_NAME)) && is_punct(cat))) {
             pending_space = o > 0;
             continue;
         }
         if (c == 0x0640) continue; /* Arabic tatweel only stretches a word on the page */
+        /* й, ё, ї, ў are letters of their own to the Cyrillic stemmers, not accented и/е/і/у. */
+        if ((flags & CD_FOLD_KEEP_CYRILLIC) && is_diacritic(c, cat) && o > 0 &&
+            buf->out[o - 1] >= 0x0400 && buf->out[o - 1] <= 0x04FF) {
+            buf->out[o++] = c;
+            continue;
+        }
         if (flags & CD_FOLD_KEEP_ACCENTS) {
             rep[0] = c;
             nrep = 1;
@@ -224,6 +232,11 @@ static char *fold_alloc(const char *s, size_t n, size_t *out_len, unsigned flags
 char *cd_text_fold(const char *s, size_t n, size_t *out_len)
 {
     return fold_alloc(s, n, out_len, 0);
+}
+
+char *cd_text_name_key(const char *s, size_t n, size_t *out_len)
+{
+    return fold_alloc(s, n, out_len, CD_FOLD_NAME);
 }
 
 char *cd_text_dedup_key(const char *s, size_t n, size_t *out_len)

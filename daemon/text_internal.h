@@ -20,7 +20,9 @@ enum {
     CD_FOLD_KEEP_ACCENTS = 1, /* skip diacritic stripping and base-letter folding (pre-stemming) */
     CD_FOLD_DROP_PUNCT = 2,   /* punctuation (P*) becomes spaces (dedup keys) */
     CD_FOLD_TURKIC_I = 4,     /* "I" lower-cases to dotless "ı" (Turkish, before stemming) */
-    CD_FOLD_NO_ASCII_PATH = 8 /* tests: take the general path even for ASCII input */
+    CD_FOLD_NO_ASCII_PATH = 8, /* tests: take the general path even for ASCII input */
+    CD_FOLD_NAME = 16,         /* name keys: apostrophes vanish, other punctuation is a space */
+    CD_FOLD_KEEP_CYRILLIC = 32 /* with accents stripped, keep the marks of Cyrillic letters (й ё ї) */
 };
 
 /* Folds valid UTF-8 s[0..n) per flags; result is the NUL-terminated (char *)buf->out. Returns its
@@ -36,6 +38,13 @@ void cd_text_lang_primary(const char *lang, char tag[4]);
 /* This thread's term memo of bytes bytes (zeroed when made), kept with its stemmers and freed
  * with them (cd_text_thread_cleanup, or thread exit). NULL when out of memory. */
 void *cd_text_thread_memo(size_t bytes);
+
+/* Makes this thread's cache of stemmers and transliterator known, so that thread exit frees
+ * them. 0, or -1 when out of memory. */
+int cd_text_thread_register(void);
+
+/* Closes this thread's transliterator (text_translit.c); called when its cache is freed. */
+void cd_text_translit_free(void);
 
 /* This thread's stemmer for Snowball algorithm algo, created on first use; NULL when out of memory. */
 struct sb_stemmer *cd_text_stemmer_get(const char *algo);

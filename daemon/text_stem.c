@@ -83,6 +83,7 @@ static void cache_free(struct stem_cache *c)
     for (size_t i = 0; i < c->n; i++) sb_stemmer_delete(c->slot[i].stemmer);
     free(c->memo);
     free(c);
+    cd_text_translit_free();
 }
 
 /* pthread key destructor: frees a thread's cache when the thread exits without cleaning up. */
@@ -107,6 +108,11 @@ static struct stem_cache *thread_cache(void)
         if (key_ready) pthread_setspecific(cache_key, tl_cache);
     }
     return tl_cache;
+}
+
+int cd_text_thread_register(void)
+{
+    return thread_cache() ? 0 : -1;
 }
 
 void *cd_text_thread_memo(size_t bytes)

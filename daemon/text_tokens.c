@@ -78,7 +78,10 @@ static const char *make_term(term_scratch *ts, const lang_rules *lr, const char 
     if (!lr->algo || n > STEM_WORD_MAX) {
         r = cd_text_fold_into(&ts->post, w, n, 0);
     } else {
-        r = cd_text_fold_into(&ts->pre, w, n, CD_FOLD_KEEP_ACCENTS | lr->pre_flags);
+        /* Accents go before stemming, so an unaccented query stems like the accented text even
+         * where the accent sits in the suffix the stemmer cuts ("sécurité"/"securite" ->
+         * "securit"); Cyrillic й ё ї ў stay, the Cyrillic stemmers read them as letters. */
+        r = cd_text_fold_into(&ts->pre, w, n, CD_FOLD_KEEP_CYRILLIC | lr->pre_flags);
         if (r < 0) return NULL;
         struct sb_stemmer *st = cd_text_stemmer_get(lr->algo);
         if (!st) return NULL;

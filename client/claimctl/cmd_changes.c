@@ -149,7 +149,11 @@ static int resolve_speaker(feed *f)
     int ok = claimd_call(f->env->ctx, "entity.find", a, &r) == CLAIMD_OK;
     claimd_args_free(a);
     if (!ok) return ctl_report_call_error(f->env);
-    f->speaker_id = claimd_value_get_uint(claimd_value_at(claimd_value_get(r, "items"), 0), "id", 0);
+    /* Only the entity with this very name: entity.find also ranks transliterated and close
+     * names after it, and filtering by another person would be wrong. */
+    const claimd_value *first = claimd_value_at(claimd_value_get(r, "items"), 0);
+    const char *how = claimd_value_get_str(first, "match");
+    f->speaker_id = !how || !strcmp(how, "exact") ? claimd_value_get_uint(first, "id", 0) : 0;
     claimd_value_free(r);
     return CTL_EXIT_OK;
 }

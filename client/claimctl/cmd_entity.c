@@ -14,7 +14,9 @@ static const char entity_usage[] =
     "       claimctl entity find --prefix TEXT [--limit N]\n\n"
     "put records an entity, or returns the existing one whose name or alias matches (adding new\n"
     "aliases); KIND: person organization outlet government group unknown. find matches names\n"
-    "and aliases ignoring case and accents, and prints one entity per line.\n";
+    "and aliases ignoring case, accents and punctuation, and across scripts (Peskov finds\n"
+    "Песков, Πεσκόφ, Peskow), and prints one entity per line, best first, with \"match\":\n"
+    "exact, transliterated, sound or close (\"distance\" edits): duplicates to merge.\n";
 
 static int entity_put(ctl_env *env, int argc, char **argv)
 {

@@ -1,9 +1,13 @@
-/* Unit test for daemon/db.c's upgrade of format 1 (indexes written in each write's txn) to
- * format 2 (the index pass): meta "indexed" must become the last change seq, and ix_revs must
- * name each claim's last revision, so the pass neither redoes nor misses anything. */
+/* Unit test for daemon/db.c's upgrades. Format 1 (indexes written in each write's txn) went to
+ * format 2 (the index pass) by recording meta "indexed" and ix_revs; format 3 changes the search
+ * terms, so after either upgrade "indexed" is 0 and ix_revs empty: the pass indexes every claim
+ * again. Format 2 -> 3 also re-keys entity names (punctuation folded) and fills name_keys. */
 #include "tap.h"
 #include "bytes.h"
 #include "db.h"
+#include "entity_keys.h"
+
+#include <msgpack.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +32,104 @@ static uint32_t ix_rev(cd_db *db, MDB_txn *txn, uint64_t id)
     return cd_get_u32be(v.mv_data);
 }
 
+/* An entity record as entity.c writes it: [1, name, kind, aliases, description, wikidata, merged]. */
+static int put_entity(cd_db *db, MDB_txn *txn, uint64_t id, const char *name, const char *alias, uint64_t merged)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 7);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_str_with_body(&pk, name, strlen(name));
+    msgpack_pack_uint8(&pk, 0);
+    msgpack_pack_array(&pk, alias ? 1 : 0);
+    if (alias) msgpack_pack_str_with_body(&pk, alias, strlen(alias));
+    msgpack_pack_str_with_body(&pk, "", 0);
+    msgpack_pack_str_with_body(&pk, "", 0);
+    msgpack_pack_uint64(&pk, merged);
+    unsigned char k[8];
+    cd_put_u64be(k, id);
+    int rc = put(txn, db->dbi[CD_DBI_ENTITIES], k, 8, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+/* The id aliases gives key, 0 if none. */
+static uint64_t alias_of(cd_db *db, MDB_txn *txn, const char *key)
+{
+    MDB_val k = { strlen(key), (void *)key }, v;
+    if (mdb_get(txn, db->dbi[CD_DBI_ALIASES], &k, &v) || v.mv_size != 8) return 0;
+    return cd_get_u64be(v.mv_data);
+}
+
+/* How many ids name_keys holds under prefix+key. */
+static size_t name_key_ids(cd_db *db, MDB_txn *txn, char prefix, const char *key)
+{
+    char buf[256];
+    buf[0] = prefix;
+    strcpy(buf + 1, key);
+    MDB_cursor *cur;
+    MDB_val k = { strlen(key) + 1, buf }, v;
+    size_t n = 0;
+    mdb_cursor_open(txn, db->dbi[CD_DBI_NAME_KEYS], &cur);
+    if (mdb_cursor_get(cur, &k, &v, MDB_SET) == 0) {
+        size_t c = 0;
+        mdb_cursor_count(cur, &c);
+        n = (size_t)c;
+    }
+    mdb_cursor_close(cur);
+    return n;
+}
+
+/* Format 2 data with format 2's alias keys (folded, punctuation kept) is re-keyed. */
+static void test_format_2(const char *dir)
+{
+    cd_db db;
+    MDB_txn *txn;
+    unsigned char fmt[4], idb[8];
+    ok(cd_db_open(&db, dir, 1 << 20) == 0, "a third environment opens");
+    mdb_txn_begin(db.env, NULL, 0, &txn);
+    mdb_drop(txn, db.dbi[CD_DBI_NAME_KEYS], 0);
+    int rc = put_entity(&db, txn, 1, "Barack Obama", NULL, 0);
+    rc |= put_entity(&db, txn, 2, "barack-obama", "B. H. Obama", 0);
+    rc |= put_entity(&db, txn, 3, "Песков", NULL, 0);
+    rc |= put_entity(&db, txn, 4, "Peskov D.", NULL, 3);     /* merged into 3 */
+    static const char *const old_keys[] = { "barack obama", "barack-obama", "b. h. obama", "песков", "peskov d." };
+    static const uint64_t owners[] = { 1, 2, 2, 3, 3 };
+    for (size_t i = 0; i < 5; i++) {
+        cd_put_u64be(idb, owners[i]);
+        rc |= put(txn, db.dbi[CD_DBI_ALIASES], old_keys[i], strlen(old_keys[i]), idb, 8);
+    }
+    rc |= put(txn, db.dbi[CD_DBI_SEARCH_DOCS], "\0\0\0\0\0\0\0\1", 8, "old", 3);
+    cd_put_u32be(fmt, 2);
+    rc |= put(txn, db.dbi[CD_DBI_META], "format", 6, fmt, 4);
+    rc |= mdb_txn_commit(txn);
+    ok(rc == 0, "format 2 data with entities written");
+    cd_db_close(&db);
+
+    ok(cd_db_open(&db, dir, 1 << 20) == 0, "format 2 data opens and is upgraded");
+    mdb_txn_begin(db.env, NULL, MDB_RDONLY, &txn);
+    is_int((long long)alias_of(&db, txn, "barack obama"), 1, "'Barack Obama' keeps its key");
+    is_int((long long)alias_of(&db, txn, "barack-obama"), 0, "the old key with a hyphen is gone");
+    is_int((long long)alias_of(&db, txn, "b h obama"), 2, "an alias is re-keyed with its dots folded");
+    is_int((long long)alias_of(&db, txn, "песков"), 3, "a Cyrillic name keeps its key");
+    is_int((long long)alias_of(&db, txn, "peskov d"), 0, "a merged entity's own names are not indexed (its target holds them)");
+    is_int((long long)name_key_ids(&db, txn, CD_NAME_KEY_LATIN, "barack obama"), 2,
+           "name_keys lists both entities named Barack Obama, duplicates for a desk to merge");
+    is_int((long long)name_key_ids(&db, txn, CD_NAME_KEY_LATIN, "peskov"), 1, "name_keys holds Песков's Latin key");
+    is_int((long long)name_key_ids(&db, txn, CD_NAME_KEY_SOUND, "peskof"), 1, "and its sound key");
+    MDB_stat st;
+    mdb_stat(txn, db.dbi[CD_DBI_SEARCH_DOCS], &st);
+    is_int((long long)st.ms_entries, 0, "the search index is emptied, to be made again with format 3's terms");
+    mdb_txn_abort(txn);
+    cd_db_close(&db);
+}
+
 int main(void)
 {
-    char dir[] = "/tmp/claimd-upgrade-XXXXXX";
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    char dir[] = "/tmp/claimd-upgrade-XXXXXX", dir2[] = "/tmp/claimd-upgrade-2-XXXXXX";
+    if (!mkdtemp(dir) || !mkdtemp(dir2)) { perror("mkdtemp"); return 1; }
     cd_db db;
     ok(cd_db_open(&db, dir, 1 << 20) == 0, "a new environment opens (format %d)", CD_DB_FORMAT);
 
@@ -64,15 +162,12 @@ int main(void)
     MDB_val fk = { 6, (void *)"format" };
     ok(mdb_get(txn, db.dbi[CD_DBI_META], &fk, &v) == 0 && v.mv_size == 4 && cd_get_u32be(v.mv_data) == CD_DB_FORMAT,
        "its format is now %d", CD_DB_FORMAT);
-    ok(mdb_get(txn, db.dbi[CD_DBI_META], &ik, &v) == 0 && v.mv_size == 8 && cd_get_u64be(v.mv_data) == 5,
-       "indexed is the last change seq (5)");
-    is_int(ix_rev(&db, txn, 1), 3, "ix_revs: claim 1 at its last revision");
-    is_int(ix_rev(&db, txn, 2), 1, "ix_revs: claim 2 at its only revision");
-    is_int(ix_rev(&db, txn, 7), 2, "ix_revs: claim 7, the last claim, at its last revision");
-    is_int(ix_rev(&db, txn, 3), 0, "ix_revs: nothing for a claim that does not exist");
+    ok(mdb_get(txn, db.dbi[CD_DBI_META], &ik, &v) == 0 && v.mv_size == 8 && cd_get_u64be(v.mv_data) == 0,
+       "indexed is 0: format 3's terms are made again from the whole change log");
+    is_int(ix_rev(&db, txn, 1), 0, "ix_revs: claim 1 is to be indexed again");
     MDB_stat st;
     mdb_stat(txn, db.dbi[CD_DBI_IX_REVS], &st);
-    is_int((long long)st.ms_entries, 3, "ix_revs has one entry per claim");
+    is_int((long long)st.ms_entries, 0, "ix_revs is empty");
     mdb_txn_abort(txn);
     cd_db_close(&db);
 
@@ -109,13 +204,17 @@ int main(void)
     cd_db_close(&db);
     if (ok(cd_db_open(&db, copy, 1 << 20) == 0, "the copy opens with a 1 MiB map and is upgraded")) {
         mdb_txn_begin(db.env, NULL, MDB_RDONLY, &txn);
-        is_int(ix_rev(&db, txn, 20000), 1, "ix_revs holds its last claim");
+        MDB_stat st2;
+        mdb_stat(txn, db.dbi[CD_DBI_IX_REVS], &st2);
+        is_int((long long)st2.ms_entries, 0, "ix_revs is empty after the upgrade to format 3");
         mdb_txn_abort(txn);
         cd_db_close(&db);
     }
 
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s", dir, big, copy);
+    test_format_2(dir2);
+
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s", dir, big, copy, dir2);
     if (system(cmd) != 0) diag("could not remove %s", dir);
     return done_testing();
 }
