@@ -55,12 +55,13 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/claimd: $(call obj,daemon/main.c) $(DAEMON_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
-# libclaimd.a holds one relocatable object with the library's hidden (internal) symbols made
-# local, so a static link sees the same claimd_* API as the shared library and no internal cd_*
-# name can clash with one of the program's own.
+# libclaimd.a holds one relocatable object with every global but claimd_* made local, so a
+# static link sees the same API as the shared library and no internal cd_* name can clash with
+# one of the program's own (by name, not visibility: objects built before -fvisibility=hidden
+# give the same archive).
 $(BUILD)/obj/libclaimd-static.o: $(CLIENT_OBJ) $(COMMON_OBJ)
 	$(CC) -r -nostdlib -o $@ $^
-	objcopy --localize-hidden $@
+	objcopy --wildcard --keep-global-symbol='claimd_*' $@
 
 $(BUILD)/libclaimd.a: $(BUILD)/obj/libclaimd-static.o
 	rm -f $@ && ar rcs $@ $^
