@@ -74,7 +74,7 @@ $(BUILD)/libclaimd.so: $(CLIENT_OBJ) $(COMMON_OBJ) client/libclaimd.map
 	ln -sf libclaimd.so $(BUILD)/libclaimd.so.$(SONAME_MAJOR)
 
 # claimctl parses times with common/isotime.c itself: the library's copy is internal.
-$(BUILD)/claimctl: $(CTL_OBJ) $(call obj,common/isotime.c) $(BUILD)/libclaimd.a
+$(BUILD)/claimctl: $(CTL_OBJ) $(call obj,common/isotime.c common/rating_vocab.c common/rating_labels.c) $(BUILD)/libclaimd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT) -ljansson -lm
 
 # claimd.pc for the PREFIX/LIBDIR given: the rule re-runs whenever they differ from the last
