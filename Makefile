@@ -3,16 +3,21 @@
 # by scripts/deps.sh before anything is compiled.
 
 PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR  ?=
 BUILD    ?= build
 CC       ?= cc
-VERSION  := 0.1.0
+# The one version number lives in include/claimd.h (CLAIMD_VERSION_*).
+VERSION  := $(shell sed -n 's/^\#define CLAIMD_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' include/claimd.h | paste -sd.)
+# libclaimd's soname: bumped only by an incompatible ABI change (docs/clients.md, "The C library").
+SONAME_MAJOR := 0
 
 PKGS     := lmdb libuv msgpack libutf8proc icu-uc icu-i18n hunspell
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) -Iinclude -Icommon -Idaemon -Iclient \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) -Iinclude -Icommon -Idaemon -Iclient \
             -DCLAIMD_VERSION_STRING='"$(VERSION)"'
 LDLIBS_DAEMON = $$(pkg-config --libs $(PKGS)) -lstemmer -lnats -lpthread -lm
 LDLIBS_CLIENT = $$(pkg-config --libs msgpack) 
@@ -37,7 +42,8 @@ CTL_OBJ    := $(call obj,$(CTL_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps run test unit-tests install clean bench
-all: deps $(BUILD)/claimd $(BUILD)/claimctl $(BUILD)/libclaimd.a $(BUILD)/libclaimd.so $(BUILD)/claimd.pc
+all: deps $(BUILD)/claimd $(BUILD)/claimctl $(BUILD)/libclaimd.a $(BUILD)/libclaimd.so \
+     $(BUILD)/claimd.pc $(BUILD)/examples/uv_client
 
 deps:
 	@scripts/deps.sh build
@@ -52,15 +58,38 @@ $(BUILD)/claimd: $(call obj,daemon/main.c) $(DAEMON_OBJ) $(COMMON_OBJ)
 $(BUILD)/libclaimd.a: $(CLIENT_OBJ) $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libclaimd.so: $(CLIENT_OBJ) $(COMMON_OBJ)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libclaimd.so.0 -o $@ $^ $(LDLIBS_CLIENT)
+# Only CLAIMD_API symbols are exported (-fvisibility=hidden), each under the version node of
+# client/libclaimd.map; -z defs refuses a library with an unresolved symbol.
+$(BUILD)/libclaimd.so: $(CLIENT_OBJ) $(COMMON_OBJ) client/libclaimd.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libclaimd.so.$(SONAME_MAJOR) -Wl,-z,defs \
+	    -Wl,--version-script=client/libclaimd.map -o $@ $(CLIENT_OBJ) $(COMMON_OBJ) $(LDLIBS_CLIENT)
+	ln -sf libclaimd.so $(BUILD)/libclaimd.so.$(SONAME_MAJOR)
 
 $(BUILD)/claimctl: $(CTL_OBJ) $(BUILD)/libclaimd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT) -ljansson -lm
 
-$(BUILD)/claimd.pc: Makefile
+# claimd.pc for the PREFIX/LIBDIR given: the rule re-runs whenever they differ from the last
+# build's (recorded in $(BUILD)/claimd.pc.vars), so `make install PREFIX=/usr` installs a pc
+# that says /usr.
+PC_VARS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(VERSION)
+$(BUILD)/claimd.pc.vars: FORCE
 	@mkdir -p $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: claimd\nDescription: client library for the claimd claim-tracking daemon\nVersion: %s\nRequires.private: msgpack\nLibs: -L$${libdir} -lclaimd\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
+	@echo '$(PC_VARS)' | cmp -s - $@ || echo '$(PC_VARS)' > $@
+
+$(BUILD)/claimd.pc: client/claimd.pc.in $(BUILD)/claimd.pc.vars
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' client/claimd.pc.in > $@
+
+# The non-blocking example (examples/uv_client.c): libuv drives the socket, libclaimd's reader
+# and encoder do the protocol. Built against the shared library, as a user's program would be.
+$(BUILD)/examples/uv_client: examples/uv_client.c include/claimd.h $(BUILD)/libclaimd.so
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -Iinclude $$(pkg-config --cflags libuv) \
+	    -o $@ examples/uv_client.c -L$(BUILD) -lclaimd -Wl,-rpath,$(abspath $(BUILD)) \
+	    $$(pkg-config --libs libuv)
+
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_OBJ) $(COMMON_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
@@ -81,16 +110,19 @@ test: all unit-tests
 	@scripts/deps.sh test
 	CLAIMD_BUILD=$(abspath $(BUILD)) CLAIMD_SANITIZED=$(SANITIZE) prove --exec '' $(UNIT_BIN) $(sort $(wildcard tests/*.t tests/py/*.t))
 
+# The shared library as distributions ship it: the real file has the full version, the soname
+# link is what programs load, the bare .so is what `-lclaimd` finds at build time.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(BUILD)/claimd $(DESTDIR)$(PREFIX)/sbin/claimd
 	install -m 755 $(BUILD)/claimctl $(DESTDIR)$(PREFIX)/bin/claimctl
-	install -m 644 $(BUILD)/libclaimd.a $(DESTDIR)$(PREFIX)/lib/libclaimd.a
-	install -m 755 $(BUILD)/libclaimd.so $(DESTDIR)$(PREFIX)/lib/libclaimd.so.0
-	ln -sf libclaimd.so.0 $(DESTDIR)$(PREFIX)/lib/libclaimd.so
-	install -m 644 $(BUILD)/claimd.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/claimd.pc
-	install -m 644 include/claimd.h $(DESTDIR)$(PREFIX)/include/claimd.h
+	install -m 644 $(BUILD)/libclaimd.a $(DESTDIR)$(LIBDIR)/libclaimd.a
+	install -m 755 $(BUILD)/libclaimd.so $(DESTDIR)$(LIBDIR)/libclaimd.so.$(VERSION)
+	ln -sf libclaimd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libclaimd.so.$(SONAME_MAJOR)
+	ln -sf libclaimd.so.$(SONAME_MAJOR) $(DESTDIR)$(LIBDIR)/libclaimd.so
+	install -m 644 $(BUILD)/claimd.pc $(DESTDIR)$(LIBDIR)/pkgconfig/claimd.pc
+	install -m 644 include/claimd.h $(DESTDIR)$(INCLUDEDIR)/claimd.h
 	-install -m 644 docs/claimctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/claimctl.1
 	-install -m 644 docs/claimd.8 $(DESTDIR)$(PREFIX)/share/man/man8/claimd.8
 

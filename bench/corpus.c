@@ -156,6 +156,10 @@ void corpus_claim(bench_corpus *cp, size_t idx, bench_claim *out, int arena)
     bench_rng r;
     rng_seed(&r, cp->seed * 0x100000001b3ULL + idx);
     memset(out, 0, sizeof *out);
+    /* libclaimd's structs carry their size (its ABI rule). */
+    CLAIMD_INIT(&out->c);
+    for (size_t i = 0; i < sizeof out->apps / sizeof out->apps[0]; i++) CLAIMD_INIT(&out->apps[i]);
+    CLAIMD_INIT(&out->via[0]);
     claimd_claim *c = &out->c;
     char text[16384], buf[512], tmp[256];
 

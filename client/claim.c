@@ -1,6 +1,7 @@
 /* claim: typed helpers for the common calls, built on claimd_call. Each packs a claimd_args,
  * calls, and reads the fields it promises out of the result. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "client.h"
 
@@ -16,6 +17,7 @@ static void opt_str(claimd_args *a, const char *key, const char *s)
     if (s) claimd_args_str(a, key, s);
 }
 
+/* Adds key: [the n strings]; a count without items is an error. */
 static void str_list(claimd_args *a, const char *key, const char *const *items, size_t n)
 {
     if (!n) return;
@@ -47,28 +49,38 @@ static void claim_fields(claimd_args *a, const claimd_claim *c)
     opt_str(a, "medium", c->medium);
     if (c->n_via) {
         claimd_args_begin_array(a, "via");
-        for (size_t i = 0; c->via && i < c->n_via; i++) {
+        for (size_t i = 0; i < c->n_via; i++) {
+            claimd_via v;
+            if (cd_client_struct_in(&v, sizeof v, cd_client_struct_at(c->via, i, CD_MIN_VIA),
+                                    CD_MIN_VIA) < 0) {
+                mark_bad(a);
+                break;
+            }
             claimd_args_begin_map(a, NULL);
-            claimd_args_str(a, "name", c->via[i].name);
-            opt_str(a, "how", c->via[i].how);
+            claimd_args_str(a, "name", v.name);
+            opt_str(a, "how", v.how);
             claimd_args_end(a);
         }
-        if (!c->via) mark_bad(a);
         claimd_args_end(a);
     }
     if (c->n_appearances) {
         claimd_args_begin_array(a, "appearances");
-        for (size_t i = 0; c->appearances && i < c->n_appearances; i++) {
-            const claimd_appearance *ap = &c->appearances[i];
+        for (size_t i = 0; i < c->n_appearances; i++) {
+            claimd_appearance ap;
+            if (cd_client_struct_in(&ap, sizeof ap,
+                                    cd_client_struct_at(c->appearances, i, CD_MIN_APPEARANCE),
+                                    CD_MIN_APPEARANCE) < 0) {
+                mark_bad(a);
+                break;
+            }
             claimd_args_begin_map(a, NULL);
-            claimd_args_str(a, "url", ap->url);
-            opt_str(a, "outlet", ap->outlet);
-            opt_str(a, "title", ap->title);
-            opt_str(a, "published_at", ap->published_at);
-            opt_str(a, "lang", ap->lang);
+            claimd_args_str(a, "url", ap.url);
+            opt_str(a, "outlet", ap.outlet);
+            opt_str(a, "title", ap.title);
+            opt_str(a, "published_at", ap.published_at);
+            opt_str(a, "lang", ap.lang);
             claimd_args_end(a);
         }
-        if (!c->appearances) mark_bad(a);
         claimd_args_end(a);
     }
     str_list(a, "about", c->about, c->n_about);
@@ -77,22 +89,29 @@ static void claim_fields(claimd_args *a, const claimd_claim *c)
     opt_str(a, "by", c->by);
 }
 
-int claimd_args_claim(claimd_args *a, const char *key, const claimd_claim *claim)
+/* Adds the caller's claim (read through its struct_size) as claimd_args_claim describes. */
+static int add_claim(claimd_args *a, const char *key, const claimd_claim *theirs)
 {
-    if (!a) return CLAIMD_E_USAGE;
-    if (!claim || !claim->text) {
+    claimd_claim c;
+    if (cd_client_struct_in(&c, sizeof c, theirs, CD_MIN_CLAIM) < 0 || !c.text) {
         mark_bad(a);
         return a->err;
     }
     int into_open_map = !key && !a->packed && a->depth > 0 && a->frames[a->depth - 1].is_map;
     if (into_open_map) {
-        claim_fields(a, claim);
+        claim_fields(a, &c);
         return a->err;
     }
     claimd_args_begin_map(a, key);
-    claim_fields(a, claim);
+    claim_fields(a, &c);
     claimd_args_end(a);
     return a->err;
+}
+
+int claimd_args_claim(claimd_args *a, const char *key, const claimd_claim *claim)
+{
+    if (!a) return CLAIMD_E_USAGE;
+    return add_claim(a, key, claim);
 }
 
 int cd_client_call_map(claimd_ctx *ctx, const char *method, claimd_args *a, claimd_value **out)
@@ -119,10 +138,13 @@ int claimd_claim_put(claimd_ctx *ctx, const claimd_claim *claim, const char *on_
                      uint64_t *id, uint64_t *rev, int *created)
 {
     if (!ctx) return CLAIMD_E_USAGE;
-    if (!claim || !claim->text) return cd_client_fail(ctx, CLAIMD_E_USAGE, "claim without text");
+    claimd_claim c;
+    if (cd_client_struct_in(&c, sizeof c, claim, CD_MIN_CLAIM) < 0)
+        return cd_client_fail(ctx, CLAIMD_E_USAGE, "claim without struct_size (CLAIMD_INIT)");
+    if (!c.text) return cd_client_fail(ctx, CLAIMD_E_USAGE, "claim without text");
     claimd_args *a = claimd_args_new();
     if (a) {
-        claimd_args_claim(a, NULL, claim);
+        add_claim(a, NULL, claim);
         opt_str(a, "on_duplicate", on_duplicate);
     }
     claimd_value *r;
@@ -150,22 +172,28 @@ int claimd_claim_get(claimd_ctx *ctx, uint64_t id, claimd_value **claim)
     return cd_client_call_map(ctx, "claim.get", a, claim);
 }
 
-int claimd_verdict_add(claimd_ctx *ctx, uint64_t claim_id, const char *rating, const char *label,
-                       int score, const char *by, const char *at, const char *summary,
-                       const char *url, uint64_t *verdict_id)
+int claimd_verdict_add(claimd_ctx *ctx, const claimd_verdict *verdict, uint64_t *verdict_id)
 {
     if (!ctx) return CLAIMD_E_USAGE;
-    if (!rating) return cd_client_fail(ctx, CLAIMD_E_USAGE, "verdict without rating");
+    claimd_verdict v;
+    if (cd_client_struct_in(&v, sizeof v, verdict, CD_MIN_VERDICT) < 0)
+        return cd_client_fail(ctx, CLAIMD_E_USAGE, "verdict without struct_size (CLAIMD_INIT)");
+    if (!v.rating) return cd_client_fail(ctx, CLAIMD_E_USAGE, "verdict without rating");
     claimd_args *a = claimd_args_new();
     if (a) {
-        claimd_args_uint(a, "claim", claim_id);
-        claimd_args_str(a, "rating", rating);
-        opt_str(a, "label", label);
-        if (score) claimd_args_int(a, "score", score);
-        opt_str(a, "by", by);
-        opt_str(a, "at", at);
-        opt_str(a, "summary", summary);
-        opt_str(a, "url", url);
+        claimd_args_uint(a, "claim", v.claim);
+        claimd_args_str(a, "rating", v.rating);
+        opt_str(a, "label", v.label);
+        /* A whole score goes as an integer, the form every server expects for 1..5. */
+        if (v.score == (double)(int64_t)v.score && v.score != 0)
+            claimd_args_int(a, "score", (int64_t)v.score);
+        else if (v.score != 0)
+            claimd_args_float(a, "score", v.score);
+        opt_str(a, "by", v.by);
+        opt_str(a, "at", v.at);
+        opt_str(a, "summary", v.summary);
+        opt_str(a, "url", v.url);
+        str_list(a, "evidence", v.evidence, v.n_evidence);
     }
     claimd_value *r;
     int rc = cd_client_call_map(ctx, "verdict.add", a, &r);
@@ -186,10 +214,19 @@ int claimd_claim_import(claimd_ctx *ctx, const claimd_claim *claims, size_t n,
     if (!ctx) return CLAIMD_E_USAGE;
     if ((n && (!claims || !results)) || n > UINT32_MAX)
         return cd_client_fail(ctx, CLAIMD_E_USAGE, "claim.import: bad claims or results");
+    size_t stride = n ? results[0].struct_size : 0;
+    if (n && stride < CD_MIN_IMPORT_RESULT)
+        return cd_client_fail(ctx, CLAIMD_E_USAGE,
+                              "claim.import: results[0] without struct_size (CLAIMD_INIT)");
+    for (size_t i = 0; i < n; i++)
+        if (!cd_client_struct_at(claims, i, CD_MIN_CLAIM))
+            return cd_client_fail(ctx, CLAIMD_E_USAGE,
+                                  "claim.import: claim %zu without the struct_size of claim 0", i);
     claimd_args *a = claimd_args_new();
     if (a) {
         claimd_args_begin_array(a, "claims");
-        for (size_t i = 0; i < n; i++) claimd_args_claim(a, NULL, &claims[i]);
+        for (size_t i = 0; i < n; i++)
+            add_claim(a, NULL, cd_client_struct_at(claims, i, CD_MIN_CLAIM));
         claimd_args_end(a);
         opt_str(a, "on_duplicate", on_duplicate);
     }
@@ -206,19 +243,21 @@ int claimd_claim_import(claimd_ctx *ctx, const claimd_claim *claims, size_t n,
     for (size_t i = 0; i < n; i++) {
         const claimd_value *item = claimd_value_at(list, i);
         const claimd_value *err = claimd_value_get(item, "error");
-        claimd_import_result *res = &results[i];
-        res->id = claimd_value_get_uint(item, "id", 0);
-        res->created = 0;
-        res->code = CLAIMD_OK;
+        claimd_import_result res = CLAIMD_IMPORT_RESULT_INIT;
+        res.id = claimd_value_get_uint(item, "id", 0);
         if (err && err->type != CLAIMD_T_NIL) {
             size_t clen = 0;
             const char *code = claimd_value_str(claimd_value_get(err, "code"), &clen);
-            res->code = code ? (int)claimd_code_from_name(code, clen) : CLAIMD_E_INTERNAL;
-            res->id = 0;
+            res.code = code ? (int)claimd_code_from_name(code, clen) : CLAIMD_E_INTERNAL;
+            res.id = 0;
             rejected++;
         } else {
-            claimd_value_bool(claimd_value_get(item, "created"), &res->created);
+            claimd_value_bool(claimd_value_get(item, "created"), &res.created);
         }
+        /* The caller's array has its own stride; every element gets results[0]'s size. */
+        void *slot = (char *)results + i * stride;
+        memcpy(slot, &stride, sizeof stride);
+        cd_client_struct_out(slot, &res, sizeof res);
     }
     if (n_rejected) *n_rejected = rejected;
     if (reply) *reply = r;

@@ -1,6 +1,7 @@
 /* client.h: internals of libclaimd shared by its files (not installed).
  *
  * Layers, one per file, each usable without the ones above it:
+ *   abi.c     the caller's versioned structs (struct_size first): reading, writing, arrays
  *   value.c   claimd_value trees: conversion from msgpack_object, accessors, packing back
  *   args.c    claimd_args: the parameter-map builder
  *   codec.c   transport-free msgpack-rpc codec: request encoding, a reply reader fed with bytes
@@ -27,7 +28,46 @@
  * and the request envelope adds one level). */
 #define CD_CLIENT_ARGS_MAX_DEPTH 31
 
+/* ---- abi.c ---- */
+
+/* The size of type up to and including field: the smallest struct_size a caller may pass, when
+ * field is the last one of the struct's first version (later versions only append). */
+#define CD_SIZE_UPTO(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+#define CD_MIN_VIA CD_SIZE_UPTO(claimd_via, how)
+#define CD_MIN_APPEARANCE CD_SIZE_UPTO(claimd_appearance, lang)
+#define CD_MIN_CLAIM CD_SIZE_UPTO(claimd_claim, by)
+#define CD_MIN_VERDICT CD_SIZE_UPTO(claimd_verdict, n_evidence)
+#define CD_MIN_IMPORT_RESULT CD_SIZE_UPTO(claimd_import_result, code)
+#define CD_MIN_CHANGE CD_SIZE_UPTO(claimd_change, reason)
+
+/* Copies the caller's struct into ours (ours_size bytes, zero past what the caller has).
+ * Returns 0, or -1 when theirs is NULL, its struct_size is below min_size, or it has bytes past
+ * ours_size (fields of a newer header) that are not zero. */
+int cd_client_struct_in(void *ours, size_t ours_size, const void *theirs, size_t min_size);
+
+/* Copies ours into the caller's struct, as much as its struct_size holds (struct_size kept;
+ * its fields this library does not know are zeroed). */
+void cd_client_struct_out(void *theirs, const void *ours, size_t ours_size);
+
+/* Element i of a caller's array whose stride is base's struct_size, or NULL when that is below
+ * min_size or element i's struct_size differs. */
+const void *cd_client_struct_at(const void *base, size_t i, size_t min_size);
+
 /* ---- value.c ---- */
+
+/* A node of a value tree (opaque in claimd.h, so a later version may add fields). */
+struct claimd_value {
+    claimd_type type;
+    size_t len;                 /* STR/BIN: bytes (without the NUL); ARRAY: items; MAP: pairs */
+    union {
+        int b;                  /* BOOL: 0 or 1 */
+        int64_t i;              /* INT */
+        uint64_t u;             /* UINT */
+        double f;               /* FLOAT (float32 values are widened) */
+        const char *str;        /* STR/BIN: len bytes followed by a NUL added for convenience */
+        claimd_value *items;    /* ARRAY: len items; MAP: 2*len nodes, key then value */
+    } as;
+};
 
 /* Converts a msgpack object (at most CD_CLIENT_MAX_DEPTH deep) into a new tree, one allocation.
  * Returns CLAIMD_OK, CLAIMD_E_NOMEM, or CLAIMD_E_PROTOCOL for ext types or excessive nesting. */

@@ -96,11 +96,13 @@ static int take_notification(const char *method, const claimd_value *params, cla
     return 0;
 }
 
-int claimd_next_change(claimd_ctx *ctx, claimd_change *change, int timeout_ms)
+int claimd_next_change(claimd_ctx *ctx, claimd_change *out, int timeout_ms)
 {
-    if (!ctx || !change) return CLAIMD_E_USAGE;
-    memset(change, 0, sizeof *change);
+    if (!ctx || !out || out->struct_size < CD_MIN_CHANGE) return CLAIMD_E_USAGE;
+    /* Filled in our own struct, then copied into as much of the caller's as it has. */
+    claimd_change change = CLAIMD_CHANGE_INIT;
     int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    int rc = CLAIMD_OK;
     for (;;) {
         int wait = -1;
         if (deadline >= 0) {
@@ -109,13 +111,14 @@ int claimd_next_change(claimd_ctx *ctx, claimd_change *change, int timeout_ms)
         }
         char *method = NULL;
         claimd_value *params = NULL;
-        int rc = claimd_next_notification(ctx, &method, &params, wait);
-        if (rc) return rc;
-        if (!method) return CLAIMD_OK; /* timed out */
-        int got = take_notification(method, params, change);
+        rc = claimd_next_notification(ctx, &method, &params, wait);
+        if (rc || !method) break; /* an error, or timed out */
+        int got = take_notification(method, params, &change);
         free(method);
         claimd_value_free(params);
-        if (got) return CLAIMD_OK;
-        memset(change, 0, sizeof *change);
+        if (got) break;
+        change = (claimd_change)CLAIMD_CHANGE_INIT;
     }
+    cd_client_struct_out(out, &change, sizeof change);
+    return rc;
 }

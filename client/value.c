@@ -236,6 +236,13 @@ const char *claimd_value_str(const claimd_value *v, size_t *len)
     return v->as.str;
 }
 
+const void *claimd_value_bin(const claimd_value *v, size_t *len)
+{
+    if (!v || v->type != CLAIMD_T_BIN) return NULL;
+    if (len) *len = v->len;
+    return v->as.str;
+}
+
 int claimd_value_uint(const claimd_value *v, uint64_t *out)
 {
     if (!v) return -1;

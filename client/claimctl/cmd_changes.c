@@ -114,7 +114,7 @@ static int print_change(feed *f, const claimd_change *ch)
 static int live(feed *f)
 {
     while (!done(f)) {
-        claimd_change ch;
+        claimd_change ch = CLAIMD_CHANGE_INIT;
         if (claimd_next_change(f->env->ctx, &ch, -1) != CLAIMD_OK)
             return ctl_report_call_error(f->env);
         if (ch.closed) {

@@ -93,8 +93,8 @@ int ctl_cmd_add(ctl_env *env, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    claimd_claim cl = {0};
-    claimd_appearance ap = {0};
+    claimd_claim cl = CLAIMD_CLAIM_INIT;
+    claimd_appearance ap = CLAIMD_APPEARANCE_INIT;
     /* Repeatable options can occur at most argc times. */
     claimd_via *via = calloc((size_t)argc, sizeof *via);
     const char **about = calloc((size_t)argc, sizeof *about);

@@ -129,7 +129,7 @@ static int print_matches_with_claims(ctl_env *env, const claimd_value *items)
 {
     claimd_args *a = claimd_args_new();
     if (!a) return CTL_EXIT_FAILED;
-    for (size_t i = 0; i < items->len; i++) {
+    for (size_t i = 0; i < claimd_value_len(items); i++) {
         claimd_args_reset(a);
         claimd_args_uint(a, "id", claimd_value_get_uint(claimd_value_at(items, i), "id", 0));
         if (claimd_append(env->ctx, "claim.get", a) != CLAIMD_OK) {
@@ -139,7 +139,7 @@ static int print_matches_with_claims(ctl_env *env, const claimd_value *items)
     }
     claimd_args_free(a);
     int rc = CTL_EXIT_OK;
-    for (size_t i = 0; i < items->len; i++) {
+    for (size_t i = 0; i < claimd_value_len(items); i++) {
         claimd_value *claim = NULL;
         if (claimd_get_reply(env->ctx, &claim) != CLAIMD_OK) {
             int e = ctl_report_call_error(env);

@@ -201,7 +201,7 @@ static int take_results(ctl_importer *im, ctl_batch *b, const claimd_value *resu
         }
         const claimd_value *item = claimd_value_at(results, k++);
         const claimd_value *err = claimd_value_get(item, "error");
-        if (err && err->type != CLAIMD_T_NIL) {
+        if (err && claimd_value_type(err) != CLAIMD_T_NIL) {
             reject(im, e->where, e->input, record_error(err));
             continue;
         }
@@ -225,7 +225,7 @@ static void receive_oldest(ctl_importer *im)
         batch_failed(im, b);
     } else {
         const claimd_value *results = claimd_value_get(r, "results");
-        if (claimd_value_type(results) != CLAIMD_T_ARRAY || results->len != b->n) {
+        if (claimd_value_type(results) != CLAIMD_T_ARRAY || claimd_value_len(results) != b->n) {
             clear_progress(im);
             ctl_warn("protocol error: claim.import answered %zu results for %zu claims",
                      claimd_value_len(results), b->n);

@@ -76,7 +76,9 @@ static json_t *base64(const unsigned char *p, size_t n)
 /* A JSON string for a map key: the key itself when it is a string, else its JSON text. */
 static json_t *key_string(const claimd_value *k)
 {
-    if (k->type == CLAIMD_T_STR) return ctl_json_text(k->as.str, k->len);
+    size_t len;
+    const char *str = claimd_value_str(k, &len);
+    if (str) return ctl_json_text(str, len);
     json_t *j = ctl_json_from_value(k);
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(j);
@@ -87,23 +89,30 @@ static json_t *key_string(const claimd_value *k)
 
 json_t *ctl_json_from_value(const claimd_value *v)
 {
+    /* claimd_value is opaque (libclaimd's ABI rule): every read goes through an accessor. */
+    int b = 0;
+    int64_t i64 = 0;
+    uint64_t u64 = 0;
+    double f = 0;
+    size_t len = claimd_value_len(v);
     switch (claimd_value_type(v)) {
     case CLAIMD_T_NIL: return json_null();
-    case CLAIMD_T_BOOL: return json_boolean(v->as.b);
-    case CLAIMD_T_INT: return json_integer(v->as.i);
+    case CLAIMD_T_BOOL: claimd_value_bool(v, &b); return json_boolean(b);
+    case CLAIMD_T_INT: claimd_value_int(v, &i64); return json_integer(i64);
     case CLAIMD_T_UINT:
-        return v->as.u <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v->as.u)
-                                              : json_real((double)v->as.u);
+        claimd_value_uint(v, &u64);
+        return u64 <= (uint64_t)INT64_MAX ? json_integer((json_int_t)u64) : json_real((double)u64);
     case CLAIMD_T_FLOAT: {
-        json_t *j = json_real(v->as.f);
+        claimd_value_float(v, &f);
+        json_t *j = json_real(f);
         return j ? j : json_null(); /* NaN and infinities have no JSON form */
     }
-    case CLAIMD_T_STR: return ctl_json_text(v->as.str, v->len);
-    case CLAIMD_T_BIN: return base64((const unsigned char *)v->as.str, v->len);
+    case CLAIMD_T_STR: return ctl_json_text(claimd_value_str(v, NULL), len);
+    case CLAIMD_T_BIN: return base64((const unsigned char *)claimd_value_bin(v, NULL), len);
     case CLAIMD_T_ARRAY: {
         json_t *arr = json_array();
-        for (size_t i = 0; arr && i < v->len; i++) {
-            json_t *item = ctl_json_from_value(&v->as.items[i]);
+        for (size_t i = 0; arr && i < len; i++) {
+            json_t *item = ctl_json_from_value(claimd_value_at(v, i));
             if (!item || json_array_append_new(arr, item) < 0) {
                 json_decref(arr);
                 return NULL;
@@ -113,9 +122,9 @@ json_t *ctl_json_from_value(const claimd_value *v)
     }
     case CLAIMD_T_MAP: {
         json_t *obj = json_object();
-        for (size_t i = 0; obj && i < v->len; i++) {
-            json_t *key = key_string(&v->as.items[2 * i]);
-            json_t *val = key ? ctl_json_from_value(&v->as.items[2 * i + 1]) : NULL;
+        for (size_t i = 0; obj && i < len; i++) {
+            json_t *key = key_string(claimd_value_key_at(v, i));
+            json_t *val = key ? ctl_json_from_value(claimd_value_val_at(v, i)) : NULL;
             int rc = val ? json_object_setn_new(obj, json_string_value(key),
                                                 json_string_length(key), val)
                          : -1;

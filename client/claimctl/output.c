@@ -33,8 +33,8 @@ int ctl_print_items(ctl_env *env, const claimd_value *result, const char *key)
         ctl_warn("the result has no \"%s\" list", key ? key : "");
         return CTL_EXIT_FAILED;
     }
-    for (size_t i = 0; i < list->len; i++) {
-        int rc = ctl_print_value(env, &list->as.items[i]);
+    for (size_t i = 0; i < claimd_value_len(list); i++) {
+        int rc = ctl_print_value(env, claimd_value_at(list, i));
         if (rc) return rc;
     }
     return CTL_EXIT_OK;

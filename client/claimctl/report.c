@@ -85,7 +85,7 @@ int ctl_wants_help(int argc, char **argv, const char *usage)
 
 claimd_via ctl_parse_via(char *s)
 {
-    claimd_via v = {s, NULL};
+    claimd_via v = {sizeof v, s, NULL};
     char *colon = strrchr(s, ':');
     if (colon && ctl_in_list(ctl_via_hows, colon + 1)) {
         *colon = '\0';

@@ -124,10 +124,12 @@ static void test_args_errors(void)
 
 static void test_args_claim(void)
 {
-    claimd_via via[] = {{"TASS", "quoted"}, {"RFE/RL", NULL}};
-    claimd_appearance ap[] = {{"https://example.org/a", "RFE/RL", "Title", "2018-08-08", "en"}};
+    claimd_via via[] = {{sizeof via[0], "TASS", "quoted"}, {sizeof via[0], "RFE/RL", NULL}};
+    claimd_appearance ap[] = {
+        {sizeof ap[0], "https://example.org/a", "RFE/RL", "Title", "2018-08-08", "en"}};
     const char *tags[] = {"sanctions", "letter"};
-    claimd_claim c = {.text = "We have not received the letter", .quote = CLAIMD_QUOTE_PARAPHRASE,
+    claimd_claim c = {.struct_size = sizeof c, .text = "We have not received the letter",
+                      .quote = CLAIMD_QUOTE_PARAPHRASE,
                       .speaker = "Dmitry Peskov", .said_at = "2018-08-08", .via = via, .n_via = 2,
                       .appearances = ap, .n_appearances = 1, .tags = tags, .n_tags = 2,
                       .external_id = "x-1"};
@@ -156,7 +158,7 @@ static void test_args_claim(void)
     claimd_args_reset(a);
     claimd_args_begin_array(a, "claims");
     claimd_args_claim(a, NULL, &c);
-    claimd_claim anon = {.text = "x", .speaker_id = 42};
+    claimd_claim anon = {.struct_size = sizeof anon, .text = "x", .speaker_id = 42};
     claimd_args_claim(a, NULL, &anon);
     claimd_args_end(a);
     p = claimd_args_data(a, &len);
@@ -166,7 +168,7 @@ static void test_args_claim(void)
            claimd_value_get_uint(claimd_value_get(claimd_value_at(list, 1), "speaker"), "id", 0) == 42,
        "claims as array items; speaker_id as {id}");
     claimd_value_free(v);
-    claimd_claim bad = {.n_tags = 1};
+    claimd_claim bad = {.struct_size = sizeof bad, .n_tags = 1};
     claimd_args_reset(a);
     ok(claimd_args_claim(a, NULL, &bad) == CLAIMD_E_USAGE, "claim without text is usage");
     claimd_args_free(a);
@@ -437,6 +439,161 @@ static void test_values(void)
     claimd_value_free(NULL);
     ok(claimd_value_type(NULL) == CLAIMD_T_NIL && claimd_value_len(NULL) == 0, "NULL is nil");
     is_str(claimd_version(), "0.1.0", "claimd_version");
+    int maj = -1, min = -1, patch = -1;
+    claimd_version_numbers(&maj, &min, &patch);
+    ok(maj == CLAIMD_VERSION_MAJOR && min == CLAIMD_VERSION_MINOR && patch == CLAIMD_VERSION_PATCH,
+       "claimd_version_numbers %d.%d.%d", maj, min, patch);
+    claimd_version_numbers(NULL, NULL, NULL);
+}
+
+/* The public codec (claimd_encode_request, claimd_reader): what an event-loop program uses. */
+static void test_public_codec(void)
+{
+    claimd_args *a = claimd_args_new();
+    claimd_args_uint(a, "id", 7);
+    size_t need = 0, len = 0;
+    is_int(claimd_encode_request(NULL, 0, &need, 5, "claim.get", a), CLAIMD_E_NOMEM,
+           "encode into no buffer: too small");
+    char buf[64];
+    is_int(claimd_encode_request(buf, need - 1, &len, 5, "claim.get", a), CLAIMD_E_NOMEM,
+           "one byte short: too small");
+    is_int((long long)len, (long long)need, "and says how much is needed");
+    is_int(claimd_encode_request(buf, sizeof buf, &len, 5, "claim.get", a), CLAIMD_OK, "fits");
+    /* The same bytes as the blocking context sends. */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    cd_client_pack_request(&sb, 5, "claim.get", a);
+    ok(len == need && len == sb.size && memcmp(buf, sb.data, len) == 0,
+       "the request the context would send (%zu bytes)", len);
+    msgpack_sbuffer_destroy(&sb);
+    is_int(claimd_encode_request(buf, sizeof buf, &len, 1, "", a), CLAIMD_E_USAGE, "no method");
+    claimd_args_begin_array(a, "open");
+    is_int(claimd_encode_request(buf, sizeof buf, &len, 1, "x", a), CLAIMD_E_USAGE,
+           "params with an open container");
+    claimd_args_free(a);
+    is_int(claimd_encode_request(buf, sizeof buf, &len, 1, "ping", NULL), CLAIMD_OK,
+           "no params");
+    static const unsigned char ping_req[] = {0x94, 0x00, 0x01, 0xa4, 'p', 'i', 'n', 'g', 0x90};
+    ok(len == sizeof ping_req && memcmp(buf, ping_req, len) == 0, "[0, 1, \"ping\", []]");
+
+    static const unsigned char stream[] = {
+        0x93, 0x02, 0xa6, 'c', 'h', 'a', 'n', 'g', 'e', 0x91, 0x81, 0xa2, 'i', 'd', 0x07,
+        0x94, 0x01, 0x03, 0x82, 0xa4, 'c', 'o', 'd', 'e', 0xa9, 'r', 'e', 'a', 'd', '_', 'o', 'n',
+        'l', 'y', 0xa7, 'm', 'e', 's', 's', 'a', 'g', 'e', 0xa1, 'm', 0xc0,
+        0x94, 0x01, 0x04, 0xc0, 0x81, 0xa2, 'i', 'd', 0x09};
+    ok(claimd_reader_new(10) == NULL, "a reader bound below 64 bytes refused");
+    claimd_reader *r = claimd_reader_new(0);
+    claimd_message *m[3] = {NULL, NULL, NULL};
+    int n = 0, rc = CLAIMD_OK;
+    for (size_t i = 0; i < sizeof stream && rc == CLAIMD_OK; i++) {
+        rc = claimd_reader_feed(r, &stream[i], 1);
+        claimd_message *got;
+        while (rc == CLAIMD_OK && (rc = claimd_reader_next(r, &got)) == CLAIMD_OK && got)
+            if (n < 3) m[n++] = got;
+            else claimd_message_free(got);
+    }
+    is_int(rc, CLAIMD_OK, "fed a byte at a time: no error");
+    is_int(n, 3, "three messages out");
+    ok(claimd_message_type_of(m[0]) == CLAIMD_MSG_NOTIFICATION &&
+           !strcmp(claimd_message_method(m[0]), "change") &&
+           claimd_value_get_uint(claimd_value_at(claimd_message_params(m[0]), 0), "id", 0) == 7 &&
+           claimd_message_msgid(m[0]) == 0 && claimd_message_result(m[0]) == NULL,
+       "a notification: method and params");
+    ok(claimd_message_type_of(m[1]) == CLAIMD_MSG_REPLY && claimd_message_msgid(m[1]) == 3 &&
+           claimd_message_code(m[1]) == CLAIMD_E_READ_ONLY &&
+           !strcmp(claimd_value_get_str(claimd_message_error(m[1]), "message"), "m") &&
+           claimd_message_result(m[1]) == NULL,
+       "an error reply: msgid, code and error map");
+    claimd_value *res = claimd_message_take_result(m[2]);
+    ok(claimd_message_code(m[2]) == CLAIMD_OK && claimd_message_msgid(m[2]) == 4 &&
+           claimd_value_get_uint(res, "id", 0) == 9 && claimd_message_result(m[2]) == NULL,
+       "a result reply; its result taken");
+    for (int i = 0; i < n; i++) claimd_message_free(m[i]);
+    claimd_value_free(res);
+    is_str(claimd_reader_errstr(r), "", "no error string while the stream is fine");
+
+    claimd_message *got = (claimd_message *)1;
+    is_int(claimd_reader_next(r, &got), CLAIMD_OK, "an empty reader: OK");
+    ok(got == NULL, "and no message");
+    claimd_reader_feed(r, "\x93\x05\x00\x00", 4);
+    is_int(claimd_reader_next(r, &got), CLAIMD_E_PROTOCOL, "message type 5: protocol error");
+    ok(strlen(claimd_reader_errstr(r)) > 0, "with a reason: %s", claimd_reader_errstr(r));
+    is_int(claimd_reader_feed(r, ping_reply, sizeof ping_reply), CLAIMD_E_PROTOCOL,
+           "a broken reader takes no more bytes");
+    claimd_reader_free(r);
+    claimd_reader_free(NULL);
+    claimd_message_free(NULL);
+}
+
+/* The ABI rule for caller structs: struct_size first, read only as far as it goes, a newer
+ * caller's unknown fields accepted when zero and refused when set, arrays strided by it. */
+static void test_struct_sizes(void)
+{
+    claimd_args *a = claimd_args_new();
+    claimd_claim unsized = {0};
+    unsized.text = "x";
+    is_int(claimd_args_claim(a, NULL, &unsized), CLAIMD_E_USAGE, "struct_size 0 refused");
+    claimd_args_reset(a);
+    claimd_claim small = {.struct_size = offsetof(claimd_claim, by), .text = "x"};
+    is_int(claimd_args_claim(a, NULL, &small), CLAIMD_E_USAGE,
+           "struct_size below the first version refused");
+
+    /* A caller compiled against a newer header: a bigger struct with a field we do not know. */
+    struct newer_via { claimd_via v; const char *since; } hops[2] = {
+        {{sizeof hops[0], "TASS", "quoted"}, NULL}, {{sizeof hops[0], "RIA", NULL}, NULL}};
+    struct newer_claim { claimd_claim c; uint64_t future; } big;
+    memset(&big, 0, sizeof big);
+    big.c.struct_size = sizeof big;
+    big.c.text = "newer";
+    big.c.via = &hops[0].v;
+    big.c.n_via = 2;
+    claimd_args_reset(a);
+    is_int(claimd_args_claim(a, NULL, &big.c), CLAIMD_OK,
+           "a newer, bigger struct with its new field zero");
+    size_t len;
+    const void *p = claimd_args_data(a, &len);
+    claimd_value *v = NULL;
+    claimd_value_decode(p, len, &v);
+    const claimd_value *list = claimd_value_get(v, "via");
+    ok(claimd_value_len(list) == 2 &&
+           claimd_value_get_str(claimd_value_at(list, 1), "name") &&
+           !strcmp(claimd_value_get_str(claimd_value_at(list, 1), "name"), "RIA"),
+       "via array strided by the caller's struct_size");
+    claimd_value_free(v);
+    big.future = 1;
+    claimd_args_reset(a);
+    is_int(claimd_args_claim(a, NULL, &big.c), CLAIMD_E_USAGE,
+           "a newer field set is refused, not dropped");
+    big.future = 0;
+    hops[1].v.struct_size = sizeof(claimd_via);
+    claimd_args_reset(a);
+    is_int(claimd_args_claim(a, NULL, &big.c), CLAIMD_E_USAGE,
+           "array elements of different sizes refused");
+    claimd_args_free(a);
+
+    claimd_claim lit = CLAIMD_CLAIM_INIT;
+    claimd_change ch = CLAIMD_CHANGE_INIT;
+    claimd_verdict vd;
+    CLAIMD_INIT(&vd);
+    ok(lit.struct_size == sizeof lit && ch.struct_size == sizeof ch &&
+           vd.struct_size == sizeof vd && vd.rating == NULL,
+       "CLAIMD_..._INIT and CLAIMD_INIT set struct_size");
+}
+
+/* Error codes have fixed values: daemon codes 1..99, library codes 100.. (claimd.h). */
+static void test_codes(void)
+{
+    ok(CLAIMD_E_INTERNAL == 10 && CLAIMD_E_READ_ONLY == 11 && CLAIMD_E_IO == 100 &&
+           CLAIMD_E_USAGE == 103,
+       "code values are the documented ones");
+    is_int(claimd_code_from_name("read_only", 9), CLAIMD_E_READ_ONLY, "read_only parsed");
+    is_str(claimd_code_name(CLAIMD_E_READ_ONLY), "read_only", "and named");
+    is_int(claimd_code_from_name("some_future_code", 16), CLAIMD_E_INTERNAL,
+           "unknown name: internal");
+    is_int(claimd_code_from_name("bad usage", 9), CLAIMD_E_INTERNAL,
+           "library codes are not wire names");
+    is_str(claimd_code_name(CLAIMD_E_USAGE), "bad usage", "library code described");
+    is_str(claimd_code_name((claimd_code)55), "unknown", "unassigned value");
 }
 
 int main(void)
@@ -444,6 +601,9 @@ int main(void)
     test_args_bytes();
     test_args_errors();
     test_args_claim();
+    test_struct_sizes();
+    test_public_codec();
+    test_codes();
     test_request();
     test_decode_valid();
     test_decode_bad();

@@ -148,7 +148,8 @@ static int answer(int fd, const msgpack_object *req)
         const msgpack_object *claim = field(params, "claim");
         int good = claim && claim->via.u64 == 5 && str_is(field(params, "rating"), "false") &&
                    !field(params, "label") && field(params, "score") &&
-                   field(params, "score")->via.u64 == 1;
+                   field(params, "score")->via.u64 == 1 && field(params, "evidence") &&
+                   field(params, "evidence")->via.array.size == 1;
         pack_str(&pk, "id"); msgpack_pack_uint8(&pk, good ? 9 : 8);
         pack_str(&pk, "claim_rev"); msgpack_pack_uint8(&pk, 2);
     } else if (str_is(m, "burst")) {
@@ -396,14 +397,19 @@ static void test_failures(void)
 
 static void test_helpers(claimd_ctx *c)
 {
-    claimd_claim cl = {.text = "No letter was received", .speaker = "Peskov"};
+    claimd_claim cl = {.struct_size = sizeof cl, .text = "No letter was received",
+                       .speaker = "Peskov"};
     uint64_t id = 0, rev = 0;
     int created = 0;
     is_int(claimd_claim_put(c, &cl, "skip", &id, &rev, &created), CLAIMD_OK, "claim_put");
     ok(id == 5 && rev == 1 && created == 1, "id, rev, created (request as expected: id %llu)",
        (unsigned long long)id);
-    claimd_claim none = {0};
+    claimd_claim none = CLAIMD_CLAIM_INIT;
     is_int(claimd_claim_put(c, &none, NULL, &id, NULL, NULL), CLAIMD_E_USAGE, "no text: usage");
+    claimd_claim unsized = {0};
+    unsized.text = "x";
+    is_int(claimd_claim_put(c, &unsized, NULL, &id, NULL, NULL), CLAIMD_E_USAGE,
+           "no struct_size: usage");
 
     claimd_value *v = NULL;
     is_int(claimd_claim_get(c, 77, &v), CLAIMD_OK, "claim_get");
@@ -411,18 +417,32 @@ static void test_helpers(claimd_ctx *c)
     claimd_value_free(v);
 
     uint64_t vid = 0;
-    is_int(claimd_verdict_add(c, 5, "false", NULL, 1, NULL, NULL, NULL, NULL, &vid), CLAIMD_OK,
-           "verdict_add");
+    const char *evidence[] = {"https://example.org/e"};
+    claimd_verdict vd = CLAIMD_VERDICT_INIT;
+    vd.claim = 5;
+    vd.rating = "false";
+    vd.score = 1;
+    vd.evidence = evidence;
+    vd.n_evidence = 1;
+    is_int(claimd_verdict_add(c, &vd, &vid), CLAIMD_OK, "verdict_add");
     is_int((long long)vid, 9, "verdict id (request as expected)");
 
-    claimd_claim batch[3] = {{.text = "a"}, {.text = "bad"}, {.text = "c"}};
-    claimd_import_result res[3];
+    claimd_claim batch[3] = {{.struct_size = sizeof batch[0], .text = "a"},
+                             {.struct_size = sizeof batch[0], .text = "bad"},
+                             {.struct_size = sizeof batch[0], .text = "c"}};
+    /* A caller compiled against a newer header: bigger results, a field this library lacks. */
+    struct newer_result { claimd_import_result r; uint64_t future; } res[3];
+    memset(res, 0xff, sizeof res);
+    res[0].r.struct_size = sizeof res[0];
     size_t rejected = 0;
     claimd_value *reply = NULL;
-    is_int(claimd_claim_import(c, batch, 3, NULL, res, &rejected, &reply), CLAIMD_OK, "import");
-    ok(res[0].id == 100 && res[0].code == CLAIMD_OK && res[1].id == 0 &&
-           res[1].code == CLAIMD_E_INVALID && res[2].id == 102,
-       "per-record results");
+    is_int(claimd_claim_import(c, batch, 3, NULL, &res[0].r, &rejected, &reply), CLAIMD_OK,
+           "import");
+    ok(res[0].r.id == 100 && res[0].r.code == CLAIMD_OK && res[1].r.id == 0 &&
+           res[1].r.code == CLAIMD_E_INVALID && res[2].r.id == 102 && res[2].r.created == 0,
+       "per-record results, strided by results[0].struct_size");
+    ok(res[2].r.struct_size == sizeof res[0] && res[1].future == 0 && res[2].future == 0,
+       "every struct_size set, the unknown field zeroed");
     is_int((long long)rejected, 1, "one rejected");
     is_str(claimd_value_get_str(
                claimd_value_get(claimd_value_at(claimd_value_get(reply, "results"), 1), "error"),

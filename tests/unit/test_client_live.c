@@ -100,13 +100,15 @@ static int import_many(claimd_ctx *ctx, const char *speaker, const char *prefix,
         size_t k = n - done < BATCH ? n - done : BATCH;
         for (size_t i = 0; i < k; i++) {
             snprintf(text[i], sizeof text[i], "%s number %zu", prefix, done + i);
-            cl[i] = (claimd_claim){.text = text[i], .speaker = speaker};
+            cl[i] = (claimd_claim){
+                .struct_size = sizeof cl[i], .text = text[i], .speaker = speaker};
             if (done + i == 0 && first_tag) {
                 cl[i].tags = tags;
                 cl[i].n_tags = 1;
             }
         }
         size_t rejected = 0;
+        res[0].struct_size = sizeof res[0];
         if (claimd_claim_import(ctx, cl, k, NULL, res, &rejected, NULL) != CLAIMD_OK || rejected)
             return -1;
         done += k;
@@ -132,7 +134,8 @@ static long walk(claimd_query *q, int hits, int *distinct, int *rc)
 
 static void test_revisions(claimd_ctx *ctx)
 {
-    claimd_claim cl = {.text = "We have not received any letter", .speaker = "Dmitry Peskov",
+    claimd_claim cl = {.struct_size = sizeof cl, .text = "We have not received any letter",
+                       .speaker = "Dmitry Peskov",
                        .medium = "statement", .said_at = "2018-08-08"};
     uint64_t id = 0, rev = 0, rev2 = 0;
     int created = 0;
@@ -221,7 +224,8 @@ static void test_query(claimd_ctx *ctx)
     claimd_value *first = NULL;
     claimd_call(ctx, "claim.query", f, &first);
     const claimd_value *cur = claimd_value_get(first, "cursor");
-    ok(claimd_value_len(claimd_value_get(first, "items")) == 0 && cur && cur->type != CLAIMD_T_NIL,
+    ok(claimd_value_len(claimd_value_get(first, "items")) == 0 && cur &&
+           claimd_value_type(cur) != CLAIMD_T_NIL,
        "(the first page alone is empty, with a cursor)");
     claimd_value_free(first);
     q = claimd_query_begin(ctx, f);
@@ -267,7 +271,8 @@ static void test_search_match(claimd_ctx *ctx)
        "a hit has a score and a snippet");
     claimd_query_end(q);
 
-    claimd_claim cl = {.text = "The letter emphasized the importance of further engagement in "
+    claimd_claim cl = {.struct_size = sizeof cl,
+                       .text = "The letter emphasized the importance of further engagement in "
                                "various areas including countering terrorism",
                        .speaker = "Rand Paul"};
     claimd_claim_put(ctx, &cl, NULL, NULL, NULL, NULL);
@@ -296,11 +301,12 @@ static void test_changes(claimd_ctx *ctx)
     claimd_args_free(f);
     ok(sub > 0 && seq > 0, "subscription id and start seq");
 
-    claimd_change ch;
+    claimd_change ch = CLAIMD_CHANGE_INIT;
     is_int(claimd_next_change(watcher, &ch, 50), CLAIMD_OK, "nothing yet: OK");
     ok(ch.seq == 0 && ch.closed == 0, "and no change");
 
-    claimd_claim cl = {.text = "A claim made while watching", .speaker = "Watcher Test"};
+    claimd_claim cl = {.struct_size = sizeof cl, .text = "A claim made while watching",
+                       .speaker = "Watcher Test"};
     uint64_t id = 0;
     claimd_claim_put(ctx, &cl, NULL, &id, NULL, NULL);
     is_int(claimd_next_change(watcher, &ch, 5000), CLAIMD_OK, "next change");
