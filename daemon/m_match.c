@@ -25,7 +25,11 @@
 #define MATCH_POSTINGS_MAX 400000
 /* Query terms candidates are gathered from at most (the rarest). */
 #define MATCH_RARE_TERMS_MAX 48
-/* The share of the bound the dropped common terms may carry: a little below 1 against rounding. */
+/* The share of the bound the common terms left unread may carry. Up to 1 the result is the
+ * same; lower reads more (longer) posting lists and leaves fewer candidates to verify, because
+ * a candidate must then carry more of the query's weight in the terms read (m_match.c). */
+#define MATCH_SKIP_SHARE 0.5
+/* A little below 1 against rounding. */
 #define MATCH_PREFIX_SAFETY 0.95
 
 typedef struct { uint64_t id; double weight; } candidate;
@@ -167,7 +171,7 @@ typedef struct {
  * only q has (rewritten numbers, absent from the index) can give at most their own weight, so
  * the raw terms left out may weigh less than the rest. */
 static int gather(cd_call *c, MDB_txn *txn, match_req *rq, idf_memo *m, const cd_mset *raw, const cd_mset *q,
-                  cand_map *cands)
+                  cand_map *cands, double *unread)
 {
     cd_mterm *order = malloc((raw->n + 1) * sizeof *order);
     if (!order) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
@@ -179,9 +183,15 @@ static int gather(cd_call *c, MDB_txn *txn, match_req *rq, idf_memo *m, const cd
         if (cd_mset_find(raw, q->terms + q->t[i].off, q->t[i].len) < 0) q_only += q->t[i].w;
     }
     size_t first = 0;
-    double may_skip = MATCH_PREFIX_SAFETY * (rq->min_sim * qweight - q_only);
+    double may_skip = MATCH_SKIP_SHARE * MATCH_PREFIX_SAFETY * (rq->min_sim * qweight - q_only);
     while (first + 1 < raw->n && skipped + order[first].w < may_skip) skipped += order[first++].w;
-    if (raw->n - first > MATCH_RARE_TERMS_MAX) first = raw->n - MATCH_RARE_TERMS_MAX;
+    if (raw->n - first > MATCH_RARE_TERMS_MAX) {
+        for (size_t i = first; i < raw->n - MATCH_RARE_TERMS_MAX; i++) skipped += order[i].w;
+        first = raw->n - MATCH_RARE_TERMS_MAX;
+    }
+    /* What a candidate may share beyond the weight counted for it: the terms left unread and
+     * those only the compared set has. */
+    *unread = skipped + q_only;
     int rc = 0;
     /* Rarest first, so that the postings budget is spent where it tells most. */
     for (size_t i = raw->n; i-- > first && rq->postings_left && !rc;) {
@@ -220,6 +230,7 @@ static int match_space(cd_call *c, MDB_txn *txn, match_req *rq, idf_memo *m)
     const char *lang = cd_search_space_lang(m->tag);
     cd_mset raw = { 0 }, q = { 0 }, other = { 0 };
     cand_map cands = { 0 };
+    double unread = 0, qweight = 0;
     int rc = -1;
     if (cd_mset_build(&raw, rq->text.p, rq->text.n, lang, 0) ||
         cd_mset_build(&q, rq->text.p, rq->text.n, lang, 1)) {
@@ -227,11 +238,16 @@ static int match_space(cd_call *c, MDB_txn *txn, match_req *rq, idf_memo *m)
         goto out;
     }
     if (!raw.n || !q.n) { rc = 0; goto out; }
-    if (weigh(c, m, &raw) || weigh(c, m, &q) || gather(c, txn, rq, m, &raw, &q, &cands)) goto out;
-    /* Pack the map's live slots to the front and keep the heaviest. */
+    if (weigh(c, m, &raw) || weigh(c, m, &q) || gather(c, txn, rq, m, &raw, &q, &cands, &unread)) goto out;
+    for (size_t i = 0; i < q.n; i++) qweight += q.t[i].w;
+    /* Keep the candidates that can still reach the threshold: a claim shares at most the weight
+     * counted for it plus what was left unread, and the union weighs at least the query. Most
+     * candidates share one rare word and nothing else; they end here, unread. Then keep the
+     * heaviest. */
     size_t n = 0;
+    double need = rq->min_sim * qweight * MATCH_PREFIX_SAFETY - unread;
     for (size_t i = 0; i < cands.cap; i++)
-        if (cands.slots[i].id) cands.slots[n++] = cands.slots[i];
+        if (cands.slots[i].id && cands.slots[i].weight >= need) cands.slots[n++] = cands.slots[i];
     if (n > MATCH_CANDIDATES_MAX) {
         qsort(cands.slots, n, sizeof *cands.slots, cand_by_weight);
         n = MATCH_CANDIDATES_MAX;
