@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include "conn.h"
+#include "peer_groups.h"
 #include "entity.h"
 #include "log.h"
 #include "prescan.h"
@@ -165,7 +166,13 @@ static void conn_reply(cd_conn *c, cd_call *call)
     cd_server *srv = c->srv;
     cd_stats_record(&srv->stats, cd_method_index(call->method), call->err != CLAIMD_OK,
                     (uint64_t)((int64_t)uv_hrtime() - call->start_ns));
-    cd_call_encode_reply(call, &c->out);
+    if (call->notification) {   /* the client asked for no reply: its outcome goes to the log */
+        if (call->err)
+            cd_debug("notification %.*s: %s: %s", (int)(call->method_name.n > 64 ? 64 : call->method_name.n),
+                     call->method_name.p ? call->method_name.p : "", claimd_code_name(call->err), call->err_msg);
+    } else {
+        cd_call_encode_reply(call, &c->out);
+    }
     cd_call_free(call);
 }
 
@@ -503,7 +510,8 @@ void cd_conn_stop_reading_all(cd_server *srv)
     }
 }
 
-/* The role of the peer: admin for root and our own user, write for the writers group. */
+/* The role of the peer: admin for root and our own user, write for a process holding the
+ * writers group (peer_groups.h). */
 static cd_role peer_role(cd_server *srv, int fd, uid_t *uid_out)
 {
     struct ucred cred;
@@ -512,16 +520,7 @@ static cd_role peer_role(cd_server *srv, int fd, uid_t *uid_out)
     *uid_out = cred.uid;
     if (cred.uid == 0 || cred.uid == srv->self_uid) return CD_ROLE_ADMIN;
     if (!srv->have_writers_gid) return CD_ROLE_READ;
-    if (cred.gid == srv->writers_gid) return CD_ROLE_WRITE;
-    struct passwd pw, *pwp = NULL;
-    char buf[4096];
-    if (getpwuid_r(cred.uid, &pw, buf, sizeof buf, &pwp) || !pwp) return CD_ROLE_READ;
-    gid_t groups[256];
-    int n = 256;
-    if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0) return CD_ROLE_READ;
-    for (int i = 0; i < n; i++)
-        if (groups[i] == srv->writers_gid) return CD_ROLE_WRITE;
-    return CD_ROLE_READ;
+    return cd_peer_has_group(fd, cred.uid, cred.gid, srv->writers_gid) ? CD_ROLE_WRITE : CD_ROLE_READ;
 }
 
 void cd_conn_accept(cd_server *srv)

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include "bytes.h"
 #include "db.h"
+#include "db_inspect.h"
+#include "dirlock.h"
 #include "entity_keys.h"
 #include "log.h"
 
@@ -189,6 +191,16 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
     memset(db, 0, sizeof *db);
     int rc = make_dirs(dir);
     if (rc) { cd_error("cannot create data directory %s: %s", dir, strerror(rc)); return rc; }
+    /* Before anything opens the environment: a second daemon must not touch it at all. */
+    if ((db->lock_fd = cd_dirlock_take(dir)) < 0) return EBUSY;
+    db->locked = 1;
+    /* Read-only first: nothing is written (no table, stamp or map reservation) into what is
+     * not a claimd database, or is one of a newer format. */
+    if ((rc = cd_db_inspect(dir))) {
+        cd_dirlock_release(db->lock_fd);
+        db->locked = 0;
+        return rc;
+    }
     /* MDB_WRITEMAP: a txn writes its pages in place in the shared map instead of malloc'd
      * copies written out at commit, so the heap stays small whatever a txn touches. It needs
      * the whole map backed by blocks (see reserve); where the disk cannot hold that, the
@@ -236,6 +248,8 @@ fail_env:
     db->env = NULL;
 fail:
     if (rc != MDB_VERSION_MISMATCH) cd_error("cannot open data in %s: %s", dir, mdb_strerror(rc));
+    cd_dirlock_release(db->lock_fd);
+    db->locked = 0;
     return rc;
 }
 
@@ -243,6 +257,7 @@ void cd_db_close(cd_db *db)
 {
     if (db->read_txn) { mdb_txn_abort(db->read_txn); db->read_txn = NULL; }
     if (db->env) { mdb_env_close(db->env); db->env = NULL; }
+    if (db->locked) { cd_dirlock_release(db->lock_fd); db->locked = 0; }
 }
 
 MDB_txn *cd_db_read_begin(cd_db *db)

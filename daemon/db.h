@@ -51,9 +51,12 @@ typedef struct {
     size_t map_size;
     int writemap;           /* opened with MDB_WRITEMAP, the map's file range fully allocated */
     MDB_txn *read_txn;      /* the loop thread's reusable read txn (reset between requests) */
+    int lock_fd;            /* dirlock.h: held from before the environment opens until close */
+    int locked;             /* lock_fd is ours */
 } cd_db;
 
-/* Opens (creating if needed) the environment in dir, checks the format version, opens every
+/* Takes the directory lock (dirlock.h), refuses what is not a claimd database (db_inspect.h),
+ * opens (creating if needed) the environment in dir, checks the format version, opens every
  * named database. Returns 0 or an LMDB/errno code after logging why. */
 int cd_db_open(cd_db *db, const char *dir, size_t map_size);
 

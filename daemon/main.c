@@ -1,6 +1,7 @@
 /* claimd: the claim-tracking database daemon. Wires config, storage, writer and socket
- * together and runs the event loop until SIGTERM/SIGINT. */
+ * together and runs the event loop until SIGTERM/SIGINT/SIGHUP. */
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 static void on_signal(uv_signal_t *h, int signum)
 {
     cd_server *srv = h->data;
-    cd_info("received %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    cd_info("received %s", signum == SIGTERM ? "SIGTERM" : signum == SIGINT ? "SIGINT" : "SIGHUP");
     cd_server_shutdown(srv);
 }
 
@@ -57,9 +58,24 @@ static void raise_fd_limit(const cd_config *cfg)
                 (unsigned long long)rl.rlim_cur, cfg->max_connections);
 }
 
+/* The signals that stop the daemon, blocked from the first instruction until the loop's
+ * watchers exist: one arriving during start-up (a long upgrade, the map reservation) then waits
+ * and ends in the orderly shutdown instead of killing the process by its default action. The
+ * threads started meanwhile (writer, publisher) inherit the mask, so the loop thread takes them. */
+static void stop_signals_mask(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(how, &set, NULL);
+}
+
 int main(int argc, char **argv)
 {
     static cd_server srv;
+    stop_signals_mask(SIG_BLOCK);
     cd_config_defaults(&srv.cfg);
     int rc = cd_config_parse_args(&srv.cfg, argc, argv);
     if (rc) return rc < 0 ? 2 : 0;
@@ -79,9 +95,12 @@ int main(int argc, char **argv)
 
     uv_signal_init(srv.loop, &srv.sig_term);
     uv_signal_init(srv.loop, &srv.sig_int);
-    srv.sig_term.data = srv.sig_int.data = &srv;
+    uv_signal_init(srv.loop, &srv.sig_hup);
+    srv.sig_term.data = srv.sig_int.data = srv.sig_hup.data = &srv;
     uv_signal_start(&srv.sig_term, on_signal, SIGTERM);
     uv_signal_start(&srv.sig_int, on_signal, SIGINT);
+    uv_signal_start(&srv.sig_hup, on_signal, SIGHUP);
+    stop_signals_mask(SIG_UNBLOCK);   /* one that came meanwhile is taken by the loop now */
     uv_timer_init(srv.loop, &srv.maintenance);
     srv.maintenance.data = &srv;
     uv_timer_start(&srv.maintenance, on_maintenance, MAINTENANCE_MS, MAINTENANCE_MS);

@@ -1,6 +1,7 @@
 /* server: control socket set-up (private directory, stale socket, permissions) and shutdown. */
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,37 @@ static int clear_stale_socket(const char *path)
     return unlink(path);
 }
 
+/* A listening-to-be Unix socket bound at path with the given mode: its fd, or a negative
+ * libuv error code. */
+static int bind_socket(const char *path, unsigned mode)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) return UV_ENAMETOOLONG;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return uv_translate_sys_error(errno);
+    mode_t old = umask((~mode) & 0777);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    int err = errno;
+    umask(old);
+    if (rc < 0) { close(fd); return uv_translate_sys_error(err); }
+    return fd;
+}
+
+/* Removes the socket file only while it is still the one we bound: a successor daemon may have
+ * replaced the path with its own live socket (clear_stale_socket), which is not ours to take. */
+static void unlink_own_socket(const cd_server *srv)
+{
+    struct stat st;
+    const char *path = srv->cfg.socket_path;
+    if (lstat(path, &st) < 0) return;
+    if (st.st_dev != srv->socket_dev || st.st_ino != srv->socket_ino) {
+        cd_info("%s is no longer our socket (replaced); leaving it", path);
+        return;
+    }
+    unlink(path);
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     cd_server *srv = listener->data;
@@ -73,11 +105,17 @@ int cd_server_listen(cd_server *srv)
     if (prepare_socket_dir(path) < 0 || clear_stale_socket(path) < 0) return -1;
     uv_pipe_init(srv->loop, &srv->listener, 0);
     srv->listener.data = srv;
-    /* umask around bind: the socket gets exactly socket_mode (0660 unless configured), whatever
-     * our umask was, with no window in which it is wider. */
-    mode_t old = umask((~srv->cfg.socket_mode) & 0777);
-    int rc = uv_pipe_bind(&srv->listener, path);
-    umask(old);
+    /* Bound here, not by uv_pipe_bind: libuv unlinks the path of a pipe it bound when the handle
+     * closes, whoever's socket is there by then; ours is removed by unlink_own_socket. umask
+     * around bind: the socket gets exactly socket_mode (0660 unless configured), whatever our
+     * umask was, with no window in which it is wider. */
+    int rc = bind_socket(path, srv->cfg.socket_mode), bound = rc >= 0;
+    struct stat st;
+    if (bound && lstat(path, &st) == 0) { srv->socket_dev = st.st_dev; srv->socket_ino = st.st_ino; }
+    if (bound) {
+        int fd = rc;
+        if ((rc = uv_pipe_open(&srv->listener, fd)) < 0) close(fd);
+    }
     /* A backlog as deep as the connection limit: a burst of clients up to max_connections
      * is queued by the kernel (which caps it at net.core.somaxconn) rather than refused with
      * EAGAIN while the loop is busy accepting. */
@@ -86,6 +124,7 @@ int cd_server_listen(cd_server *srv)
     if (rc) {
         cd_error("cannot listen on %s: %s", path, uv_strerror(rc));
         uv_close((uv_handle_t *)&srv->listener, NULL);
+        if (bound) unlink_own_socket(srv);
         return -1;
     }
     srv->listening = 1;
@@ -110,7 +149,7 @@ void cd_server_shutdown(cd_server *srv)
             srv->writer ? cd_writer_in_flight(srv->writer) : 0);
     if (srv->listening) {
         uv_close((uv_handle_t *)&srv->listener, NULL);
-        unlink(srv->cfg.socket_path);
+        unlink_own_socket(srv);
         srv->listening = 0;
     }
     uv_timer_init(srv->loop, &grace_timer);
@@ -135,12 +174,20 @@ void cd_server_maybe_finish(cd_server *srv)
     srv->writer = NULL;
     uv_timer_stop(&grace_timer);
     uv_close((uv_handle_t *)&grace_timer, NULL);
+    /* Closing the watchers restores the default actions; a second SIGTERM during the last
+     * steps of the exit must not kill the process by signal: blocked first, ignored after. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
-    /* Closing the watchers restored the default actions; a second SIGTERM during the last
-     * steps of the exit must not kill the process by signal. */
+    uv_close((uv_handle_t *)&srv->sig_hup, NULL);
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     uv_close((uv_handle_t *)&srv->maintenance, NULL);
     cd_info("stopped");
 }

@@ -33,7 +33,7 @@ struct cd_server {
     cd_db db;
     uv_loop_t *loop;
     uv_pipe_t listener;
-    uv_signal_t sig_term, sig_int;
+    uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t maintenance;      /* periodic stale-reader check */
     cd_writer *writer;
     cd_publisher *publisher;     /* the change feed to NATS JetStream (publish.h), NULL when off */
@@ -42,6 +42,8 @@ struct cd_server {
     unsigned nconns;
     int stopping;                /* SIGTERM seen: no new connections or requests */
     int listening;
+    dev_t socket_dev;            /* the socket file we bound: shutdown unlinks only that one */
+    ino_t socket_ino;
     struct cd_ref_cache *refs;   /* loop thread's memo of packed entity references (entity.c) */
     unsigned workers_running;    /* slow calls on the libuv thread pool, each with a read txn */
     uid_t self_uid;

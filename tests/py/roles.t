@@ -5,7 +5,9 @@ The daemon runs under its own system user (claimd-test-d, via setpriv) with --wr
 claimd-test-w; clients run as a reader (claimd-test-r), a member of the writers group
 (claimd-test-wu), the daemon's own user and root, each through setpriv. A reader may read but
 not change data nor back up; a writer may change data but not back up; the daemon's user and root
-may back up. Forbidden calls leave no trace. Creates the system users and group when missing;
+may back up. The write role follows the groups the client process holds, not /etc/group: a
+supplementary writers group given to a reader counts, a writers group the process dropped does not.
+Forbidden calls leave no trace. Creates the system users and group when missing;
 needs root and setpriv (skipped otherwise)."""
 import os
 import stat as statmod
@@ -134,6 +136,15 @@ def main():
             f = root.call("entity.find", {"prefix": "Reader"})
             tap.is_(f.get("items"), [], "reader: no entity was created by the refused calls")
 
+        # The same writes sent as notifications: no reply, and the role check still applies.
+        out = ops.client_as(as_user(READER), d.socket,
+                            [["!" + m, p] for m, p in writes if m != "backup"] + [["ping", None]])
+        tap.is_(codes(out)[-1:], ["ok"], "reader: data-changing notifications get no reply, the connection serves on",
+                short(out))
+        with d.client() as root:
+            tap.is_(counts(root), before, "reader: notifications of writes stored nothing (the role check applies)")
+            tap.is_(root.call("claim.get", {"id": sid}), seed_before, "reader: the seeded claim is untouched by them")
+
         # --- writer (member of --writers) -----------------------------------------------------
         bk_writer = os.path.join(d.tmp, "backup-by-writer")
         out = ops.client_as(as_user(WRITER), d.socket, [
@@ -156,6 +167,19 @@ def main():
                             [["claim.put", {"text": "Written with the writers gid", "speaker": "Gid Speaker"}]])
         tap.is_(codes(out), ["ok"], "a process running with the writers group as its gid may write", short(out))
 
+        # The role follows the groups the process holds (SO_PEERGROUPS), not the group database:
+        # a reader given the writers group as a supplementary group (/etc/group does not list
+        # it) writes; a writers-group member that dropped the group (setgroups) only reads.
+        wgid = ops.ensure_group(WRITERS)
+        out = ops.client_as(["setpriv", "--reuid", READER, "--regid", READER, "--groups", str(wgid)], d.socket,
+                            [["claim.put", {"text": "Written with a supplementary writers group", "speaker": "Sup Speaker"}]])
+        tap.is_(codes(out), ["ok"], "a process holding the writers group only as a supplementary group "
+                "(not in /etc/group) may write", short(out))
+        out = ops.client_as(as_user(WRITER, init_groups=False), d.socket,
+                            [["ping", None], ["claim.put", {"text": "Written after dropping the group", "speaker": "Drop Speaker"}]])
+        tap.is_(codes(out), ["ok", "forbidden"], "a writers-group member whose process dropped the group "
+                "(/etc/group still lists it) only reads", short(out))
+
         # --- admins: the daemon's own user and root ------------------------------------------------
         bk_self = os.path.join(d.tmp, "backup-by-daemon-user")
         out = ops.client_as(as_user(DAEMON_USER), d.socket, [["backup", {"path": bk_self}]])
@@ -166,7 +190,7 @@ def main():
             r = root.request("backup", {"path": bk_root})
             tap.ok(r.error is None and r.result.get("bytes", 0) > 0, "root may back up", short(r))
             after = counts(root)
-        tap.ok(after["claims"] == before["claims"] + 2 and after["verdicts"] == before["verdicts"] + 1,
+        tap.ok(after["claims"] == before["claims"] + 3 and after["verdicts"] == before["verdicts"] + 1,
                "only the allowed writes changed the counts", "before %s after %s" % (before, after))
     finally:
         tap.is_(d.stop(), 0, "daemon exits 0 on SIGTERM")
