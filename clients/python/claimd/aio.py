@@ -43,6 +43,7 @@ class AsyncClient(Methods[Awaitable[Result]]):
         self._next_msgid = 1
         self._closed_by: Optional[BaseException] = None
         self._drain_lock: Optional[asyncio.Lock] = None
+        self._outbuf: List[bytes] = []      # requests of this loop iteration, written together
 
     @classmethod
     async def connect(cls, path: Optional[str] = None, timeout: Optional[float] = 30.0) -> "AsyncClient":
@@ -163,10 +164,25 @@ class AsyncClient(Methods[Awaitable[Result]]):
         msgid = self._take_msgid()
         fut = asyncio.get_running_loop().create_future()
         self._pending[msgid] = fut
-        self._writer.write(pack_request(msgid, method, params))
+        if not self._outbuf:
+            fut.get_loop().call_soon(self._flush)
+        self._outbuf.append(pack_request(msgid, method, params))
         return fut
 
-    async def _drain(self) -> None:
+    def _flush(self) -> None:
+        """Writes the requests queued since the last flush in one write: many coroutines
+        calling at once then cost one syscall, not one each."""
+        data, self._outbuf = b"".join(self._outbuf), []
+        if data and self._closed_by is None and self._writer is not None:
+            self._writer.write(data)
+
+    async def _drain(self, always: bool = False) -> None:
+        """Waits for the socket to take the queued output, when there is much of it (or always):
+        a coroutine per call would cost more than the request itself."""
+        if sum(map(len, self._outbuf)) >= (256 << 10):
+            self._flush()
+        if not always and self._writer.transport.get_write_buffer_size() < (256 << 10):
+            return
         try:
             async with self._drain_lock:
                 await self._writer.drain()
@@ -174,14 +190,20 @@ class AsyncClient(Methods[Awaitable[Result]]):
             self._shutdown(ConnectionError("sending to claimd failed: %s" % e))
             raise ConnectionError("sending to claimd failed: %s" % e) from e
 
+    def _timed_out(self, fut: "asyncio.Future") -> None:
+        if not fut.done():
+            self._shutdown(Timeout("no answer from claimd within %ss" % self.timeout))
+
     async def _wait(self, fut: "asyncio.Future") -> Any:
-        """The future's result, within the timeout; a timeout closes the connection."""
+        """The future's result, within the timeout; a timeout closes the connection (every
+        pending call then fails with Timeout). A timer, not wait_for: no task per call."""
+        if self.timeout is None:
+            return await fut
+        timer = asyncio.get_running_loop().call_later(self.timeout, self._timed_out, fut)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), self.timeout)
-        except asyncio.TimeoutError:
-            err = Timeout("no answer from claimd within %ss" % self.timeout)
-            self._shutdown(err)
-            raise err from None
+            return await fut
+        finally:
+            timer.cancel()
 
     async def _request(self, method: str, params: Dict[str, Any]) -> Any:
         fut = self._send(method, params)
@@ -199,8 +221,9 @@ class AsyncClient(Methods[Awaitable[Result]]):
         """Sends a client notification (run by the daemon in order, no reply)."""
         if self._writer is None or self._closed_by is not None:
             raise ConnectionError("the connection is closed")
+        self._flush()
         self._writer.write(pack_notification(method, clean_params(params)))
-        await self._drain()
+        await self._drain(always=True)
 
     # --- pipelining ---------------------------------------------------------------------------
     def pipeline(self) -> "AsyncPipeline":
