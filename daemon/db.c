@@ -32,6 +32,10 @@ static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] =
     [CD_DBI_NAME_KEYS] = { "name_keys", MDB_DUPSORT | MDB_DUPFIXED },
 };
 
+const char *cd_db_table_name(cd_dbi_id t) { return tables[t].name; }
+
+unsigned cd_db_table_flags(cd_dbi_id t) { return tables[t].flags; }
+
 /* claim.match took its candidates from LSH buckets in match_bands until it used the search
  * postings (match.h); the buckets of an older directory are dead weight (~500 bytes a claim):
  * emptied once, the table kept so the set of tables stays that of the format. */

@@ -60,6 +60,10 @@ typedef struct {
  * named database. Returns 0 or an LMDB/errno code after logging why. */
 int cd_db_open(cd_db *db, const char *dir, size_t map_size);
 
+/* The LMDB name and flags of table t (for tools that open the tables themselves: check.h). */
+const char *cd_db_table_name(cd_dbi_id t);
+unsigned cd_db_table_flags(cd_dbi_id t);
+
 /* Closes the environment; no transaction may be active. */
 void cd_db_close(cd_db *db);
 

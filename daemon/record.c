@@ -2,6 +2,7 @@
 #include <string.h>
 #include "bytes.h"
 #include "db.h"
+#include "prescan.h"
 #include "record.h"
 #include "server.h"
 
@@ -36,9 +37,14 @@ int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *ou
     size_t off = 0;
     if (!copy) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     memcpy(copy, v->mv_data, v->mv_size);
-    if (msgpack_unpack(copy, v->mv_size, &off, &c->zone, out) < 0 ||
+    /* Scanned first: a damaged header count must not size an allocation (msgpack-c allocates
+     * arrays from their headers), and the value must be exactly one object, nothing after it. */
+    size_t len = 0;
+    if (cd_prescan(copy, v->mv_size, v->mv_size, 16, &len) != CD_SCAN_OK || len != v->mv_size)
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: not one well-formed value");
+    if (msgpack_unpack(copy, v->mv_size, &off, &c->zone, out) != MSGPACK_UNPACK_SUCCESS ||
         out->type != MSGPACK_OBJECT_ARRAY || out->via.array.size < min)
-        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt record");
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: not a record of %u fields", min);
     return 0;
 }
 
