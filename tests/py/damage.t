@@ -66,6 +66,9 @@ def main():
         dd = c.call("claim.put", {"text": TEXT_D, "speaker": "Probe Speaker"})["id"]
         v = c.call("verdict.add", {"claim": dd, "rating": "false", "summary": SUMMARY, "by": "damage.t"})["id"]
         tap.is_(c.call("claim.get", {"id": b}).get("status"), "false", "claim B's status is false")
+        # An indexed read waits for the index pass: the idx entries exist before the stop.
+        tap.is_([i["id"] for i in c.call("claim.query", {"tag": "probe"}).get("items", [])], [cc],
+                "claim C is in the tag index")
     tap.is_(d.stop(), 0, "the daemon stops cleanly")
     data_file = os.path.join(d.data, "data.mdb")
 
@@ -95,12 +98,13 @@ def main():
     dump = subprocess.run(["mdb_dump", "-s", "idx", d.data], stdout=subprocess.PIPE, text=True).stdout
     keys = [bytes.fromhex(l.strip()) for l in dump.splitlines()[::1]
             if l.startswith(" ") and len(l.strip()) == 50]
-    mine = [k for k in keys if int.from_bytes(k[17:], "big") == cc]
+    # The most distinctive of claim C's keys (a tag's), so that its bytes are found nowhere else.
+    mine = sorted((k for k in keys if int.from_bytes(k[17:], "big") == cc), key=lambda k: -sum(1 for x in k if x))
     if mine:
         for i in occurrences(buf, mine[0]):
             buf[i + 24] = 200
             changed["idx"] += 1
-    tap.ok(changed["medium"] >= 1 and changed["status"] >= 1 and changed["rating"] == 1 and changed["idx"] == 1,
+    tap.ok(changed["medium"] >= 1 and changed["status"] >= 1 and changed["rating"] >= 1 and changed["idx"] >= 1,
            "the stored bytes were found and changed", "changed: %s" % changed)
     open(data_file, "r+b").write(buf)
 
