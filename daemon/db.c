@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "bytes.h"
 #include "db.h"
 #include "db_inspect.h"
@@ -306,6 +307,11 @@ int cd_db_grow(cd_db *db, size_t want)
         rc = reserve(db, db->map_size, size = db->map_size + ((size - db->map_size) / 2 & ~(size_t)4095));
     if (rc) {
         cd_warn("cannot reserve %zu more bytes for the map: %s", size - db->map_size, strerror(rc));
+        /* A failed fallocate may keep what it did allocate: give it back, or every failed
+         * attempt (an index pass retried on a full disk) would take more of the disk. */
+        mdb_filehandle_t fd;
+        if (db->writemap && mdb_env_get_fd(db->env, &fd) == 0 && ftruncate(fd, (off_t)db->map_size) < 0)
+            cd_warn("cannot give back the failed reservation: %s", strerror(errno));
         return rc;
     }
     rc = mdb_env_set_mapsize(db->env, size);
