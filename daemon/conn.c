@@ -166,7 +166,13 @@ static void conn_reply(cd_conn *c, cd_call *call)
     cd_server *srv = c->srv;
     cd_stats_record(&srv->stats, cd_method_index(call->method), call->err != CLAIMD_OK,
                     (uint64_t)((int64_t)uv_hrtime() - call->start_ns));
-    cd_call_encode_reply(call, &c->out);
+    if (call->notification) {   /* the client asked for no reply: its outcome goes to the log */
+        if (call->err)
+            cd_debug("notification %.*s: %s: %s", (int)(call->method_name.n > 64 ? 64 : call->method_name.n),
+                     call->method_name.p ? call->method_name.p : "", claimd_code_name(call->err), call->err_msg);
+    } else {
+        cd_call_encode_reply(call, &c->out);
+    }
     cd_call_free(call);
 }
 

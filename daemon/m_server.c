@@ -90,7 +90,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     cd_pack_cstr(pk, "version");
     cd_pack_cstr(pk, CLAIMD_VERSION_STRING);
     cd_pack_cstr(pk, "limits");
-    msgpack_pack_map(pk, 7);
+    msgpack_pack_map(pk, 8);
     pack_u64(pk, "max_connections", srv->cfg.max_connections);
     pack_u64(pk, "max_request", srv->cfg.max_request);
     pack_u64(pk, "max_depth", srv->cfg.max_depth);
@@ -98,6 +98,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "max_batch", srv->cfg.max_batch);
     pack_u64(pk, "max_output", srv->cfg.max_output);
     pack_u64(pk, "idle_timeout_ms", srv->cfg.idle_timeout_ms);
+    pack_u64(pk, "max_subscriptions", srv->cfg.max_subscriptions);
     pack_u64(pk, "format", CD_DB_FORMAT);
     pack_u64(pk, "pid", (uint64_t)getpid());
     cd_pack_cstr(pk, "methods");

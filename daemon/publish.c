@@ -21,8 +21,11 @@
 #include "server.h"
 #include "verdict.h"
 
-/* Changes published per read transaction of the log (one snapshot, then a fresh one). */
-#define PUBLISH_BATCH 256
+/* Changes published per read transaction of the log (one snapshot, then a fresh one); they go
+ * out asynchronously, up to PUBLISH_IN_FLIGHT unacknowledged, and the position moves once
+ * JetStream has acknowledged the whole batch. */
+#define PUBLISH_BATCH 1024
+#define PUBLISH_IN_FLIGHT 512
 /* How long one JetStream publish may wait for its acknowledgement. */
 #define PUBLISH_ACK_MS 5000
 /* Back-off after a failure: doubles from the first value up to the second. */
@@ -49,6 +52,8 @@ struct cd_publisher {
     jsCtx *js;
     _Atomic uint64_t published;
     _Atomic uint64_t errors;
+    _Atomic int async_failed;    /* a message of the batch in flight was refused (libnats thread) */
+    int chain;                   /* the stream's last message is `published`: expect it (see below) */
     _Atomic int state;
 };
 
@@ -158,18 +163,36 @@ static natsStatus stream_last_seq(cd_publisher *p, uint64_t *out)
     return NATS_OK;
 }
 
+/* libnats's thread: a message published asynchronously was not stored; the batch is sent again
+ * from the last acknowledged position (JetStream drops the repeats of those that were). */
+static void on_async_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+    (void)js;
+    cd_publisher *p = closure;
+    atomic_store(&p->async_failed, 1);
+    cd_debug("publish: a message was refused: %s", pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+}
+
 /* Connects and finds where to resume. NATS_OK, or the failure (then retried later). */
 static natsStatus connect_nats(cd_publisher *p)
 {
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.PublishAsync.MaxPending = PUBLISH_IN_FLIGHT;
+    jo.PublishAsync.ErrHandler = on_async_error;
+    jo.PublishAsync.ErrHandlerClosure = p;
     natsStatus s = natsConnection_Connect(&p->nc, p->opts);
-    if (s == NATS_OK) s = natsConnection_JetStream(&p->js, p->nc, NULL);
+    if (s == NATS_OK) s = natsConnection_JetStream(&p->js, p->nc, &jo);
     uint64_t last = 0;
     if (s == NATS_OK) s = stream_last_seq(p, &last);
     if (s != NATS_OK) { disconnect(p); return s; }
     /* The stream may be ahead of the saved position (killed between the ack and the save). */
     uint64_t at = p->pos_saved > last ? p->pos_saved : last;
     if (last > p->pos_saved) cd_info("publish: the stream holds up to seq %" PRIu64 ", past the saved %" PRIu64, last, p->pos_saved);
+    if (last < at) cd_warn("publish: the stream's last message is seq %" PRIu64 " but %" PRIu64 " were published: "
+                           "messages were removed from it (retention?); going on after %" PRIu64, last, at, at);
     atomic_store(&p->published, at);
+    p->chain = last == at && last > 0;
     return NATS_OK;
 }
 
@@ -210,10 +233,13 @@ static int pack_message(cd_call *c, MDB_txn *txn, uint64_t seq, int64_t at, cd_s
     return cd_verdicts_pack(c, txn, id, at + 1) ? -1 : 0;
 }
 
-/* Publishes one message; NATS_OK once JetStream acknowledged it (or had it already). */
-static natsStatus publish_one(cd_publisher *p, uint64_t seq, cd_str op, const msgpack_sbuffer *body)
+/* Sends one message asynchronously; its acknowledgement is awaited per batch (publish_some).
+ * after: the seq of the message that must be the stream's last one before it (0: none), so that
+ * a message lost in flight makes every later one of the batch refused too, never stored out of
+ * order; the batch is then sent again from the stream's real end (resync). */
+static natsStatus publish_one(cd_publisher *p, uint64_t seq, uint64_t after, cd_str op, const msgpack_sbuffer *body)
 {
-    char subject[256], msgid[24];
+    char subject[256], msgid[24], prev[24];
     if (snprintf(subject, sizeof subject, "%s%.*s", p->prefix, (int)op.n, op.p) >= (int)sizeof subject)
         return NATS_INVALID_ARG;
     snprintf(msgid, sizeof msgid, "%" PRIu64, seq);
@@ -223,11 +249,11 @@ static natsStatus publish_one(cd_publisher *p, uint64_t seq, cd_str op, const ms
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msgid;
-    po.MaxWait = PUBLISH_ACK_MS;
-    jsPubAck *ack = NULL;
-    jsErrCode jerr = 0;
-    if (s == NATS_OK) s = js_PublishMsg(&ack, p->js, m, &po, &jerr);
-    if (ack) jsPubAck_Destroy(ack);
+    if (after) {
+        snprintf(prev, sizeof prev, "%" PRIu64, after);
+        po.ExpectLastMsgId = prev;
+    }
+    if (s == NATS_OK) s = js_PublishMsgAsync(p->js, &m, &po);   /* takes m on success */
     natsMsg_Destroy(m);
     return s;
 }
@@ -244,6 +270,8 @@ static int publish_some(cd_publisher *p)
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     int rc = mdb_txn_begin(srv->db.env, NULL, MDB_RDONLY, &txn), done = 0;
+    uint64_t sent = from;
+    atomic_store(&p->async_failed, 0);
     if (rc) { cd_warn("publish: cannot read the change log: %s", mdb_strerror(rc)); cd_call_free(c); return -1; }
     if ((rc = mdb_cursor_open(txn, srv->db.dbi[CD_DBI_CHANGES], &cur)) == 0) {
         unsigned char key[8];
@@ -258,18 +286,32 @@ static int publish_some(cd_publisher *p)
             const msgpack_object *f = o.via.array.ptr;
             cd_str op = cd_rec_str(&f[1]), type = cd_rec_str(&f[2]);
             if (pack_message(c, txn, seq, cd_rec_i64(&f[0]), op, type, cd_rec_u64(&f[3])) < 0) { rc = -1; break; }
-            natsStatus s = publish_one(p, seq, op, &c->result);
+            natsStatus s = publish_one(p, seq, sent > from || p->chain ? sent : 0, op, &c->result);
             if (s != NATS_OK) {
                 cd_debug("publish: seq %" PRIu64 ": %s", seq, natsStatus_GetText(s));
                 rc = -2;
                 break;
             }
-            atomic_store(&p->published, seq);
+            sent = seq;
             done++;
         }
         mdb_cursor_close(cur);
     }
     mdb_txn_abort(txn);
+    if (done) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = PUBLISH_ACK_MS;
+        natsStatus s = js_PublishAsyncComplete(p->js, &po);
+        if (s == NATS_OK && !atomic_load(&p->async_failed)) {
+            atomic_store(&p->published, sent);
+            p->chain = 1;
+        } else {
+            cd_debug("publish: batch after seq %" PRIu64 " not acknowledged: %s", from,
+                     s != NATS_OK ? natsStatus_GetText(s) : "a message was refused");
+            if (rc != -1) rc = -2;
+        }
+    }
     if (rc == -1) cd_error("publish: cannot build the message after seq %" PRIu64 ": %s", atomic_load(&p->published),
                            c->err_msg[0] ? c->err_msg : "unreadable change");
     cd_call_free(c);
@@ -310,8 +352,8 @@ static void *publish_main(void *arg)
         int r = publish_some(p);
         if (r < 0) {
             atomic_fetch_add(&p->errors, 1);
-            /* A closed connection is made anew; a live one is kept (libnats reconnects it). */
-            if (!p->nc || natsConnection_IsClosed(p->nc)) disconnect(p);
+            /* Start again from where the stream really ends: a connection made anew reads it. */
+            disconnect(p);
             set_state(p, ST_UNREACHABLE);
             wait_ms(p, backoff);
             backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
