@@ -62,8 +62,9 @@ static void check_entry(checker *ck, cd_dbi_id t, const char *name, const MDB_va
     switch (t) {
     case CD_DBI_CLAIMS: {
         cd_claim cl;
+        MDB_val body;
         if (k->mv_size != 8) { report(ck, name, k, "key is not 8 bytes"); return; }
-        if (cd_claim_decode(c, v, &cl)) { report(ck, name, k, c->err_msg); return; }
+        if (cd_rec_payload(c, v, &body) || cd_claim_decode(c, &body, &cl)) { report(ck, name, k, c->err_msg); return; }
         if (cl.id != cd_get_u64be(kp)) report(ck, name, k, "the record's id is not its key");
         return;
     }

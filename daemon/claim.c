@@ -324,7 +324,7 @@ static int valid_claim(cd_call *c, const msgpack_object *f)
 int cd_claim_decode(cd_call *c, const MDB_val *v, cd_claim *out)
 {
     msgpack_object o;
-    if (cd_rec_unpack(c, v, C_FIELDS, &o)) return -1;
+    if (cd_rec_unpack_body(c, v, C_FIELDS, &o)) return -1;
     if (valid_claim(c, o.via.array.ptr)) return -1;
     const msgpack_object *f = o.via.array.ptr, *it;
     size_t n;

@@ -18,8 +18,8 @@ int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out)
     if (rc) return rc;
     unsigned char key[8];
     cd_put_u64be(key, id);
-    MDB_val k = { 8, key };
-    if (cd_claim_decode(c, &v, out)) return cd_rec_report(c, "claims", &k);
+    MDB_val k = { 8, key }, body;
+    if (cd_rec_payload(c, &v, &body) || cd_claim_decode(c, &body, out)) return cd_rec_report(c, "claims", &k);
     if (out->id != id) {
         cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: its id is not its key");
         return cd_rec_report(c, "claims", &k);

@@ -4,7 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include "bytes.h"
+#include "checksum.h"
 #include "db.h"
 #include "db_inspect.h"
 #include "dirlock.h"
@@ -129,6 +131,41 @@ static int upgrade_2_to_3(cd_db *db, MDB_txn *txn)
     return rc ? rc : reindex_search(db, txn);
 }
 
+/* Format 3 -> 4: every value of the record tables gets the checksum of its bytes appended, as
+ * cd_rec_put writes them from now on. */
+static int add_checksums(cd_db *db, MDB_txn *txn)
+{
+    static const cd_dbi_id record_tables[] = { CD_DBI_CLAIMS, CD_DBI_CLAIM_REVS, CD_DBI_ENTITIES,
+                                               CD_DBI_VERDICTS, CD_DBI_CHANGES, CD_DBI_RELATIONS };
+    size_t n = 0, cap = 0;
+    unsigned char *buf = NULL;
+    int rc = 0;
+    for (size_t t = 0; !rc && t < sizeof record_tables / sizeof record_tables[0]; t++) {
+        MDB_cursor *cur;
+        MDB_val k, v;
+        if ((rc = mdb_cursor_open(txn, db->dbi[record_tables[t]], &cur))) break;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (v.mv_size + CD_CHECKSUM_BYTES > cap) {
+                cap = (v.mv_size + CD_CHECKSUM_BYTES) * 2;
+                unsigned char *nb = realloc(buf, cap);
+                if (!nb) { rc = ENOMEM; break; }
+                buf = nb;
+            }
+            /* Copied first: v points into the map, which the put may rewrite. */
+            memcpy(buf, v.mv_data, v.mv_size);
+            cd_checksum_put(buf + v.mv_size, buf, v.mv_size);
+            MDB_val nv = { v.mv_size + CD_CHECKSUM_BYTES, buf };
+            if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT))) break;
+            n++;
+        }
+        mdb_cursor_close(cur);
+        if (rc == MDB_NOTFOUND) rc = 0;
+    }
+    free(buf);
+    if (!rc) cd_info("data format 3 upgraded to 4 (%zu record values checksummed)", n);
+    return rc;
+}
+
 /* Writes the format version into a new environment, upgrades an older one step by step, or
  * refuses one it does not know. */
 static int check_format(cd_db *db, MDB_txn *txn)
@@ -150,6 +187,10 @@ static int check_format(cd_db *db, MDB_txn *txn)
     if (format == 2) {
         if ((rc = upgrade_2_to_3(db, txn))) return rc;
         format = 3;
+    }
+    if (format == 3) {
+        if ((rc = add_checksums(db, txn))) return rc;
+        format = 4;
     }
     if (format == CD_DB_FORMAT && stored != CD_DB_FORMAT) {
         unsigned char buf[4];

@@ -22,6 +22,9 @@
  * claim writes commit. Format 2 added ix_revs and "indexed" (format 1 is upgraded on open).
  * Format 3 re-keyed aliases (punctuation folded), added name_keys and changed search terms
  * (accents folded before stemming, hunspell stems): format 2 is upgraded on open.
+ * Format 4 ends every value of the record tables (claims, claim_revs, entities, verdicts,
+ * changes, relations) with a CRC-32C of the record (checksum.h, record.c); format 3 is upgraded
+ * on open by appending it to every value.
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -34,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 3
+#define CD_DB_FORMAT 4
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {

@@ -1,18 +1,21 @@
 #!/usr/bin/python3
 """damage.t: damaged records are reported, never served or crashed on (issue 13 item 4).
 
-A daemon stores three claims (one with medium "speech", one with a verdict so its status is
-"false", one left alone) and a verdict, and is stopped. Then bytes of its data.mdb are changed
+A daemon stores five claims (A with medium "speech", B with a verdict so its status is "false",
+C left alone, D with a verdict, E plain), and is stopped. Then bytes of its data.mdb are changed
 in place, at the exact positions of the stored values, found by searching for known texts and
 walking the MessagePack after them:
 - claim A's medium becomes 127 (out of range of the medium names; was a read past the table);
 - claim B's status becomes 100 (was the string "meta": an out-of-bounds read);
-- the verdict's rating becomes 127;
-- an idx (secondary index) entry of claim C points at claim 200, which does not exist.
-`claimd --check` on the clean copy exits 0; on the damaged one it exits 1 and names the tables
-claims, claim_revs, verdicts and idx. A daemon started on the damaged data answers claim.get of A
-and B, claim.history of A and verdict.list of B with `internal` (never a value), logs the table
-and key, serves C untouched, answers claim.query and claim.search without crashing, and stays up."""
+- D's verdict's rating becomes 127;
+- an idx (secondary index) entry of claim C points at claim 200, which does not exist;
+- one bit of claim E's text flips (the encoding stays valid: only the checksum sees it).
+The record values carry a checksum (format 4), so each of these is a checksum mismatch; the
+range checks behind it are exercised by tests/fuzz/fuzz_record.c. `claimd --check` on the clean
+copy exits 0; on the damaged one it exits 1 and names the tables claims, claim_revs, verdicts and
+idx. A daemon started on the damaged data answers claim.get of A, B and E, claim.history of A and
+verdict.list of D with `internal` (never a value), logs the table and key, serves C untouched,
+answers claim.query and claim.search without crashing, and stays up."""
 import os
 import shutil
 import subprocess
@@ -27,6 +30,7 @@ TEXT_A = "Damage probe alpha: the medium of this claim will be overwritten"
 TEXT_B = "Damage probe bravo: the status of this claim will be overwritten"
 TEXT_C = "Damage probe charlie: this claim keeps its record but loses an index entry"
 TEXT_D = "Damage probe delta: this claim's verdict will be damaged"
+TEXT_E = "Damage probe echo: one letter of this text will be changed by bit rot"
 SUMMARY = "Damage probe verdict summary"
 
 
@@ -64,6 +68,7 @@ def main():
         cc = c.call("claim.put", {"text": TEXT_C, "speaker": "Other Probe Speaker", "tags": ["probe"]})["id"]
         c.call("verdict.add", {"claim": b, "rating": "false", "by": "damage.t"})
         dd = c.call("claim.put", {"text": TEXT_D, "speaker": "Probe Speaker"})["id"]
+        ee = c.call("claim.put", {"text": TEXT_E, "speaker": "Probe Speaker"})["id"]
         v = c.call("verdict.add", {"claim": dd, "rating": "false", "summary": SUMMARY, "by": "damage.t"})["id"]
         tap.is_(c.call("claim.get", {"id": b}).get("status"), "false", "claim B's status is false")
         # An indexed read waits for the index pass: the idx entries exist before the stop.
@@ -89,6 +94,13 @@ def main():
         if buf[offs[14]] == 4:                          # "false" is rating 4
             buf[offs[14]] = 100
             changed["status"] += 1
+    # One bit of claim E's text, where it is stored as a string (str8 header, its length): the
+    # encoding stays valid, only the checksum can tell.
+    changed["text"] = 0
+    for i in occurrences(buf, TEXT_E.encode()):
+        if buf[i - 2] == 0xd9 and buf[i - 1] == len(TEXT_E):
+            buf[i + 20] ^= 0x01
+            changed["text"] += 1
     # The verdict record: [1, claim, rating, label, score, by, at, at_us, summary, ...].
     for i in occurrences(buf, bytes([0x9c, 0x01, dd, 0x04])):
         if SUMMARY.encode() in buf[i:i + 300]:
@@ -104,7 +116,7 @@ def main():
         for i in occurrences(buf, mine[0]):
             buf[i + 24] = 200
             changed["idx"] += 1
-    tap.ok(changed["medium"] >= 1 and changed["status"] >= 1 and changed["rating"] >= 1 and changed["idx"] >= 1,
+    tap.ok(changed["medium"] >= 1 and changed["status"] >= 1 and changed["rating"] >= 1 and changed["idx"] >= 1 and changed["text"] >= 1,
            "the stored bytes were found and changed", "changed: %s" % changed)
     open(data_file, "r+b").write(buf)
 
@@ -112,8 +124,10 @@ def main():
     tap.is_(rc, 1, "claimd --check on the damaged data exits 1", out[-2000:])
     for table in ("claims", "claim_revs", "verdicts", "idx"):
         tap.ok(("damage: table %s," % table) in out, "--check reports damage in %s" % table, out[-2000:])
-    tap.ok("medium is out of range" in out and "status is out of range" in out and "rating is out of range" in out,
-           "--check says what is wrong", out[-2000:])
+    tap.ok("checksum mismatch" in out and "points at a claim that does not exist" in out,
+           "--check says what is wrong (checksum mismatch; an index entry without its claim)", out[-2000:])
+    tap.ok(("damage: table claims, key id %d:" % ee) in out, "--check finds the one flipped bit in claim E's text",
+           out[-2000:])
 
     d.start()
     with d.client() as c:
@@ -122,6 +136,7 @@ def main():
         rh = c.request("claim.history", {"id": a})
         rv = c.request("verdict.list", {"claim": dd})
         rc_ = c.request("claim.get", {"id": cc})
+        re_ = c.request("claim.get", {"id": ee})
         rq = c.request("claim.query", {"limit": 10})
         rs = c.request("claim.search", {"q": "damage probe"})
         rt = c.request("claim.query", {"tag": "probe"})
@@ -134,6 +149,8 @@ def main():
     tap.ok(rv.error is not None and rv.error.get("code") == "internal",
            "verdict.list with a damaged rating: internal", short(rv))
     tap.ok(rc_.error is None and rc_.result.get("text") == TEXT_C, "the undamaged claim is served", short(rc_))
+    tap.ok(re_.error is not None and re_.error.get("code") == "internal" and re_.result is None,
+           "claim.get of the claim with one flipped bit in its text: internal, not the rotten text", short(re_))
     for name, r in (("claim.query", rq), ("claim.search", rs), ("claim.query by tag", rt)):
         tap.ok(r.error is None or r.error.get("code") == "internal",
                "%s answers (a result, or internal) over damaged records" % name, short(r))
