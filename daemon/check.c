@@ -74,7 +74,15 @@ static void check_entry(checker *ck, cd_dbi_id t, const char *name, const MDB_va
         if (k->mv_size != 12) { report(ck, name, k, "key is not 12 bytes"); return; }
         if (cd_rec_unpack(c, v, 4, &o)) { report(ck, name, k, c->err_msg); return; }
         const msgpack_object *f = o.via.array.ptr;
-        if (f[3].type != MSGPACK_OBJECT_BIN) { report(ck, name, k, "revision body is not bytes"); return; }
+        if (f[3].type == MSGPACK_OBJECT_NIL) {   /* the current revision: its record is in claims */
+            MDB_val ck8 = { 8, (void *)kp }, cv;
+            if (mdb_get(ck->txn, ck->dbi[CD_DBI_CLAIMS], &ck8, &cv) != 0)
+                report(ck, name, k, "the current revision's claim does not exist");
+            else if (cd_claim_decode(c, &cv, &cl) == 0 && cl.rev != cd_get_u32be(kp + 8))
+                report(ck, name, k, "a revision without a record that is not the claim's current one");
+            return;                               /* the claim itself is checked under claims */
+        }
+        if (f[3].type != MSGPACK_OBJECT_BIN) { report(ck, name, k, "revision body is neither bytes nor nil"); return; }
         MDB_val body = { f[3].via.bin.size, (void *)f[3].via.bin.ptr };
         if (cd_claim_decode(c, &body, &cl)) { report(ck, name, k, c->err_msg); return; }
         if (cl.id != cd_get_u64be(kp) || cl.rev != cd_get_u32be(kp + 8))
@@ -97,9 +105,10 @@ static void check_entry(checker *ck, cd_dbi_id t, const char *name, const MDB_va
         if (cd_rec_unpack(c, v, 4, &o)) report(ck, name, k, c->err_msg);
         return;
     }
-    case CD_DBI_IDX:
-        if (k->mv_size != 25) { report(ck, name, k, "key is not 25 bytes"); return; }
-        if (!exists(ck, CD_DBI_CLAIMS, kp + 17)) report(ck, name, k, "points at a claim that does not exist");
+    case CD_DBI_IDX:   /* claim_index: kind(1) value(8) -> said(8) id(8) */
+        if (k->mv_size != 9 || v->mv_size != 16) { report(ck, name, k, "entry is not a 9-byte key and a 16-byte value"); return; }
+        if (!exists(ck, CD_DBI_CLAIMS, (const unsigned char *)v->mv_data + 8))
+            report(ck, name, k, "points at a claim that does not exist");
         return;
     case CD_DBI_CLAIM_VERDICTS:
         if (k->mv_size != 16) { report(ck, name, k, "key is not 16 bytes"); return; }

@@ -8,12 +8,12 @@ walking the MessagePack after them:
 - claim A's medium becomes 127 (out of range of the medium names; was a read past the table);
 - claim B's status becomes 100 (was the string "meta": an out-of-bounds read);
 - D's verdict's rating becomes 127;
-- an idx (secondary index) entry of claim C points at claim 200, which does not exist;
+- a claim_index (secondary index) entry of claim C points at claim 200, which does not exist;
 - one bit of claim E's text flips (the encoding stays valid: only the checksum sees it).
-The record values carry a checksum (format 4), so each of these is a checksum mismatch; the
+The record values carry a checksum (format 5), so each of these is a checksum mismatch; the
 range checks behind it are exercised by tests/fuzz/fuzz_record.c. `claimd --check` on the clean
 copy exits 0; on the damaged one it exits 1 and names the tables claims, claim_revs, verdicts and
-idx. A daemon started on the damaged data answers claim.get of A, B and E, claim.history of A and
+claim_index. A daemon started on the damaged data answers claim.get of A, B and E, claim.history of A and
 verdict.list of D with `internal` (never a value), logs the table and key, serves C untouched,
 answers claim.query and claim.search without crashing, and stays up."""
 import os
@@ -64,8 +64,12 @@ def main():
     d.start()
     with d.client() as c:
         a = c.call("claim.put", {"text": TEXT_A, "speaker": "Probe Speaker", "medium": "speech"})["id"]
+        # A second revision: the first one's record then lives in claim_revs (format 4 keeps the
+        # current revision's record in claims only).
+        c.call("claim.update", {"id": a, "rev": 1, "set": {"speaker_role": "probe minister"}})
         b = c.call("claim.put", {"text": TEXT_B, "speaker": "Probe Speaker"})["id"]
-        cc = c.call("claim.put", {"text": TEXT_C, "speaker": "Other Probe Speaker", "tags": ["probe"]})["id"]
+        cc = c.call("claim.put", {"text": TEXT_C, "speaker": "Other Probe Speaker", "tags": ["probe"],
+                                  "said_at": "2017-03-04"})["id"]
         c.call("verdict.add", {"claim": b, "rating": "false", "by": "damage.t"})
         dd = c.call("claim.put", {"text": TEXT_D, "speaker": "Probe Speaker"})["id"]
         ee = c.call("claim.put", {"text": TEXT_E, "speaker": "Probe Speaker"})["id"]
@@ -106,15 +110,14 @@ def main():
         if SUMMARY.encode() in buf[i:i + 300]:
             buf[i + 3] = 0x7f
             changed["rating"] += 1
-    # An idx key of claim C (mdb_dump shows the keys), its id changed to 200.
-    dump = subprocess.run(["mdb_dump", "-s", "idx", d.data], stdout=subprocess.PIPE, text=True).stdout
-    keys = [bytes.fromhex(l.strip()) for l in dump.splitlines()[::1]
-            if l.startswith(" ") and len(l.strip()) == 50]
-    # The most distinctive of claim C's keys (a tag's), so that its bytes are found nowhere else.
-    mine = sorted((k for k in keys if int.from_bytes(k[17:], "big") == cc), key=lambda k: -sum(1 for x in k if x))
+    # A claim_index entry of claim C (mdb_dump shows them: key kind|value, duplicates said|id),
+    # its id changed to 200. C has a said_at, so its 16 bytes are found nowhere else.
+    dump = subprocess.run(["mdb_dump", "-s", "claim_index", d.data], stdout=subprocess.PIPE, text=True).stdout
+    vals = [bytes.fromhex(l.strip()) for l in dump.splitlines() if l.startswith(" ") and len(l.strip()) == 32]
+    mine = [x for x in vals if int.from_bytes(x[8:], "big") == cc and any(x[:8])]
     if mine:
         for i in occurrences(buf, mine[0]):
-            buf[i + 24] = 200
+            buf[i + 15] = 200
             changed["idx"] += 1
     tap.ok(changed["medium"] >= 1 and changed["status"] >= 1 and changed["rating"] >= 1 and changed["idx"] >= 1 and changed["text"] >= 1,
            "the stored bytes were found and changed", "changed: %s" % changed)
@@ -122,7 +125,7 @@ def main():
 
     rc, out = check(d.binary, d.data)
     tap.is_(rc, 1, "claimd --check on the damaged data exits 1", out[-2000:])
-    for table in ("claims", "claim_revs", "verdicts", "idx"):
+    for table in ("claims", "claim_revs", "verdicts", "claim_index"):
         tap.ok(("damage: table %s," % table) in out, "--check reports damage in %s" % table, out[-2000:])
     tap.ok("checksum mismatch" in out and "points at a claim that does not exist" in out,
            "--check says what is wrong (checksum mismatch; an index entry without its claim)", out[-2000:])
