@@ -246,7 +246,9 @@ static int run_index_pass(cd_writer *w)
         atomic_store(&srv->ix.failed_attempt, attempt);
     }
     atomic_store(&srv->ix.failing, rc != 0);
-    atomic_store(&srv->ix.failing_full, rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT ||
+    /* EIO: LMDB reports a short write, which is how a full disk shows when pages are written
+     * out at commit (call.c treats it so for calls too). */
+    atomic_store(&srv->ix.failing_full, rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT || rc == EIO ||
                                         (rc && c->err == CLAIMD_E_STORAGE_FULL));
     w->ix_stalled = rc != 0;
     if (rc) w->ix_failed_at = (int64_t)uv_hrtime();
