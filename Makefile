@@ -143,6 +143,7 @@ clean:
 # Fuzzing the pre-scanner with clang's libFuzzer: `make fuzz-prescan [FUZZ_SECONDS=30]`.
 # New inputs go to $(BUILD)/fuzz/corpus-prescan; tests/fuzz/corpus/prescan holds the seeds.
 FUZZ_SECONDS ?= 30
+comma := ,
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARN) -Icommon
 
@@ -172,6 +173,27 @@ fuzz-reply: $(BUILD)/fuzz/fuzz_reply
 	@mkdir -p $(BUILD)/fuzz/corpus-reply
 	$(BUILD)/fuzz/fuzz_reply -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-reply tests/fuzz/corpus/reply
+
+# Fuzzing the decoders of stored records (claim, revision, entity, verdict), fed arbitrary bytes:
+# `make fuzz-record [FUZZ_SECONDS=30]`. The daemon's sources are built instrumented into
+# $(BUILD)/fuzz/obj; tests/fuzz/corpus/record holds the seeds (stored records as claimd writes them).
+RECORD_FUZZ_OBJ = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(DAEMON_SRC) $(COMMON_SRC))
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -Iinclude -Idaemon -Iclient \
+	    -DCLAIMD_VERSION_STRING='"$(VERSION)"' $$(pkg-config --cflags $(PKGS)) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(RECORD_FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Iclient $$(pkg-config --cflags $(PKGS)) -o $@ \
+	    $^ $(LDLIBS_DAEMON)
+
+.PHONY: fuzz-record
+fuzz-record: $(BUILD)/fuzz/fuzz_record
+	@mkdir -p $(BUILD)/fuzz/corpus-record
+	$(BUILD)/fuzz/fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-record tests/fuzz/corpus/record
 
 # Fuzzing the daemon's request decoding (daemon/call.c, daemon/wire_values.c): `make fuzz-request`.
 REQUEST_FUZZ_SRC = tests/fuzz/fuzz_request.c daemon/call.c daemon/wire_values.c daemon/params.c \

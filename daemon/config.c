@@ -32,6 +32,8 @@ static void usage(FILE *to)
 {
     fprintf(to,
         "usage: claimd [options]\n"
+        "       claimd --check DIR    walk every table of DIR's database read-only and report\n"
+        "                             damage (exit 0 none, 1 damage, 2 cannot open)\n"
         "  --data DIR            LMDB data directory (default ./var/data)\n"
         "  --socket PATH         Unix socket (default $CLAIMD_SOCKET, else ./var/claimd.sock)\n"
         "  --socket-mode MODE    octal permissions of the socket (default 0660; 0666 lets every\n"

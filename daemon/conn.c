@@ -302,6 +302,9 @@ static int conn_park_for_index(cd_conn *c, cd_call *call)
     cd_server *srv = c->srv;
     uint64_t committed = atomic_load(&srv->ix.committed);
     if (atomic_load(&srv->ix.indexed) >= committed || !srv->writer) return 0;
+    /* Passes fail for want of space: answer from the index as far as it got (it lags at most
+     * CD_IX_LAG_FULL changes: writes beyond are refused) rather than wait for one. */
+    if (atomic_load(&srv->ix.failing_full)) return 0;
     call->ix_target = committed;
     call->ix_attempt = atomic_load(&srv->ix.attempts) + 1;   /* a pass that starts from now */
     call->next = NULL;
@@ -333,7 +336,7 @@ void cd_conn_ix_resume(cd_server *srv)
         ready = call->next;
         cd_conn *c = call->conn;
         c->slow_in_flight = 0;
-        if (call->ix_target > indexed)
+        if (call->ix_target > indexed && !atomic_load(&srv->ix.failing_full))
             cd_fail(call, CLAIMD_E_INTERNAL, NULL, "the index cannot catch up with the latest writes (see the log)");
         else if (!c->closing)
             cd_dispatch_read(call);

@@ -16,6 +16,7 @@
 #include "params.h"
 #include "rating_vocab.h"
 #include "record.h"
+#include "record_valid.h"
 #include "server.h"
 #include "verdict.h"
 
@@ -36,13 +37,44 @@ typedef struct {
     size_t nevidence;
 } verdict;
 
+/* Unpacks the stored verdict v into *o and checks every field's type and the rating's range. */
+static int verdict_fields(cd_call *c, const MDB_val *v, msgpack_object *o)
+{
+    if (cd_rec_unpack(c, v, V_FIELDS_1, o)) return -1;
+    const msgpack_object *f = o->via.array.ptr;
+    const msgpack_object *score = &f[V_SCORE];
+    if (cd_rv_uint(c, &f[V_CLAIM], "claim") || (f[V_RATING].type != MSGPACK_OBJECT_NIL && cd_rv_enum(c, &f[V_RATING], "rating", cd_names_count(cd_rating_names), 0)) ||
+        cd_rv_str(c, &f[V_LABEL], "label", 0) || cd_rv_str(c, &f[V_BY], "by", 0) || cd_rv_str(c, &f[V_AT], "at", 0) ||
+        cd_rv_int(c, &f[V_AT_US], "at_us") || cd_rv_str(c, &f[V_SUMMARY], "summary", 0) ||
+        cd_rv_str(c, &f[V_URL], "url", 0) || cd_rv_array(c, &f[V_EVIDENCE], "evidence") ||
+        cd_rv_int(c, &f[V_RECORDED], "recorded_at"))
+        return -1;
+    if (score->type != MSGPACK_OBJECT_NIL && score->type != MSGPACK_OBJECT_FLOAT64 && score->type != MSGPACK_OBJECT_FLOAT32)
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: field score is not a number");
+    if (o->via.array.size >= V_FIELDS && cd_rv_str(c, &f[V_BY_URL], "by_url", 0)) return -1;
+    for (uint32_t i = 0; i < f[V_EVIDENCE].via.array.size; i++)
+        if (cd_rv_str(c, &f[V_EVIDENCE].via.array.ptr[i], "evidence", 0)) return -1;
+    return 0;
+}
+
+int cd_verdict_validate(cd_call *c, const MDB_val *v)
+{
+    msgpack_object o;
+    return verdict_fields(c, v, &o);
+}
+
 static int verdict_load(cd_call *c, MDB_txn *txn, uint64_t id, verdict *out)
 {
     MDB_val v;
     int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_VERDICTS], id, &v, "reading a verdict");
     if (rc) return rc;
     msgpack_object o;
-    if (cd_rec_unpack(c, &v, V_FIELDS_1, &o)) return -1;
+    if (verdict_fields(c, &v, &o)) {
+        unsigned char key[8];
+        cd_put_u64be(key, id);
+        MDB_val k = { 8, key };
+        return cd_rec_report(c, "verdicts", &k);
+    }
     const msgpack_object *f = o.via.array.ptr;
     memset(out, 0, sizeof *out);
     out->id = id;

@@ -21,6 +21,7 @@ typedef struct {
     _Atomic uint64_t indexed;    /* last change seq the derived indexes reflect */
     _Atomic int wanted;          /* readers are waiting: pass before the next write batch */
     _Atomic int failing;         /* the last pass failed (logged) */
+    _Atomic int failing_full;    /* ... for want of space: reads use the index as it is */
     _Atomic uint64_t attempts;   /* passes started */
     _Atomic uint64_t failed_attempt; /* the number of the last pass that failed (0: none) */
     _Atomic uint64_t passes;     /* passes committed */
