@@ -105,11 +105,13 @@ def main():
         if buf[i - 2] == 0xd9 and buf[i - 1] == len(TEXT_E):
             buf[i + 20] ^= 0x01
             changed["text"] += 1
-    # The verdict record: [1, claim, rating, label, score, by, at, at_us, summary, ...].
-    for i in occurrences(buf, bytes([0x9c, 0x01, dd, 0x04])):
-        if SUMMARY.encode() in buf[i:i + 300]:
-            buf[i + 3] = 0x7f
-            changed["rating"] += 1
+    # The verdict record: [2, claim, rating, label, score, by, at, at_us, summary, ...], 16
+    # fields (an array16 header); version 1 had 12 (a fixarray).
+    for head in (bytes([0xdc, 0x00, 0x10, 0x02, dd, 0x04]), bytes([0x9c, 0x01, dd, 0x04])):
+        for i in occurrences(buf, head):
+            if SUMMARY.encode() in buf[i:i + 300]:
+                buf[i + len(head) - 1] = 0x7f
+                changed["rating"] += 1
     # A claim_index entry of claim C (mdb_dump shows them: key kind|value, duplicates said|id),
     # its id changed to 200. C has a said_at, so its 16 bytes are found nowhere else.
     dump = subprocess.run(["mdb_dump", "-s", "claim_index", d.data], stdout=subprocess.PIPE, text=True).stdout
