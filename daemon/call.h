@@ -38,6 +38,7 @@ struct cd_call {
     const cd_method *method;
     uint32_t msgid;
     size_t req_bytes;         /* size of the request object (bounds write batches) */
+    size_t mem_charge;        /* what the call counts against the memory budget (conn.c) */
     cd_str method_name;       /* as sent; empty when the envelope had none */
     msgpack_object params;    /* a MAP, or NIL when params was [] */
     msgpack_zone zone;
