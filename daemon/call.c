@@ -8,6 +8,7 @@
 #include "call.h"
 #include "server.h"
 #include "log.h"
+#include "wire_values.h"
 
 static cd_call *call_alloc(cd_server *srv, cd_conn *conn, size_t zone_chunk)
 {
@@ -35,9 +36,27 @@ cd_call *cd_call_new(cd_server *srv, cd_conn *conn, const char *bytes, size_t le
     c->req_bytes = len;
     if (msgpack_unpack(copy, len, &off, &c->zone, &req) < 0) goto drop;
     if (req.type != MSGPACK_OBJECT_ARRAY || req.via.array.size < 2) goto drop;
-    const msgpack_object *el = req.via.array.ptr;
+    msgpack_object *el = req.via.array.ptr;
+    /* A client's notification [2, method, params]: run like a request, its reply dropped. */
+    if (req.via.array.size == 3 && el[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+        el[0].via.u64 == 2) {
+        c->notification = 1;
+        if (!cd_wire_text(&el[1]))
+            cd_fail(c, CLAIMD_E_BAD_REQUEST, NULL, "method must be a string");
+        else if (el[2].type != MSGPACK_OBJECT_ARRAY || el[2].via.array.size > 1 ||
+                 (el[2].via.array.size == 1 && el[2].via.array.ptr[0].type != MSGPACK_OBJECT_MAP))
+            cd_fail(c, CLAIMD_E_BAD_REQUEST, NULL, "params must be [] or [map]");
+        else if (el[2].via.array.size == 1)
+            c->params = el[2].via.array.ptr[0];
+        if (el[1].type == MSGPACK_OBJECT_STR)
+            c->method_name = (cd_str){ el[1].via.str.ptr, el[1].via.str.size };
+        return c;
+    }
+    cd_wire_integral(&el[1]);   /* a msgid a JavaScript library sent as a float */
     if (el[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || el[1].via.u64 > UINT32_MAX) goto drop;
     c->msgid = (uint32_t)el[1].via.u64;
+    if (req.via.array.size >= 3) cd_wire_text(&el[2]);   /* a method name sent as bin */
+    cd_wire_integral(&el[0]);
     if (req.via.array.size != 4)
         cd_fail(c, CLAIMD_E_BAD_REQUEST, NULL, "a request is [0, msgid, method, params]");
     else if (el[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || el[0].via.u64 != 0)

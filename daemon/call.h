@@ -37,6 +37,7 @@ struct cd_call {
     cd_call *next;            /* queue link (writer queue, batch, done list) */
     const cd_method *method;
     uint32_t msgid;
+    int notification;         /* a client's [2, method, params]: run, but nothing is sent back */
     size_t req_bytes;         /* size of the request object (bounds write batches) */
     size_t mem_charge;        /* what the call counts against the memory budget (conn.c) */
     cd_str method_name;       /* as sent; empty when the envelope had none */
@@ -60,9 +61,10 @@ struct cd_call {
     struct cd_name_cache *names; /* entity names already resolved by this call (entity.c) */
 };
 
-/* Builds a call from one complete, pre-scanned request object of len bytes. Returns NULL only
- * on allocation failure or when the bytes are not an array starting [0, uint msgid, ...] (then
- * the connection must be closed). Envelope errors leave err = CLAIMD_E_BAD_REQUEST. */
+/* Builds a call from one complete, pre-scanned request or client notification of len bytes.
+ * Returns NULL only on allocation failure or when the bytes are neither an array starting
+ * [0, uint msgid, ...] nor a 3-element [2, ...] (then the connection must be closed). Envelope
+ * errors leave err = CLAIMD_E_BAD_REQUEST. A method name sent as bin is taken as text. */
 cd_call *cd_call_new(cd_server *srv, cd_conn *conn, const char *bytes, size_t len);
 
 /* A call of the daemon's own, without a method or connection: work such as an index pass uses

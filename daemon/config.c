@@ -33,6 +33,7 @@ void cd_config_defaults(cd_config *cfg)
         .max_text = (size_t)64 << 10,
         .max_batch = 10000,
         .max_output = (size_t)64 << 20,
+        .max_subscriptions = 1024,
         .idle_timeout_ms = 60000,
         .request_timeout_ms = 30000,
         .max_per_uid = 0,
@@ -66,6 +67,7 @@ static void usage(FILE *to)
         "  --max-text BYTES      longest claim text (default 64K)\n"
         "  --max-batch N         most claims in one claim.import (default 10000)\n"
         "  --max-output BYTES    unsent replies before a connection is no longer read (default 64M)\n"
+        "  --max-subscriptions N subscriptions one connection may hold (default 1024)\n"
         "  --idle-timeout MS     close a connection that has done nothing for MS (no request\n"
         "                        received, no reply written, nothing running; subscribers are\n"
         "                        never idle) (default 60000)\n"
@@ -137,6 +139,7 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "max-text")) bad = parse_size(val, &cfg->max_text) < 0 || cfg->max_text == 0;
     else if (!strcmp(name, "max-batch")) bad = parse_uint(val, &cfg->max_batch) < 0;
     else if (!strcmp(name, "max-output")) bad = parse_size(val, &cfg->max_output) < 0 || cfg->max_output < 4096;
+    else if (!strcmp(name, "max-subscriptions")) bad = parse_uint(val, &cfg->max_subscriptions) < 0;
     else if (!strcmp(name, "idle-timeout")) bad = parse_uint(val, &cfg->idle_timeout_ms) < 0;
     else if (!strcmp(name, "request-timeout")) bad = parse_uint(val, &cfg->request_timeout_ms) < 0;
     else if (!strcmp(name, "max-connections-per-uid")) bad = parse_uint(val, &cfg->max_per_uid) < 0;
@@ -204,6 +207,7 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "max-text", required_argument, 0, 0 },
         { "max-batch", required_argument, 0, 0 },
         { "max-output", required_argument, 0, 0 },
+        { "max-subscriptions", required_argument, 0, 0 },
         { "idle-timeout", required_argument, 0, 0 },
         { "request-timeout", required_argument, 0, 0 },
         { "max-connections-per-uid", required_argument, 0, 0 },

@@ -19,6 +19,7 @@ typedef struct {
     size_t max_text;             /* bytes of a claim's text */
     unsigned max_batch;          /* claims in one claim.import */
     size_t max_output;           /* unsent reply bytes before a connection is no longer read */
+    unsigned max_subscriptions;  /* subscriptions one connection may hold; beyond: too_large */
     unsigned idle_timeout_ms;    /* a connection with nothing received, sent or running for this
                                   * long (and no subscription) is closed */
     unsigned request_timeout_ms; /* a connection stuck inside a partial object is closed after this */

@@ -302,7 +302,13 @@ static void conn_reply(cd_conn *c, cd_call *call)
     cd_server *srv = c->srv;
     cd_stats_record(&srv->stats, cd_method_index(call->method), call->err != CLAIMD_OK,
                     (uint64_t)((int64_t)uv_hrtime() - call->start_ns));
-    cd_call_encode_reply(call, &c->out);
+    if (call->notification) {   /* the client asked for no reply: its outcome goes to the log */
+        if (call->err)
+            cd_debug("notification %.*s: %s: %s", (int)(call->method_name.n > 64 ? 64 : call->method_name.n),
+                     call->method_name.p ? call->method_name.p : "", claimd_code_name(call->err), call->err_msg);
+    } else {
+        cd_call_encode_reply(call, &c->out);
+    }
     conn_call_free(c, call);
 }
 
@@ -429,15 +435,21 @@ static void conn_reject_object(cd_conn *c, cd_scan_result r)
 }
 
 /* Skips the whole object of len bytes at the front of the input, which will not be unpacked;
- * returns an error call for it (code, msg) to be answered in order, or NULL when its msgid
- * cannot be read (not a request). */
+ * returns an error call for it (code, msg) to be answered in order (a notification's is only
+ * logged), or NULL when it is neither a request with a readable msgid nor a notification. */
 static cd_call *conn_skip_object(cd_conn *c, size_t len, claimd_code code, const char *msg)
 {
-    uint32_t msgid;
+    uint32_t msgid = 0;
+    const unsigned char *p = (const unsigned char *)c->in + c->in_off;
     int have = cd_prescan_msgid(c->in + c->in_off, len, &msgid);
+    /* A client notification [2, method, params] (fixarray 3, then 2) gets no reply either way. */
+    int notification = !have && len > 2 && p[0] == 0x93 && p[1] == 0x02;
     cd_info("not unpacking a request of %zu bytes: %s", len, msg);
     c->in_off += len;
-    return have ? cd_call_new_error(c->srv, c, msgid, code, msg) : NULL;
+    if (!have && !notification) return NULL;
+    cd_call *call = cd_call_new_error(c->srv, c, msgid, code, msg);
+    if (call) call->notification = notification;
+    return call;
 }
 
 /* A call that ran off the loop (writer or thread pool) is back, its in-flight count already

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "methods.h"
 #include "server.h"
+#include "wire_values.h"
 
 static const cd_method methods[] = {
     { "ping", cd_m_ping, CD_ROLE_READ, CD_M_NOTXN },
@@ -76,7 +77,7 @@ int cd_dispatch_prepare(cd_call *c, cd_role role)
     if (role < c->method->role)
         return cd_fail(c, CLAIMD_E_FORBIDDEN, NULL, "%s needs the %s role; this connection has %s",
                        c->method->name, cd_role_name(c->method->role), cd_role_name(role));
-    return 0;
+    return cd_wire_normalize(c, &c->params);
 }
 
 void cd_dispatch_read(cd_call *c)

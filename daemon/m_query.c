@@ -46,7 +46,9 @@ static int parse_cursor(cd_call *c, int order, const unsigned char *prefix, unsi
     unsigned char raw[CURSOR_BYTES];
     *has = 0;
     if (!o) return 0;
-    if (o->type == MSGPACK_OBJECT_BIN && o->via.bin.size == CURSOR_BYTES)
+    /* Raw bytes come as bin, or as str when they happened to be valid UTF-8 (wire_values.h
+     * turns such bin into str); the hex form is twice as long, so the sizes tell them apart. */
+    if ((o->type == MSGPACK_OBJECT_BIN || o->type == MSGPACK_OBJECT_STR) && o->via.bin.size == CURSOR_BYTES)
         memcpy(raw, o->via.bin.ptr, CURSOR_BYTES);
     else if (o->type != MSGPACK_OBJECT_STR || o->via.str.size != 2 * CURSOR_BYTES ||
              hex_decode(o->via.str.ptr, o->via.str.size, raw) < 0)

@@ -95,7 +95,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     cd_pack_cstr(pk, "version");
     cd_pack_cstr(pk, CLAIMD_VERSION_STRING);
     cd_pack_cstr(pk, "limits");
-    msgpack_pack_map(pk, 11);
+    msgpack_pack_map(pk, 12);
     pack_u64(pk, "max_connections", srv->cfg.max_connections);
     pack_u64(pk, "max_request", srv->cfg.max_request);
     pack_u64(pk, "max_depth", srv->cfg.max_depth);
@@ -107,6 +107,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "max_connections_per_uid", srv->cfg.max_per_uid);
     pack_u64(pk, "reserved_connections", srv->cfg.reserved_connections);
     pack_u64(pk, "memory_budget", srv->cfg.memory_budget);
+    pack_u64(pk, "max_subscriptions", srv->cfg.max_subscriptions);
     pack_u64(pk, "format", CD_DB_FORMAT);
     pack_u64(pk, "pid", (uint64_t)getpid());
     cd_pack_cstr(pk, "methods");

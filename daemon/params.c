@@ -56,6 +56,8 @@ int cd_params_only(cd_call *c, const msgpack_object *map, const char *prefix,
 
 int cd_check_str(cd_call *c, const msgpack_object *o, const char *field, size_t max, cd_str *out)
 {
+    if (o->type == MSGPACK_OBJECT_BIN)   /* bin that was UTF-8 is str by now (wire_values.h) */
+        return cd_fail(c, CLAIMD_E_INVALID, field, "not valid UTF-8");
     if (o->type != MSGPACK_OBJECT_STR)
         return cd_fail(c, CLAIMD_E_INVALID, field, "must be a string");
     if (o->via.str.size > max)

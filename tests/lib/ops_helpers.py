@@ -107,6 +107,9 @@ except OSError as e:
 u = msgpack.Unpacker(raw=False, strict_map_key=False)
 out = []
 for i, (method, params) in enumerate(req["calls"]):
+    if method.startswith("!"):   # "!name": sent as a client notification, nothing to wait for
+        s.sendall(msgpack.packb([2, method[1:], [params] if params is not None else []], use_bin_type=True))
+        out.append({"notified": True}); continue
     s.sendall(msgpack.packb([0, i + 1, method, [params] if params is not None else []], use_bin_type=True))
     msg = None
     while msg is None:
@@ -125,7 +128,8 @@ print(json.dumps({"uid": __import__("os").getuid(), "replies": out}))
 
 def client_as(prefix, socket_path, calls, timeout=20):
     """Runs the calls [(method, params or None)] one by one on one connection opened by a
-    process started with the argv prefix (e.g. setpriv_prefix(...)). Returns the parsed JSON."""
+    process started with the argv prefix (e.g. setpriv_prefix(...)). A method written "!name" is
+    sent as a notification [2, name, params] (no reply awaited). Returns the parsed JSON."""
     proc = subprocess.run(prefix + ["/usr/bin/python3", "-c", _CLIENT],
                           input=json.dumps({"socket": socket_path, "calls": calls, "timeout": timeout}),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout + 10)

@@ -875,7 +875,7 @@ def check_subscribe_catch_up(d):
         if not page["items"] or page["items"][-1]["seq"] >= s:
             break
     caught_up = last
-    notes, raw_seqs, closed = [], [], []
+    notes, raw_seqs, closed, sub_ids = [], [], [], set()
     t.join(60)
     top = c.call("stats")["seq"]
     deadline = time.monotonic() + 15
@@ -886,7 +886,8 @@ def check_subscribe_catch_up(d):
             break
         if n[1] == "change":
             raw_seqs.append(n[2][0]["seq"])
-            notes.append(n[2][0])
+            sub_ids.add(n[2][0].get("subscription"))
+            notes.append({k: v for k, v in n[2][0].items() if k != "subscription"})
         else:
             closed.append(n)
     tap.is_(closed, [], "a subscriber that reads is never cut off")
@@ -902,6 +903,8 @@ def check_subscribe_catch_up(d):
     tap.is_([g["seq"] for g in got], list(range(1, top + 1)),
             "catch-up (changes to seq %d) plus notifications (deduped by seq) give every seq once, in order" % caught_up)
     tap.ok(got == full, "each change seen by the subscriber equals the change log entry", short(got[:3]), short(full[:3]))
+    tap.ok(len(sub_ids) == 1 and isinstance(next(iter(sub_ids)), int),
+           "every notification names the one subscription", short(sub_ids))
     sub.close()
     c.close()
 

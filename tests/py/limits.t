@@ -30,7 +30,7 @@ import ops_helpers as ops  # noqa: E402
 MIB = 1 << 20
 IDLE_MS = 300
 LIMITS_A = {"max_connections": 5, "max_request": 1 * MIB, "max_depth": 16, "max_text": 32 << 10,
-            "max_batch": 500, "max_output": 2 * MIB, "request_timeout_ms": IDLE_MS}
+            "max_batch": 500, "max_output": 2 * MIB, "request_timeout_ms": IDLE_MS, "max_subscriptions": 7}
 
 
 def flag_args(limits):

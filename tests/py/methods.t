@@ -435,7 +435,7 @@ def check_bad_claims(c):
         ({"text": t, "external_id": 5}, "invalid", "external_id", "external_id as an int"),
         ({"text": ""}, "invalid", "text", "empty text"),
         ({"speaker": "Textless Speaker"}, "invalid", "text", "missing text"),
-        ({"text": b"bytes, not a string"}, "invalid", "text", "text as bin"),
+        ({"text": b"bin \xff\xfe, not UTF-8"}, "invalid", "text", "text as bin that is not UTF-8"),
         ({"text": raw_str(b"caf\xc3 \xff\xfe broken")}, "invalid", "text", "text with invalid UTF-8"),
         ({"text": "x" * 65537}, "too_large", "text", "text of 64 KiB + 1 bytes"),
         ({"text": "\u20ac" * 21846}, "too_large", "text", "text of 21,846 euro signs (65,538 bytes)"),

@@ -136,6 +136,15 @@ def main():
             f = root.call("entity.find", {"prefix": "Reader"})
             tap.is_(f.get("items"), [], "reader: no entity was created by the refused calls")
 
+        # The same writes sent as notifications: no reply, and the role check still applies.
+        out = ops.client_as(as_user(READER), d.socket,
+                            [["!" + m, p] for m, p in writes if m != "backup"] + [["ping", None]])
+        tap.is_(codes(out)[-1:], ["ok"], "reader: data-changing notifications get no reply, the connection serves on",
+                short(out))
+        with d.client() as root:
+            tap.is_(counts(root), before, "reader: notifications of writes stored nothing (the role check applies)")
+            tap.is_(root.call("claim.get", {"id": sid}), seed_before, "reader: the seeded claim is untouched by them")
+
         # --- writer (member of --writers) -----------------------------------------------------
         bk_writer = os.path.join(d.tmp, "backup-by-writer")
         out = ops.client_as(as_user(WRITER), d.socket, [
