@@ -34,10 +34,6 @@
  * stops: notification backlogs, replies of calls already running) the biggest holder is closed. */
 #define MEM_FLOOR (64u << 10)
 #define MEM_RETRY_MS 20             /* how often a connection held back for memory looks again */
-#define MEM_PER_ELEMENT sizeof(msgpack_object)   /* what unpacking allocates per value */
-#define MEM_CALL_BASE 8192          /* a call's own struct, zone chunk and result buffer */
-#define ELEMENT_FLOOR 65536         /* values any request may hold, whatever its size... */
-#define BYTES_PER_ELEMENT 2         /* ...and past that, at least this many bytes per value */
 
 struct cd_conn {
     uv_pipe_t pipe;
@@ -146,12 +142,6 @@ static void conn_big_request(cd_conn *c, int partial)
     c->in_off = c->in_len;
     c->close_after_flush = 1;
     srv->mem_big = NULL;
-}
-
-/* What a request of len bytes and elements values holds once unpacked, until answered. */
-static size_t call_cost(size_t len, uint64_t elements)
-{
-    return MEM_CALL_BASE + 2 * len + (size_t)elements * MEM_PER_ELEMENT;
 }
 
 /* Past a quarter over the budget, closes the connection holding the most (what pausing cannot
@@ -651,10 +641,9 @@ static void conn_process(cd_conn *c)
             /* A whole object that will not be unpacked is answered and skipped: too many values
              * for its bytes (each costs a msgpack_object, 24 bytes, however small it was on the
              * wire), or more than the budget has left. */
-            size_t cost = call_cost(len, elements);
-            uint64_t element_limit = len / BYTES_PER_ELEMENT > ELEMENT_FLOOR ? len / BYTES_PER_ELEMENT : ELEMENT_FLOOR;
+            size_t cost = cd_call_cost(len, elements);
             cd_call *call;
-            if (elements > element_limit) {
+            if (elements > cd_call_max_values(len)) {
                 call = conn_skip_object(c, len, CLAIMD_E_TOO_LARGE,
                                         "request holds more values than its size allows (at most one per 2 bytes past 65536)");
             } else if (!c->refuse && !srv->stopping && cost > MEM_FLOOR &&
