@@ -55,7 +55,15 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/claimd: $(call obj,daemon/main.c) $(DAEMON_OBJ) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
-$(BUILD)/libclaimd.a: $(CLIENT_OBJ) $(COMMON_OBJ)
+# libclaimd.a holds one relocatable object with every global but claimd_* made local, so a
+# static link sees the same API as the shared library and no internal cd_* name can clash with
+# one of the program's own (by name, not visibility: objects built before -fvisibility=hidden
+# give the same archive).
+$(BUILD)/obj/libclaimd-static.o: $(CLIENT_OBJ) $(COMMON_OBJ)
+	$(CC) -r -nostdlib -o $@ $^
+	objcopy --wildcard --keep-global-symbol='claimd_*' $@
+
+$(BUILD)/libclaimd.a: $(BUILD)/obj/libclaimd-static.o
 	rm -f $@ && ar rcs $@ $^
 
 # Only CLAIMD_API symbols are exported (-fvisibility=hidden), each under the version node of
@@ -65,7 +73,8 @@ $(BUILD)/libclaimd.so: $(CLIENT_OBJ) $(COMMON_OBJ) client/libclaimd.map
 	    -Wl,--version-script=client/libclaimd.map -o $@ $(CLIENT_OBJ) $(COMMON_OBJ) $(LDLIBS_CLIENT)
 	ln -sf libclaimd.so $(BUILD)/libclaimd.so.$(SONAME_MAJOR)
 
-$(BUILD)/claimctl: $(CTL_OBJ) $(BUILD)/libclaimd.a
+# claimctl parses times with common/isotime.c itself: the library's copy is internal.
+$(BUILD)/claimctl: $(CTL_OBJ) $(call obj,common/isotime.c) $(BUILD)/libclaimd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT) -ljansson -lm
 
 # claimd.pc for the PREFIX/LIBDIR given: the rule re-runs whenever they differ from the last

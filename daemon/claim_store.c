@@ -85,7 +85,9 @@ static int put_dedup(cd_call *c, MDB_txn *txn, cd_claim *cl, int del)
     return rc ? cd_fail_mdb(c, rc, "updating the duplicate index") : 0;
 }
 
-/* Stores the revision record {op, at, by, claim} under id|rev. */
+/* Stores the revision record {op, at, by, body} under id|rev. The current revision's body is
+ * nil (rec NULL): its record is the one in `claims`, not stored twice (archive_revision fills it
+ * in when a newer revision supersedes it). */
 static int put_revision(cd_call *c, MDB_txn *txn, const cd_claim *cl, const msgpack_sbuffer *rec,
                         const char *op, cd_str by, int created)
 {
@@ -97,14 +99,52 @@ static int put_revision(cd_call *c, MDB_txn *txn, const cd_claim *cl, const msgp
     cd_pack_cstr(&pk, op);
     msgpack_pack_int64(&pk, c->at_us);
     cd_rec_pack_str(&pk, by);
-    msgpack_pack_bin(&pk, rec->size);
-    msgpack_pack_bin_body(&pk, rec->data, rec->size);
+    if (rec) {
+        msgpack_pack_bin(&pk, rec->size);
+        msgpack_pack_bin_body(&pk, rec->data, rec->size);
+    } else {
+        msgpack_pack_nil(&pk);
+    }
     unsigned char key[12];
     cd_put_u64be(key, cl->id);
     cd_put_u32be(key + 8, cl->rev);
     /* A new claim has the largest id, so its first revision is the table's last key. */
     int rc = cd_rec_put(c, txn, c->srv->db.dbi[CD_DBI_CLAIM_REVS], key, 12, &sb,
                         created ? MDB_APPEND : MDB_NOOVERWRITE, "storing a revision");
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+/* Before old (the stored current state) is superseded: its revision entry, a stub while it was
+ * current, gets the record `claims` holds for it. An entry that has its body already (written
+ * by a format 3 daemon) is left alone. */
+static int archive_revision(cd_call *c, MDB_txn *txn, const cd_claim *old)
+{
+    cd_db *db = &c->srv->db;
+    unsigned char key[12];
+    cd_put_u64be(key, old->id);
+    cd_put_u32be(key + 8, old->rev);
+    MDB_val k = { 12, key }, v, cv;
+    int rc = mdb_get(txn, db->dbi[CD_DBI_CLAIM_REVS], &k, &v);
+    if (rc) return cd_fail_mdb(c, rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc, "reading the current revision");
+    msgpack_object o;
+    if (cd_rec_unpack(c, &v, 4, &o)) return -1;      /* copied: the puts below may move v */
+    const msgpack_object *f = o.via.array.ptr;
+    if (f[3].type == MSGPACK_OBJECT_BIN) return 0;
+    if (f[3].type != MSGPACK_OBJECT_NIL) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt revision");
+    if ((rc = cd_rec_get_id(c, txn, db->dbi[CD_DBI_CLAIMS], old->id, &cv, "reading a claim")))
+        return rc == MDB_NOTFOUND ? cd_fail_mdb(c, MDB_CORRUPTED, "reading a claim") : -1;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 4);
+    msgpack_pack_object(&pk, f[0]);
+    msgpack_pack_object(&pk, f[1]);
+    msgpack_pack_object(&pk, f[2]);
+    msgpack_pack_bin(&pk, cv.mv_size);
+    msgpack_pack_bin_body(&pk, cv.mv_data, cv.mv_size);
+    rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CLAIM_REVS], key, 12, &sb, 0, "archiving a revision");
     msgpack_sbuffer_destroy(&sb);
     return rc;
 }
@@ -127,8 +167,9 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
     cd_claim_encode(cl, &rec);
     unsigned char key[8];
     cd_put_u64be(key, cl->id);
-    int rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CLAIMS], key, 8, &rec, old ? 0 : MDB_APPEND, "storing a claim");
-    if (!rc) rc = put_revision(c, txn, cl, &rec, op, by, old == NULL);
+    int rc = old ? archive_revision(c, txn, old) : 0;
+    if (!rc) rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CLAIMS], key, 8, &rec, old ? 0 : MDB_APPEND, "storing a claim");
+    if (!rc) rc = put_revision(c, txn, cl, NULL, op, by, old == NULL);
     msgpack_sbuffer_destroy(&rec);
     if (rc) return -1;
     /* idx, search and match entries follow in the index pass (ixpass.h). */

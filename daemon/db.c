@@ -1,6 +1,7 @@
 /* db: environment set-up and the small helpers every table shares. */
 #include <errno.h>
 #include <fcntl.h>
+#include <msgpack.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "bytes.h"
@@ -18,7 +19,7 @@ static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] =
     [CD_DBI_ALIASES] = { "aliases", 0 },
     [CD_DBI_EXTID] = { "extid", 0 },
     [CD_DBI_DEDUP] = { "dedup", MDB_DUPSORT | MDB_DUPFIXED },
-    [CD_DBI_IDX] = { "idx", 0 },
+    [CD_DBI_IDX] = { "claim_index", MDB_DUPSORT | MDB_DUPFIXED },
     [CD_DBI_VERDICTS] = { "verdicts", 0 },
     [CD_DBI_CLAIM_VERDICTS] = { "claim_verdicts", 0 },
     [CD_DBI_RELATIONS] = { "relations", 0 },
@@ -102,7 +103,7 @@ static int upgrade_1_to_2(cd_db *db, MDB_txn *txn)
 /* Format 3 makes different search terms from the same words (accents folded before stemming,
  * hunspell stems): the search tables are emptied and every claim is indexed again by the index
  * pass, which replays the change log from the start (ix_revs emptied: no claim's entries are
- * taken as made; idx entries are re-put as they are). */
+ * taken as made; secondary index entries are re-put as they are). */
 static int reindex_search(cd_db *db, MDB_txn *txn)
 {
     static const cd_dbi_id derived[] = { CD_DBI_SEARCH_TERMS, CD_DBI_SEARCH_BLOCKS, CD_DBI_SEARCH_DOCS,
@@ -113,7 +114,7 @@ static int reindex_search(cd_db *db, MDB_txn *txn)
     unsigned char zero[8] = { 0 };
     MDB_val ik = { 7, (void *)"indexed" }, iv = { 8, zero };
     if (!rc) rc = mdb_put(txn, db->dbi[CD_DBI_META], &ik, &iv, 0);
-    if (!rc) cd_info("search index emptied: the index pass rebuilds it with format 3's terms");
+    if (!rc) cd_info("search index emptied: the index pass rebuilds it from the change log");
     return rc;
 }
 
@@ -122,6 +123,87 @@ static int upgrade_2_to_3(cd_db *db, MDB_txn *txn)
 {
     int rc = cd_entity_keys_rebuild(db, txn);
     return rc ? rc : reindex_search(db, txn);
+}
+
+/* Rewrites the revision entry under cur (a claim's newest, [op, at, by, bin(record)]) as the
+ * stub [op, at, by, nil] format 4 keeps for the current revision, whose record is in claims. */
+static int stub_current_revision(MDB_cursor *cur, MDB_val *k, const MDB_val *v)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    int rc = 0;
+    if (msgpack_unpack_next(&u, v->mv_data, v->mv_size, NULL) != MSGPACK_UNPACK_SUCCESS ||
+        u.data.type != MSGPACK_OBJECT_ARRAY || u.data.via.array.size < 4) {
+        rc = MDB_CORRUPTED;
+    } else if (u.data.via.array.ptr[3].type == MSGPACK_OBJECT_BIN) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 4);
+        for (int i = 0; i < 3; i++) msgpack_pack_object(&pk, u.data.via.array.ptr[i]);
+        msgpack_pack_nil(&pk);
+        MDB_val nv = { sb.size, sb.data };
+        rc = mdb_cursor_put(cur, k, &nv, MDB_CURRENT);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* Format 4 stores a claim's current record once, in claims: the newest revision of each claim
+ * in claim_revs loses its copy (older revisions keep theirs). */
+static int stub_current_revisions(cd_db *db, MDB_txn *txn)
+{
+    MDB_cursor *claims, *revs;
+    int rc = mdb_cursor_open(txn, db->dbi[CD_DBI_CLAIMS], &claims);
+    if (rc) return rc;
+    if ((rc = mdb_cursor_open(txn, db->dbi[CD_DBI_CLAIM_REVS], &revs))) { mdb_cursor_close(claims); return rc; }
+    MDB_val k, v;
+    size_t n = 0;
+    for (rc = mdb_cursor_get(claims, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(claims, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8) continue;
+        uint64_t id = cd_get_u64be(k.mv_data);
+        unsigned char next[12];
+        cd_put_u64be(next, id + 1);
+        cd_put_u32be(next + 8, 0);
+        /* The claim's newest revision: the key before id+1|0 (or the table's last). */
+        MDB_val rk = { 12, next }, rv;
+        int r = mdb_cursor_get(revs, &rk, &rv, MDB_SET_RANGE);
+        r = r == 0 ? mdb_cursor_get(revs, &rk, &rv, MDB_PREV) : r == MDB_NOTFOUND ? mdb_cursor_get(revs, &rk, &rv, MDB_LAST) : r;
+        if (r == MDB_NOTFOUND) continue;
+        if (r) { rc = r; break; }
+        if (rk.mv_size != 12 || cd_get_u64be(rk.mv_data) != id) continue;
+        /* The key passed to a put must not point into the page the put rewrites. */
+        unsigned char key[12];
+        memcpy(key, rk.mv_data, 12);
+        rk = (MDB_val){ 12, key };
+        if ((rc = stub_current_revision(revs, &rk, &rv))) break;
+        n++;
+    }
+    mdb_cursor_close(revs);
+    mdb_cursor_close(claims);
+    if (rc == MDB_NOTFOUND) rc = 0;
+    if (!rc && n) cd_info("%zu current revisions no longer stored twice", n);
+    return rc;
+}
+
+/* Format 3 -> 4: current revisions stubbed (above), and the secondary indexes move from table
+ * idx (one 25-byte key per entry) to
+ * claim_index (kind|value keys with 16-byte said|id duplicates, index.h), which the index pass
+ * fills again: the old table is deleted and every derived table made again from the change log
+ * (ix_revs is shared by the secondary and search indexes, so both are rebuilt). */
+static int upgrade_3_to_4(cd_db *db, MDB_txn *txn)
+{
+    MDB_dbi old;
+    int rc = mdb_dbi_open(txn, "idx", 0, &old);
+    if (rc == 0) rc = mdb_drop(txn, old, 1);
+    else if (rc == MDB_NOTFOUND) rc = 0;
+    if (!rc) rc = mdb_drop(txn, db->dbi[CD_DBI_IDX], 0);
+    if (!rc) rc = reindex_search(db, txn);
+    if (!rc) rc = stub_current_revisions(db, txn);
+    if (!rc) cd_info("data format 3 upgraded to 4 (idx moved to claim_index, derived tables rebuilt by the index pass)");
+    return rc;
 }
 
 /* Writes the format version into a new environment, upgrades an older one step by step, or
@@ -145,6 +227,10 @@ static int check_format(cd_db *db, MDB_txn *txn)
     if (format == 2) {
         if ((rc = upgrade_2_to_3(db, txn))) return rc;
         format = 3;
+    }
+    if (format == 3) {
+        if ((rc = upgrade_3_to_4(db, txn))) return rc;
+        format = 4;
     }
     if (format == CD_DB_FORMAT && stored != CD_DB_FORMAT) {
         unsigned char buf[4];

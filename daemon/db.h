@@ -3,25 +3,30 @@
  * Storage layout (all integers big-endian so that key order is numeric order):
  *   meta          "format" -> u32 version (the last change seq is the last key of changes)
  *                 "indexed" -> u64 seq: the derived tables below reflect every change up to it
- *   ix_revs       claim id(8) -> rev(4): the revision idx/search/match entries were made from
+ *   ix_revs       claim id(8) -> rev(4): the revision claim_index/search entries were made from
  *   claims        id(8) -> current claim record (see record.h)
- *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every revision, current included
+ *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every superseded revision; the
+ *                 current one is {op, at, by, nil}: its record is the one in claims
  *   entities      id(8) -> entity record
  *   aliases       name key -> entity id(8)   (names and aliases, cd_text_name_key)
  *   name_keys     'L' Latin key | 'S' sound key -> entity id(8), MDB_DUPSORT (entity_keys.h)
  *   extid         external_id -> claim id(8)
  *   dedup         speaker(8) hash(8) -> claim id(8)  (MDB_DUPSORT: rare hash collisions)
- *   idx           kind(1) value(8) said(8) id(8) -> ""  claim secondary indexes (index.h)
+ *   claim_index   kind(1) value(8) -> said(8) id(8), MDB_DUPSORT|MDB_DUPFIXED: claim secondary
+ *                 indexes (index.h; CD_DBI_IDX; format 3 and older: table idx, 25-byte keys)
  *   verdicts      id(8) -> verdict record
  *   claim_verdicts claim(8) verdict(8) -> ""
  *   relations     claim(8) dir(1) kind(1) other(8) -> {note, by, at}; stored under both claims
  *   changes       seq(8) -> change record {at, op, type, id}
  *   search_terms, search_blocks, search_docs, search_langs: the full-text index (search.h)
  *   match_bands   unused since claim.match reads the search postings (match.h); emptied on open
- * idx and search_* are derived: the index pass (ixpass.h) writes them after the
+ * claim_index and search_* are derived: the index pass (ixpass.h) writes them after the
  * claim writes commit. Format 2 added ix_revs and "indexed" (format 1 is upgraded on open).
  * Format 3 re-keyed aliases (punctuation folded), added name_keys and changed search terms
  * (accents folded before stemming, hunspell stems): format 2 is upgraded on open.
+ * Format 4 moved idx to claim_index (16-byte duplicates under 9-byte keys: half the bytes) and
+ * stores the current revision's record once (claims): format 3 is upgraded on open (stubbing
+ * each newest revision, dropping idx and rebuilding the derived tables).
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -34,7 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 3
+#define CD_DB_FORMAT 4
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {

@@ -11,11 +11,11 @@
 #include "db_inspect.h"
 #include "log.h"
 
-/* The names claimd's environment holds in LMDB's main table (db.c's tables[]). */
+/* The names claimd's environment holds in LMDB's main table (db.c's tables[]; "idx" until format 4). */
 static int is_claimd_table(const MDB_val *k)
 {
     static const char *const names[] = {
-        "meta", "claims", "claim_revs", "entities", "aliases", "extid", "dedup", "idx",
+        "meta", "claims", "claim_revs", "entities", "aliases", "extid", "dedup", "idx", "claim_index",
         "verdicts", "claim_verdicts", "relations", "changes", "search_terms", "search_blocks",
         "search_docs", "search_langs", "match_bands", "ix_revs", "name_keys", NULL
     };

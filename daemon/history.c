@@ -6,15 +6,24 @@
 #include "record.h"
 #include "server.h"
 
-/* Decodes the revision stored under key k (id|rev) with value v into *r. 0 or -1 (error set). */
-static int decode_revision(cd_call *c, const MDB_val *k, const MDB_val *v, cd_revision *r)
+/* Decodes the revision stored under key k (id|rev) with value v into *r. A nil body is the
+ * current revision, whose record is the claim in `claims`. 0 or -1 (error set). */
+static int decode_revision(cd_call *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v, cd_revision *r)
 {
     msgpack_object o;
     if (cd_rec_unpack(c, v, 4, &o)) return -1;
     const msgpack_object *f = o.via.array.ptr;
-    if (f[3].type != MSGPACK_OBJECT_BIN) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt revision");
     *r = (cd_revision){ cd_get_u32be((unsigned char *)k->mv_data + 8), cd_rec_str(&f[0]), cd_rec_str(&f[2]),
                         cd_rec_i64(&f[1]), { 0 } };
+    if (f[3].type == MSGPACK_OBJECT_NIL) {
+        uint64_t id = cd_get_u64be(k->mv_data);
+        int rc = cd_claim_load(c, txn, id, &r->claim);
+        if (rc == 0 && r->claim.rev == r->rev) return 0;
+        if (rc < 0) return -1;
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "revision %u of claim %llu has no record", (unsigned)r->rev,
+                       (unsigned long long)id);
+    }
+    if (f[3].type != MSGPACK_OBJECT_BIN) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt revision");
     MDB_val body = { f[3].via.bin.size, (void *)f[3].via.bin.ptr };
     return cd_claim_decode(c, &body, &r->claim) ? -1 : 0;
 }
@@ -29,7 +38,7 @@ int cd_history_rev(cd_call *c, MDB_txn *txn, uint64_t id, uint32_t rev, cd_claim
     if (rc == MDB_NOTFOUND) return rc;
     if (rc) return cd_fail_mdb(c, rc, "reading a revision");
     cd_revision r;
-    if (decode_revision(c, &k, &v, &r)) return -1;
+    if (decode_revision(c, txn, &k, &v, &r)) return -1;
     *out = r.claim;
     return 0;
 }
@@ -49,7 +58,7 @@ int cd_history_each(cd_call *c, MDB_txn *txn, uint64_t id,
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 12 || cd_get_u64be(k.mv_data) != id) break;
         cd_revision r;
-        if (decode_revision(c, &k, &v, &r)) break;
+        if (decode_revision(c, txn, &k, &v, &r)) break;
         found = 1;
         stop = fn(c, txn, &r, ud);
     }

@@ -1,4 +1,5 @@
-/* history: reading the revision store (claim_revs: id|rev -> {op, at, by, claim}). */
+/* history: reading the revision store (claim_revs: id|rev -> {op, at, by, claim}; the current
+ * revision's claim is the one in claims, see db.h). */
 #ifndef CD_HISTORY_H
 #define CD_HISTORY_H
 

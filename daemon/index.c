@@ -35,6 +35,29 @@ void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t 
     cd_put_u64be(key + 17, id);
 }
 
+int cd_index_get(MDB_cursor *cur, unsigned char key[CD_IDX_KEY], MDB_cursor_op op)
+{
+    MDB_val k = { CD_IDX_PREFIX, key }, v = { CD_IDX_KEY - CD_IDX_PREFIX, key + CD_IDX_PREFIX };
+    int rc;
+    if (op == MDB_SET_RANGE) {
+        /* The first duplicate >= said|id under kind|value, else the first of the next key. */
+        rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
+        if (rc == MDB_NOTFOUND) {
+            k = (MDB_val){ CD_IDX_PREFIX, key };
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            if (rc == 0 && k.mv_size == CD_IDX_PREFIX && memcmp(k.mv_data, key, CD_IDX_PREFIX) == 0)
+                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP);
+        }
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, op);
+    }
+    if (rc) return rc;
+    if (k.mv_size != CD_IDX_PREFIX || v.mv_size != CD_IDX_KEY - CD_IDX_PREFIX) return MDB_CORRUPTED;
+    memmove(key, k.mv_data, CD_IDX_PREFIX);          /* GET_BOTH_RANGE may leave k on key itself */
+    memcpy(key + CD_IDX_PREFIX, v.mv_data, CD_IDX_KEY - CD_IDX_PREFIX);
+    return 0;
+}
+
 typedef struct { unsigned char (*keys)[CD_IDX_KEY]; size_t n; } key_set;
 
 static void add_one(key_set *ks, const unsigned char *key)
@@ -93,13 +116,15 @@ int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_clai
     if (old && cd_wbuf_flush(c, c->srv->wbuf, txn)) return -1;   /* removals see every entry */
     for (size_t i = 0; i < before.n; i++) {
         if (has_key(&after, before.keys[i])) continue;
-        MDB_val k = { CD_IDX_KEY, before.keys[i] };
-        int rc = mdb_del(txn, dbi, &k, NULL);
+        MDB_val k = { CD_IDX_PREFIX, before.keys[i] },
+                v = { CD_IDX_KEY - CD_IDX_PREFIX, before.keys[i] + CD_IDX_PREFIX };
+        int rc = mdb_del(txn, dbi, &k, &v);
         if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "updating an index");
     }
     for (size_t i = 0; i < after.n; i++) {
         if (has_key(&before, after.keys[i])) continue;
-        if (cd_wbuf_put(c, c->srv->wbuf, dbi, after.keys[i], CD_IDX_KEY, "", 0, 0)) return -1;
+        if (cd_wbuf_put(c, c->srv->wbuf, dbi, after.keys[i], CD_IDX_PREFIX,
+                        after.keys[i] + CD_IDX_PREFIX, CD_IDX_KEY - CD_IDX_PREFIX, 0)) return -1;
     }
     return 0;
 }
@@ -113,10 +138,9 @@ int cd_index_collect(cd_call *c, MDB_txn *txn, cd_idx_kind kind, uint64_t value,
     if (rc) return cd_fail_mdb(c, rc, "reading an index");
     unsigned char key[CD_IDX_KEY];
     cd_index_key(key, kind, value, INT64_MIN, 0);
-    MDB_val k = { CD_IDX_KEY, key }, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const unsigned char *p = k.mv_data;
-        if (k.mv_size != CD_IDX_KEY || p[0] != kind || cd_get_u64be(p + 1) != value) break;
+    for (rc = cd_index_get(cur, key, MDB_SET_RANGE); rc == 0; rc = cd_index_get(cur, key, MDB_NEXT)) {
+        const unsigned char *p = key;
+        if (p[0] != kind || cd_get_u64be(p + 1) != value) break;
         uint64_t id = cd_get_u64be(p + 17);
         int seen = 0;
         for (size_t i = 0; i < *n && !seen; i++) seen = (*ids)[i] == id;
@@ -132,5 +156,5 @@ int cd_index_collect(cd_call *c, MDB_txn *txn, cd_idx_kind kind, uint64_t value,
         (*ids)[(*n)++] = id;
     }
     mdb_cursor_close(cur);
-    return 0;
+    return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "reading an index") : 0;
 }

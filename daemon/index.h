@@ -1,15 +1,18 @@
-/* index: claim secondary indexes, one LMDB table of fixed 25-byte keys
- *   kind(1) value(8) said(8) id(8) -> ""
+/* index: claim secondary indexes, one LMDB table (claim_index, MDB_DUPSORT|MDB_DUPFIXED)
+ *   kind(1) value(8) -> said(8) id(8)      (16-byte sorted duplicates)
  * ordered by said_at within each (kind, value), so "newest 20 by speaker" is one cursor walk,
  * and again with kind | CD_IDX_BY_RECORDED ordered by id, for recorded_desc.
- * value is an entity id, an enum index, or the hash of a folded string (tags, lang). */
+ * value is an entity id, an enum index, or the hash of a folded string (tags, lang).
+ * Code outside index.c sees an entry as its 25-byte logical key kind|value|said|id (the
+ * concatenation of key and duplicate, so logical order is table order) through cd_index_get. */
 #ifndef CD_INDEX_H
 #define CD_INDEX_H
 
 #include <lmdb.h>
 #include "claim.h"
 
-#define CD_IDX_KEY 25
+#define CD_IDX_KEY 25       /* logical entry: kind|value|said|id */
+#define CD_IDX_PREFIX 9     /* the LMDB key: kind|value; the 16 bytes after it are the duplicate */
 
 /* Or-ed into a kind: the same entries ordered by id (recording order) instead of said_at; the
  * said slot of such a key holds the id. */
@@ -33,6 +36,11 @@ void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t 
 int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl);
 
 
+
+/* Moves cur on table claim_index and reads the entry it lands on into key[CD_IDX_KEY]: op is
+ * MDB_SET_RANGE (the first entry >= key), MDB_NEXT, MDB_PREV or MDB_LAST. 0, MDB_NOTFOUND at
+ * either end, MDB_CORRUPTED for an entry of the wrong size, or another LMDB code. */
+int cd_index_get(MDB_cursor *cur, unsigned char key[CD_IDX_KEY], MDB_cursor_op op);
 
 /* Collects (zone array) the ids of every claim with an entry under (kind, value), ids unique,
  * appended to the array *ids of *n items and *cap capacity (may start empty). 0 or -1 (error set). */

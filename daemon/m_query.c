@@ -6,6 +6,7 @@
 #include "bytes.h"
 #include "db.h"
 #include "filter.h"
+#include "index.h"
 #include "methods.h"
 #include "params.h"
 #include "server.h"
@@ -99,28 +100,26 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn)
     int rc = items ? mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur) : ENOMEM;
     if (rc) { cd_fail_mdb(c, rc, "querying"); return; }
     int asc = order == ORDER_SAID_ASC;
-    MDB_val k, v;
     size_t n = 0, scanned = 0;
     int more = 0;
-    unsigned char last[CD_IDX_KEY];
-    /* Position on the first key to examine. */
+    unsigned char at[CD_IDX_KEY], last[CD_IDX_KEY];
+    /* Position on the first entry to examine. */
     if (asc) {
-        k = (MDB_val){ CD_IDX_KEY, has_cursor ? key : lo };
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc == 0 && has_cursor && memcmp(k.mv_data, key, CD_IDX_KEY) == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        memcpy(at, has_cursor ? key : lo, CD_IDX_KEY);
+        rc = cd_index_get(cur, at, MDB_SET_RANGE);
+        if (rc == 0 && has_cursor && memcmp(at, key, CD_IDX_KEY) == 0) rc = cd_index_get(cur, at, MDB_NEXT);
     } else {
-        k = (MDB_val){ CD_IDX_KEY, has_cursor ? key : hi };
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        memcpy(at, has_cursor ? key : hi, CD_IDX_KEY);
+        rc = cd_index_get(cur, at, MDB_SET_RANGE);
+        rc = rc == 0 ? cd_index_get(cur, at, MDB_PREV) : rc == MDB_NOTFOUND ? cd_index_get(cur, at, MDB_LAST) : rc;
     }
     if (f.nothing) rc = MDB_NOTFOUND;   /* a named entity does not exist: nothing can match */
-    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, asc ? MDB_NEXT : MDB_PREV)) {
-        if (k.mv_size != CD_IDX_KEY || memcmp(k.mv_data, lo, 9) != 0) break;
-        if (memcmp(k.mv_data, lo, CD_IDX_KEY) < 0 || memcmp(k.mv_data, hi, CD_IDX_KEY) >= 0) break;
+    for (; rc == 0; rc = cd_index_get(cur, at, asc ? MDB_NEXT : MDB_PREV)) {
+        if (memcmp(at, lo, CD_IDX_PREFIX) != 0) break;
+        if (memcmp(at, lo, CD_IDX_KEY) < 0 || memcmp(at, hi, CD_IDX_KEY) >= 0) break;
         if (n == limit || scanned == QUERY_SCAN_BUDGET) { more = 1; break; }
         scanned++;
-        memcpy(last, k.mv_data, CD_IDX_KEY);
+        memcpy(last, at, CD_IDX_KEY);
         cd_claim cl;
         if (cd_claim_load(c, txn, cd_get_u64be(last + 17), &cl)) { c->err = CLAIMD_OK; continue; }
         if (cd_filter_match(&f, &cl)) items[n++] = cl;

@@ -169,13 +169,14 @@ static int collect_members(cd_call *c, MDB_txn *txn, const cd_filter *f, cd_sear
     unsigned char lo[CD_IDX_KEY], hi[CD_IDX_KEY];
     cd_index_key(lo, kind, value, f->has_from ? f->said_from : INT64_MIN, 0);
     cd_index_key(hi, kind, value, f->has_to ? f->said_to : INT64_MAX, 0);
-    MDB_val k = { CD_IDX_KEY, lo }, v;
     size_t n = 0, cap = 0;
     uint64_t *ids = NULL;
     int over = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const unsigned char *p = k.mv_data;
-        if (k.mv_size != CD_IDX_KEY || memcmp(p, hi, 9) != 0 || (f->has_to && memcmp(p, hi, CD_IDX_KEY) >= 0)) break;
+    unsigned char at[CD_IDX_KEY];
+    memcpy(at, lo, CD_IDX_KEY);
+    for (rc = cd_index_get(cur, at, MDB_SET_RANGE); rc == 0; rc = cd_index_get(cur, at, MDB_NEXT)) {
+        const unsigned char *p = at;
+        if (memcmp(p, hi, CD_IDX_PREFIX) != 0 || (f->has_to && memcmp(p, hi, CD_IDX_KEY) >= 0)) break;
         if (n == SEARCH_MEMBERS_MAX) { over = 1; break; }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 256;

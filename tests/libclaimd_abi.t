@@ -3,6 +3,7 @@
 # is claimd_*, under the version node CLAIMD_0; every CLAIMD_API function of include/claimd.h is
 # exported (so none lacks its definition or its CLAIMD_API); the soname is libclaimd.so.0 and
 # the library leaves nothing of its own undefined (-z defs) and needs only libc and msgpack-c.
+# libclaimd.a has the same global symbols (its internals localised).
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib/tap.sh"
 : "${CLAIMD_BUILD:=$HERE/../build}"
@@ -34,4 +35,11 @@ needed=$(readelf -d "$SO" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
          grep -v -e '^libc\.so' -e '^libmsgpackc\.so' -e '^libasan\.so' -e '^libubsan\.so' \
                  -e '^libm\.so' -e '^libgcc_s\.so' -e '^libstdc++\.so')
 is "$needed" "" "it needs only libc and msgpack-c (and the sanitizer runtimes when sanitized)"
+
+# The static library: the same API, its internal symbols local (no cd_* to clash with).
+A="$CLAIMD_BUILD/libclaimd.a"
+globals=$(nm --defined-only -g "$A" | awk 'NF == 3 {print $3}' | sort -u)
+is "$(echo "$globals" | grep -v '^claimd_')" "" "libclaimd.a defines only claimd_* globally"
+is "$(comm -3 <(echo "$globals") <(echo "$defined" | grep '^claimd_'))" "" \
+   "the same claimd_* set as libclaimd.so"
 done_testing

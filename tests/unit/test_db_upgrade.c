@@ -1,7 +1,9 @@
 /* Unit test for daemon/db.c's upgrades. Format 1 (indexes written in each write's txn) went to
  * format 2 (the index pass) by recording meta "indexed" and ix_revs; format 3 changes the search
  * terms, so after either upgrade "indexed" is 0 and ix_revs empty: the pass indexes every claim
- * again. Format 2 -> 3 also re-keys entity names (punctuation folded) and fills name_keys. */
+ * again. Format 2 -> 3 also re-keys entity names (punctuation folded) and fills name_keys.
+ * Format 3 -> 4 moves the secondary indexes from table idx (25-byte keys) to claim_index
+ * (9-byte keys, 16-byte DUPFIXED duplicates) and has the pass rebuild every derived table. */
 #include "tap.h"
 #include "bytes.h"
 #include "db.h"
@@ -126,10 +128,85 @@ static void test_format_2(const char *dir)
     cd_db_close(&db);
 }
 
+/* Format 3 data with its idx table (plain 25-byte keys) and a search index: the old table is
+ * deleted, claim_index is a DUPSORT|DUPFIXED table, and the derived tables are to be rebuilt. */
+static void test_format_3(const char *dir)
+{
+    cd_db db;
+    MDB_txn *txn;
+    MDB_dbi old;
+    unsigned char fmt[4], key[25] = { 1 }, seq[8];
+    ok(cd_db_open(&db, dir, 1 << 20) == 0, "a fourth environment opens");
+    mdb_txn_begin(db.env, NULL, 0, &txn);
+    int rc = mdb_dbi_open(txn, "idx", MDB_CREATE, &old);
+    for (uint64_t id = 1; id <= 3 && !rc; id++) {
+        cd_put_u64be(key + 17, id);
+        rc = put(txn, old, key, sizeof key, "", 0);
+    }
+    rc |= put(txn, db.dbi[CD_DBI_SEARCH_DOCS], "\0\0\0\0\0\0\0\1", 8, "old", 3);
+    rc |= put(txn, db.dbi[CD_DBI_IX_REVS], "\0\0\0\0\0\0\0\1", 8, "\0\0\0\1", 4);
+    /* Claim 1 at rev 2: both revisions carry their record, as format 3 wrote them. */
+    static const unsigned char rev_full[] = { 0x94, 0xa1, 'c', 0x01, 0xc0, 0xc4, 0x02, 'r', '1' },
+                               rev2_full[] = { 0x94, 0xa1, 'u', 0x02, 0xc0, 0xc4, 0x02, 'r', '2' };
+    unsigned char rk[12], ck[8];
+    for (uint64_t id = 1; id <= 40; id++) {          /* claims 1-40 at rev 2 (several leaves' worth) */
+        rev_key(rk, id, 1);
+        rc |= put(txn, db.dbi[CD_DBI_CLAIM_REVS], rk, 12, rev_full, sizeof rev_full);
+        rev_key(rk, id, 2);
+        rc |= put(txn, db.dbi[CD_DBI_CLAIM_REVS], rk, 12, rev2_full, sizeof rev2_full);
+        cd_put_u64be(ck, id);
+        rc |= put(txn, db.dbi[CD_DBI_CLAIMS], ck, 8, "r2", 2);
+    }
+    cd_put_u64be(seq, 3);
+    rc |= put(txn, db.dbi[CD_DBI_META], "indexed", 7, seq, 8);
+    cd_put_u32be(fmt, 3);
+    rc |= put(txn, db.dbi[CD_DBI_META], "format", 6, fmt, 4);
+    rc |= mdb_txn_commit(txn);
+    ok(rc == 0, "format 3 data with an idx table written");
+    cd_db_close(&db);
+
+    ok(cd_db_open(&db, dir, 1 << 20) == 0, "format 3 data opens and is upgraded");
+    mdb_txn_begin(db.env, NULL, MDB_RDONLY, &txn);
+    is_int(mdb_dbi_open(txn, "idx", 0, &old), MDB_NOTFOUND, "the old idx table is gone");
+    unsigned flags = 0;
+    mdb_dbi_flags(txn, db.dbi[CD_DBI_IDX], &flags);
+    ok((flags & (MDB_DUPSORT | MDB_DUPFIXED)) == (MDB_DUPSORT | MDB_DUPFIXED), "claim_index is DUPSORT|DUPFIXED");
+    MDB_stat st;
+    mdb_stat(txn, db.dbi[CD_DBI_SEARCH_DOCS], &st);
+    is_int((long long)st.ms_entries, 0, "the search index is emptied");
+    mdb_stat(txn, db.dbi[CD_DBI_IX_REVS], &st);
+    is_int((long long)st.ms_entries, 0, "ix_revs is emptied: the pass indexes every claim again");
+    MDB_val ik = { 7, (void *)"indexed" }, v;
+    ok(mdb_get(txn, db.dbi[CD_DBI_META], &ik, &v) == 0 && v.mv_size == 8 && cd_get_u64be(v.mv_data) == 0,
+       "indexed is 0");
+    MDB_val fk = { 6, (void *)"format" };
+    ok(mdb_get(txn, db.dbi[CD_DBI_META], &fk, &v) == 0 && v.mv_size == 4 && cd_get_u32be(v.mv_data) == CD_DB_FORMAT,
+       "its format is now %d", CD_DB_FORMAT);
+    static const unsigned char rev2_stub[] = { 0x94, 0xa1, 'u', 0x02, 0xc0, 0xc0 };
+    unsigned char rk2[12];
+    int stubs = 0, kept = 0;
+    for (uint64_t id = 1; id <= 40; id++) {
+        rev_key(rk2, id, 2);
+        MDB_val k2 = { 12, rk2 };
+        stubs += mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &k2, &v) == 0 && v.mv_size == sizeof rev2_stub &&
+                 memcmp(v.mv_data, rev2_stub, sizeof rev2_stub) == 0;
+        rev_key(rk2, id, 1);
+        k2 = (MDB_val){ 12, rk2 };
+        kept += mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &k2, &v) == 0 && v.mv_size == sizeof rev_full;
+    }
+    is_int(stubs, 40, "each current revision keeps op, at and by, and its record only in claims");
+    is_int(kept, 40, "each older revision keeps its record");
+    mdb_stat(txn, db.dbi[CD_DBI_CLAIM_REVS], &st);
+    is_int((long long)st.ms_entries, 80, "no revision key lost or added");
+    mdb_txn_abort(txn);
+    cd_db_close(&db);
+}
+
 int main(void)
 {
-    char dir[] = "/tmp/claimd-upgrade-XXXXXX", dir2[] = "/tmp/claimd-upgrade-2-XXXXXX";
-    if (!mkdtemp(dir) || !mkdtemp(dir2)) { perror("mkdtemp"); return 1; }
+    char dir[] = "/tmp/claimd-upgrade-XXXXXX", dir2[] = "/tmp/claimd-upgrade-2-XXXXXX",
+         dir3[] = "/tmp/claimd-upgrade-3-XXXXXX";
+    if (!mkdtemp(dir) || !mkdtemp(dir2) || !mkdtemp(dir3)) { perror("mkdtemp"); return 1; }
     cd_db db;
     ok(cd_db_open(&db, dir, 1 << 20) == 0, "a new environment opens (format %d)", CD_DB_FORMAT);
 
@@ -212,9 +289,10 @@ int main(void)
     }
 
     test_format_2(dir2);
+    test_format_3(dir3);
 
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s", dir, big, copy, dir2);
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s %s", dir, big, copy, dir2, dir3);
     if (system(cmd) != 0) diag("could not remove %s", dir);
     return done_testing();
 }
