@@ -72,7 +72,7 @@ static inline uint64_t cd_call_max_values(size_t len)
 /* An upper bound of what cd_call_new allocates for a request of len bytes holding values values:
  * the call, its zone (the request's copy, one msgpack_object per value, the slack of zone chunks
  * that double) and a small result. The memory budget charges it (conn.c); tests/fuzz/
- * fuzz_request.c checks that it holds. */
+ * fuzz_unpack.c checks that it holds. */
 static inline size_t cd_call_cost(size_t len, uint64_t values)
 {
     return 16384 + 2 * len + (size_t)values * 2 * sizeof(msgpack_object);

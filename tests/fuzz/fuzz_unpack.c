@@ -1,4 +1,4 @@
-/* libFuzzer harness for the daemon's request decoding (make fuzz-request): the path every byte
+/* libFuzzer harness for what unpacking a request costs (make fuzz-unpack): the path every byte
  * from a client takes before a method sees it, as conn.c runs it.
  *
  * The input is a byte stream as a client might send it. It is cut into objects with
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(cond)                                                                        \
     do {                                                                                   \
         if (!(cond)) {                                                                     \
-            fprintf(stderr, "fuzz_request: check failed at line %d: %s\n", __LINE__, #cond); \
+            fprintf(stderr, "fuzz_unpack: check failed at line %d: %s\n", __LINE__, #cond); \
             abort();                                                                       \
         }                                                                                  \
     } while (0)
