@@ -173,6 +173,21 @@ fuzz-reply: $(BUILD)/fuzz/fuzz_reply
 	$(BUILD)/fuzz/fuzz_reply -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-reply tests/fuzz/corpus/reply
 
+# Fuzzing the daemon's request decoding (daemon/call.c, daemon/wire_values.c): `make fuzz-request`.
+REQUEST_FUZZ_SRC = tests/fuzz/fuzz_request.c daemon/call.c daemon/wire_values.c daemon/params.c \
+                   daemon/log.c daemon/text_fold.c common/prescan.c common/codes.c
+
+$(BUILD)/fuzz/fuzz_request: $(REQUEST_FUZZ_SRC) daemon/call.h daemon/wire_values.h common/prescan.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
+	    $(REQUEST_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
+
+.PHONY: fuzz-request
+fuzz-request: $(BUILD)/fuzz/fuzz_request
+	@mkdir -p $(BUILD)/fuzz/corpus-request
+	$(BUILD)/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-request tests/fuzz/corpus/request
+
 # Fuzzing what unpacking a request costs (pre-scan count, element rule, cd_call_new's allocation
 # within cd_call_cost): `make fuzz-unpack [FUZZ_SECONDS=30]`. Seeds in tests/fuzz/corpus/unpack.
 UNPACK_FUZZ_SRC = tests/fuzz/fuzz_unpack.c daemon/call.c daemon/wire_values.c daemon/params.c \
@@ -180,8 +195,8 @@ UNPACK_FUZZ_SRC = tests/fuzz/fuzz_unpack.c daemon/call.c daemon/wire_values.c da
 
 $(BUILD)/fuzz/fuzz_unpack: $(UNPACK_FUZZ_SRC) daemon/call.h daemon/server.h common/prescan.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags msgpack libuv) -o $@ \
-	    $(UNPACK_FUZZ_SRC) $$(pkg-config --libs msgpack libuv) -llmdb -lutf8proc
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
+	    $(UNPACK_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
 
 .PHONY: fuzz-unpack
 fuzz-unpack: $(BUILD)/fuzz/fuzz_unpack
