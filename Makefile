@@ -210,6 +210,22 @@ fuzz-request: $(BUILD)/fuzz/fuzz_request
 	$(BUILD)/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-request tests/fuzz/corpus/request
 
+# Fuzzing what unpacking a request costs (pre-scan count, element rule, cd_call_new's allocation
+# within cd_call_cost): `make fuzz-unpack [FUZZ_SECONDS=30]`. Seeds in tests/fuzz/corpus/unpack.
+UNPACK_FUZZ_SRC = tests/fuzz/fuzz_unpack.c daemon/call.c daemon/wire_values.c daemon/params.c \
+                  daemon/text_fold.c daemon/log.c common/prescan.c common/codes.c
+
+$(BUILD)/fuzz/fuzz_unpack: $(UNPACK_FUZZ_SRC) daemon/call.h daemon/server.h common/prescan.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
+	    $(UNPACK_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
+
+.PHONY: fuzz-unpack
+fuzz-unpack: $(BUILD)/fuzz/fuzz_unpack
+	@mkdir -p $(BUILD)/fuzz/corpus-unpack
+	$(BUILD)/fuzz/fuzz_unpack -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-unpack tests/fuzz/corpus/unpack
+
 # Benchmarks against the peers and the limits (bench/README.md): `make bench` runs the 100k suite,
 # `make bench BENCH_ARGS=--claims=1000000` the 1M one, `BENCH_ARGS=--smoke` a tiny one. It installs
 # its peers (SQLite, Redis) with scripts/deps.sh, starts its own claimd and redis-server on

@@ -41,6 +41,8 @@ struct cd_server {
     struct cd_wbuf *wbuf;        /* writer thread: index entries held back until a call ends */
     cd_conn *conns;              /* doubly linked list of open connections */
     unsigned nconns;
+    size_t mem_used;             /* bytes all connections hold (conn.c), held to cfg.memory_budget */
+    cd_conn *mem_big;            /* the one connection whose partial request may pass its share */
     int stopping;                /* SIGTERM seen: no new connections or requests */
     int listening;
     dev_t socket_dev;            /* the socket file we bound: shutdown unlinks only that one */
