@@ -27,7 +27,9 @@ void cd_query_cursor_raw(const cd_query_cursor *cur, unsigned char raw[CD_QUERY_
 void cd_query_cursor_encode(const cd_query_cursor *cur, char hex[CD_QUERY_CURSOR_HEX]);
 
 /* Decodes p[0..n), the raw form (n == CD_QUERY_CURSOR_RAW) or the lower-case hex form
- * (n == CD_QUERY_CURSOR_HEX), into *cur. 0, or -1 when it is not a cursor claim.query makes. */
+ * (n == CD_QUERY_CURSOR_HEX), into *cur. 0, or -1 when it is not a cursor claim.query makes (an
+ * unknown order or index kind, a by-recorded key for a said order or the reverse, id 0). Whether
+ * it fits the request (its order and index) is the caller's check. */
 int cd_query_cursor_decode(const void *p, size_t n, cd_query_cursor *cur);
 
 #endif

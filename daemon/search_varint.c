@@ -16,8 +16,15 @@ int cd_search_get_varint(const unsigned char **p, const unsigned char *end, uint
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (*p >= end) return -1;
         unsigned char b = *(*p)++;
+        /* Only the shortest spelling: a last byte of 0 after the first adds nothing, and the tenth
+         * byte holds bit 63 alone. So decoding and cd_search_put_varint are inverse. */
+        if (shift == 63 && b > 1) return -1;
         r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) { *v = r; return 0; }
+        if (!(b & 0x80)) {
+            if (b == 0 && shift) return -1;
+            *v = r;
+            return 0;
+        }
     }
     return -1;
 }
