@@ -106,7 +106,7 @@ int main(void)
     cd_readpool_release(&srv);
     ok(!cd_readpool_holding(&srv), "the release ends the hold");
     run_until(3);
-    ok(order[1] == b && order[2] == d, "the held calls ran after the release");
+    ok((order[1] == b && order[2] == d) || (order[1] == d && order[2] == b), "the held calls ran after the release");
     reset();
 
     /* A long call (backup) running: the growth waits for it anyway, so reads are not held. */
