@@ -17,14 +17,16 @@
  * keyboard or transliteration the writer used. Apostrophe look-alikes (U+2018, U+2019, U+201B,
  * U+02BB, U+02BC, U+0060, U+00B4, U+2032) fold to U+0027 so "O’Brien" = "O'Brien", "м’ясо" = "м'ясо".
  *
- * Search terms (cd_text_tokenize, cd_text_word_term), per word:
- *   fold steps 1 and 4 only (lower-case, NFC, accents kept; for "tr" the letter "I" becomes "ı",
- *   Turkish-style) -> Snowball stem for the language -> fold steps 2-4 (strip accents) -> cap at
- *   CD_TEXT_TERM_MAX bytes. Stemming sees the accents because several stemmers need them (Russian
- *   "новый" -> "нов" only with "й"; French, Turkish vowel harmony, Portuguese "ç", Romanian).
- *   Terms never contain accents, so an unaccented query matches accented text whenever the stemmer
- *   gives the same stem with and without accents (nearly always; e.g. French "élèves" and "eleves"
- *   both give "elev"). Without a stemmer a term is exactly cd_text_fold of the word.
+ * Search terms (cd_text_tokenize, cd_text_word_term), per word (docs/search.md, Languages):
+ *   Snowball languages: fold steps 1-4 but Cyrillic marks (й ё ї ў) kept, "I" -> "ı" for "tr"
+ *   first; Spanish/Portuguese endings respelled (-cion -> -ción, -ções -> -ção); Snowball stem;
+ *   Russian surname suffix -ов/-ев cut; fold again (strip the rest).
+ *   Hunspell languages (uk pl be cs bg kk sk): fold steps 1 and 4 (accents kept) -> the best
+ *   hunspell stem, if the dictionary knows the word -> a case ending cut (text_hunspell.c) ->
+ *   fold steps 2-4. Without the dictionary only the ending is cut.
+ *   Other languages: exactly cd_text_fold of the word. Terms are capped at CD_TEXT_TERM_MAX bytes.
+ *   Accents are folded before Snowball so that an unaccented query stems like the accented text
+ *   even when the accent sits in the cut suffix ("securite"/"Sécurité" -> "securit").
  *
  * Word boundaries (tokenizer): a word is a run of letters, digits and marks (utf8proc categories
  * L*, N*, M*); a default-ignorable format character between two word characters (soft hyphen,

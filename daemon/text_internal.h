@@ -49,4 +49,21 @@ void cd_text_translit_free(void);
 /* This thread's stemmer for Snowball algorithm algo, created on first use; NULL when out of memory. */
 struct sb_stemmer *cd_text_stemmer_get(const char *algo);
 
+struct cd_hun_lang;
+
+/* The hunspell dictionary slot for ISO 639-1 tag (uk pl be cs bg kk sk), or NULL: none. */
+const struct cd_hun_lang *cd_text_hunspell_lang(const char *tag);
+
+/* The first hunspell stem of lower-cased UTF-8 word w[0..n) (tried capitalised too) into out
+ * (cap bytes, UTF-8, NUL-terminated); its length, or 0 when the dictionary does not know the word,
+ * is not installed or the word is too long. Thread-safe (one lock per dictionary). */
+size_t cd_text_hunspell_stem(const struct cd_hun_lang *l, const char *w, size_t n, char *out, size_t cap);
+
+/* The suffix-stripping rules for tag (uk be bg pl cs sk ru), or NULL: none. */
+const void *cd_text_strip_rules(const char *tag);
+
+/* Length of w[0..n) once the longest ending of rules that leaves a stem of 3 letters or more is
+ * cut off (n when none). */
+size_t cd_text_strip_suffix(const void *rules, const char *w, size_t n);
+
 #endif

@@ -16,7 +16,11 @@
 
 /* How one language's text is cut and stemmed; fixed for one tokenize call. */
 typedef struct {
-    const char *algo;      /* Snowball algorithm, NULL: fold only */
+    const char *algo;      /* Snowball algorithm, NULL: none */
+    const struct cd_hun_lang *hun; /* hunspell dictionary (where Snowball has no algorithm) */
+    const void *strip;     /* endings cut after stemming (Slavic cases, surnames), NULL: none */
+    const char *const (*respell)[2]; /* endings given back their accent before Snowball, or NULL */
+    const void *id;        /* what the memo tells rules apart by: algo, hun or NULL */
     unsigned pre_flags;    /* extra fold flags before stemming (Turkish I) */
     int apostrophe_splits; /* elision languages and Turkish suffixes: ' separates words */
 } lang_rules;
@@ -33,7 +37,7 @@ typedef struct {
 #define MEMO_SLOTS 16384
 #define MEMO_WORD 32
 typedef struct {
-    const char *algo;      /* the rules the term was made with: algo and pre_flags */
+    const void *algo;      /* the rules the term was made with: lang_rules id and pre_flags */
     unsigned pre_flags;
     uint8_t wlen, tlen;    /* wlen 0: empty slot */
     char word[MEMO_WORD];
@@ -45,21 +49,49 @@ static memo_slot *memo_find(const lang_rules *lr, const char *w, size_t n, int *
     if (n == 0 || n > MEMO_WORD) return NULL;
     memo_slot *memo = cd_text_thread_memo(MEMO_SLOTS * sizeof *memo);
     if (!memo) return NULL;
-    uint64_t h = cd_hash64(w, n) ^ ((uintptr_t)lr->algo * 31 + lr->pre_flags);
+    uint64_t h = cd_hash64(w, n) ^ ((uintptr_t)lr->id * 31 + lr->pre_flags);
     memo_slot *s = &memo[(h ^ (h >> 29)) & (MEMO_SLOTS - 1)];
-    *hit = s->wlen == n && s->algo == lr->algo && s->pre_flags == lr->pre_flags && memcmp(s->word, w, n) == 0;
+    *hit = s->wlen == n && s->algo == lr->id && s->pre_flags == lr->pre_flags && memcmp(s->word, w, n) == 0;
     return s;
 }
 
 /* make_term through the memo. */
 static const char *memo_term(term_scratch *ts, const lang_rules *lr, const char *w, size_t n, size_t *len);
 
+/* Folding accents before Snowball hides a suffix the stemmer knows only with its accent:
+ * Spanish "declaracion" keeps its "-cion" where "declaración" loses "-ción"; Portuguese singular
+ * "-ção" and plural "-ções" fold to different stems. These endings are given their accent (or
+ * their singular) back before stemming, so all spellings meet. {folded ending, respelling}. */
+static const char *const RESPELL_ES[][2] = { { "cion", "ción" }, { "sion", "sión" }, { NULL, NULL } };
+static const char *const RESPELL_PT[][2] = { { "coes", "cao" }, { "soes", "sao" }, { "oes", "ao" }, { NULL, NULL } };
+
+/* Rewrites the ending of buf->out (len bytes) per table; returns the new length, or -1 when out
+ * of memory. */
+static ssize_t respell(cd_text_buf *buf, ssize_t len, const char *const (*table)[2])
+{
+    char *w = (char *)buf->out;
+    for (size_t i = 0; table[i][0]; i++) {
+        size_t el = strlen(table[i][0]), rl = strlen(table[i][1]);
+        if ((size_t)len <= el + 2 || memcmp(w + len - el, table[i][0], el) != 0) continue;
+        size_t need = (size_t)len - el + rl + 1;
+        if (need > buf->out_cap * sizeof(int32_t)) return len;   /* never: the folded word was longer */
+        memcpy(w + len - el, table[i][1], rl + 1);
+        return (ssize_t)(len - (ssize_t)el + (ssize_t)rl);
+    }
+    return len;
+}
+
 static lang_rules rules_for(const char *lang)
 {
-    lang_rules r = {cd_text_stemmer_name(lang), 0, 0};
+    lang_rules r = {cd_text_stemmer_name(lang), NULL, NULL, NULL, NULL, 0, 0};
     char tag[4];
 
     cd_text_lang_primary(lang, tag);
+    if (!r.algo && tag[0]) r.hun = cd_text_hunspell_lang(tag);
+    if (tag[0]) r.strip = cd_text_strip_rules(tag);
+    r.id = r.algo ? (const void *)r.algo : (const void *)r.hun;
+    if (!strcmp(tag, "es")) r.respell = RESPELL_ES;
+    if (!strcmp(tag, "pt")) r.respell = RESPELL_PT;
     if (!strcmp(tag, "tr") || !strcmp(tag, "az")) {
         r.pre_flags = CD_FOLD_TURKIC_I;
         r.apostrophe_splits = 1;
@@ -75,19 +107,41 @@ static const char *make_term(term_scratch *ts, const lang_rules *lr, const char 
 {
     ssize_t r;
 
-    if (!lr->algo || n > STEM_WORD_MAX) {
+    if ((!lr->algo && !lr->hun) || n > STEM_WORD_MAX) {
         r = cd_text_fold_into(&ts->post, w, n, 0);
-    } else {
+    } else if (lr->algo) {
         /* Accents go before stemming, so an unaccented query stems like the accented text even
          * where the accent sits in the suffix the stemmer cuts ("sécurité"/"securite" ->
          * "securit"); Cyrillic й ё ї ў stay, the Cyrillic stemmers read them as letters. */
         r = cd_text_fold_into(&ts->pre, w, n, CD_FOLD_KEEP_CYRILLIC | lr->pre_flags);
         if (r < 0) return NULL;
+        if (lr->respell) r = respell(&ts->pre, r, lr->respell);
         struct sb_stemmer *st = cd_text_stemmer_get(lr->algo);
         if (!st) return NULL;
         const sb_symbol *stem = sb_stemmer_stem(st, (const sb_symbol *)ts->pre.out, (int)r);
         if (!stem) return NULL;
-        r = cd_text_fold_into(&ts->post, (const char *)stem, (size_t)sb_stemmer_length(st), 0);
+        size_t sl = cd_text_strip_suffix(lr->strip, (const char *)stem, (size_t)sb_stemmer_length(st));
+        r = cd_text_fold_into(&ts->post, (const char *)stem, sl, 0);
+    } else {
+        /* Dictionaries spell with accents ("nowotwór"); the term loses them afterwards, so an
+         * unaccented word the dictionary does not know still ends on the same term. */
+        r = cd_text_fold_into(&ts->pre, w, n, CD_FOLD_KEEP_ACCENTS | lr->pre_flags);
+        if (r < 0) return NULL;
+        char lemma[256];
+        const char *src = (const char *)ts->pre.out;
+        size_t sl = cd_text_hunspell_stem(lr->hun, src, (size_t)r, lemma, sizeof lemma);
+        if (sl > 0) {
+            /* The lemma's case (Київ) and accents are folded like the word's. */
+            ssize_t lr2 = cd_text_fold_into(&ts->post, lemma, sl, CD_FOLD_KEEP_ACCENTS);
+            if (lr2 < 0) return NULL;
+            if ((size_t)lr2 < sizeof lemma) {
+                memcpy(lemma, ts->post.out, (size_t)lr2);
+                src = lemma;
+                r = lr2;
+            }
+        }
+        sl = cd_text_strip_suffix(lr->strip, src, (size_t)r);
+        r = cd_text_fold_into(&ts->post, src, sl, 0);
     }
     if (r < 0) return NULL;
 
@@ -207,7 +261,7 @@ static const char *memo_term(term_scratch *ts, const lang_rules *lr, const char 
     if (hit) { *len = s->tlen; return s->term; }
     const char *term = make_term(ts, lr, w, n, len);
     if (term && s && *len <= sizeof s->term) {
-        *s = (memo_slot){ lr->algo, lr->pre_flags, (uint8_t)n, (uint8_t)*len, { 0 }, { 0 } };
+        *s = (memo_slot){ lr->id, lr->pre_flags, (uint8_t)n, (uint8_t)*len, { 0 }, { 0 } };
         memcpy(s->word, w, n);
         memcpy(s->term, term, *len);
     }

@@ -9,6 +9,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tap  # noqa: E402
 from claimd_harness import Daemon, expect_error, run, short  # noqa: E402
+from ctl import Ctl  # noqa: E402
 
 
 def put(c, name, **kw):
@@ -97,6 +98,11 @@ def main():
     tap.ok({peskov_en, peskow} <= pre, "a prefix finds every name it begins", pre)
 
     expect_error(c, "entity.find", {"name": "x", "prefix": "y"}, "invalid", "name")
+
+    # claimctl entity find prints the same ranking, one entity a line.
+    r = Ctl(d).run("entity", "find", "Peskow")
+    tap.ok(r.rc == 0 and [(e["id"], e["match"]) for e in r.lines][:1] == [(peskow, "exact")]
+           and peskov_en in [e["id"] for e in r.lines], "claimctl entity find Peskow lists Peskow, then Peskov/Песков", r)
 
     # The data survive a restart, keys included.
     d.stop()
