@@ -173,6 +173,21 @@ fuzz-reply: $(BUILD)/fuzz/fuzz_reply
 	$(BUILD)/fuzz/fuzz_reply -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-reply tests/fuzz/corpus/reply
 
+# Fuzzing the daemon's request decoding (daemon/call.c, daemon/wire_values.c): `make fuzz-request`.
+REQUEST_FUZZ_SRC = tests/fuzz/fuzz_request.c daemon/call.c daemon/wire_values.c daemon/params.c \
+                   daemon/log.c daemon/text_fold.c common/prescan.c common/codes.c
+
+$(BUILD)/fuzz/fuzz_request: $(REQUEST_FUZZ_SRC) daemon/call.h daemon/wire_values.h common/prescan.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
+	    $(REQUEST_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
+
+.PHONY: fuzz-request
+fuzz-request: $(BUILD)/fuzz/fuzz_request
+	@mkdir -p $(BUILD)/fuzz/corpus-request
+	$(BUILD)/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-request tests/fuzz/corpus/request
+
 # Benchmarks against the peers and the limits (bench/README.md): `make bench` runs the 100k suite,
 # `make bench BENCH_ARGS=--claims=1000000` the 1M one, `BENCH_ARGS=--smoke` a tiny one. It installs
 # its peers (SQLite, Redis) with scripts/deps.sh, starts its own claimd and redis-server on

@@ -57,11 +57,16 @@ static int key_cmp(const msgpack_object *a, const msgpack_object *b)
 {
     if (a->type != b->type) return a->type < b->type ? -1 : 1;
     switch (a->type) {
-    case MSGPACK_OBJECT_STR: case MSGPACK_OBJECT_BIN: case MSGPACK_OBJECT_EXT: {
+    case MSGPACK_OBJECT_STR: case MSGPACK_OBJECT_BIN: {   /* str and bin share a layout */
         size_t n = a->via.str.size < b->via.str.size ? a->via.str.size : b->via.str.size;
         int r = n ? memcmp(a->via.str.ptr, b->via.str.ptr, n) : 0;
         if (r) return r;
         return a->via.str.size < b->via.str.size ? -1 : a->via.str.size > b->via.str.size;
+    }
+    case MSGPACK_OBJECT_EXT: {
+        if (a->via.ext.type != b->via.ext.type) return a->via.ext.type < b->via.ext.type ? -1 : 1;
+        if (a->via.ext.size != b->via.ext.size) return a->via.ext.size < b->via.ext.size ? -1 : 1;
+        return a->via.ext.size ? memcmp(a->via.ext.ptr, b->via.ext.ptr, a->via.ext.size) : 0;
     }
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
         return a->via.u64 < b->via.u64 ? -1 : a->via.u64 > b->via.u64;
@@ -115,6 +120,21 @@ static const msgpack_object *duplicate_key(cd_call *c, const msgpack_object_map 
     return NULL;
 }
 
+/* A key that is not a string, written for an error's field: 10, -2, 1.5, true, nil, [array]. */
+static const char *key_text(cd_call *c, const msgpack_object *k)
+{
+    switch (k->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: return cd_call_printf(c, "%llu", (unsigned long long)k->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return cd_call_printf(c, "%lld", (long long)k->via.i64);
+    case MSGPACK_OBJECT_FLOAT32: case MSGPACK_OBJECT_FLOAT64: return cd_call_printf(c, "%g", k->via.f64);
+    case MSGPACK_OBJECT_BOOLEAN: return k->via.boolean ? "true" : "false";
+    case MSGPACK_OBJECT_NIL: return "nil";
+    case MSGPACK_OBJECT_ARRAY: return "[array]";
+    case MSGPACK_OBJECT_MAP: return "{map}";
+    default: return "[bytes]";
+    }
+}
+
 static int normalize(cd_call *c, msgpack_object *o, const path_step *at)
 {
     switch (o->type) {
@@ -140,15 +160,18 @@ static int normalize(cd_call *c, msgpack_object *o, const path_step *at)
                                "parameter name is not valid UTF-8");
             }
             cd_wire_integral(k);
+            /* Container keys are never read by a method, but are compared for duplicates in
+             * their normal form too. */
+            if ((k->type == MSGPACK_OBJECT_ARRAY || k->type == MSGPACK_OBJECT_MAP) && normalize(c, k, at))
+                return -1;
         }
         const msgpack_object *dup = duplicate_key(c, m);
         if (dup) {
-            const char *field = at ? path_string(c, at) : NULL;
-            if (dup->type == MSGPACK_OBJECT_STR) {
-                path_step step = { at, dup->via.str.ptr, dup->via.str.size, 0 };
-                field = path_string(c, &step);
-            }
-            return cd_fail(c, CLAIMD_E_INVALID, field, "key given twice in one map");
+            const char *name = dup->type == MSGPACK_OBJECT_STR ? NULL : key_text(c, dup);
+            path_step step = { at, name ? name : dup->via.str.ptr,
+                               name ? strlen(name) : dup->via.str.size, 0 };
+            const char *field = path_string(c, &step);
+            return cd_fail(c, CLAIMD_E_INVALID, field ? field : "params", "key given twice in one map");
         }
         for (uint32_t i = 0; i < m->size; i++) {
             const msgpack_object *k = &m->ptr[i].key;

@@ -127,7 +127,25 @@ static void test_duplicates(void)
     msgpack_pack_map(&b.pk, 2);
     msgpack_pack_uint8(&b.pk, 7); pstr(&b, "a");
     msgpack_pack_double(&b.pk, 7.0); pstr(&b, "b");
-    expect_dup(&b, "speaker", "integer keys 7 and 7.0 (the map's path names it)");
+    expect_dup(&b, "speaker.7", "integer keys 7 and 7.0");
+
+    /* ext keys: compared by their own layout (type, size, bytes), not as str. */
+    char ext1[40] = "abcd\x01", ext2[40] = "abcd\x02";
+    buf_init(&b);
+    msgpack_pack_map(&b.pk, 3);
+    msgpack_pack_ext(&b.pk, 40, 5); msgpack_pack_ext_body(&b.pk, ext1, 40);
+    msgpack_pack_nil(&b.pk);
+    msgpack_pack_ext(&b.pk, 40, 5); msgpack_pack_ext_body(&b.pk, ext2, 40);
+    msgpack_pack_nil(&b.pk);
+    msgpack_pack_ext(&b.pk, 40, 5); msgpack_pack_ext_body(&b.pk, ext1, 40);
+    msgpack_pack_nil(&b.pk);
+    expect_dup(&b, "[bytes]", "an ext key given twice (40-byte ext)");
+
+    buf_init(&b);
+    msgpack_pack_map(&b.pk, 2);
+    msgpack_pack_uint8(&b.pk, 10); msgpack_pack_nil(&b.pk);
+    msgpack_pack_uint8(&b.pk, 10); msgpack_pack_nil(&b.pk);
+    expect_dup(&b, "10", "integer key 10 twice at the top: field 10");
 
     /* A big map: sorted, and the repeated key is far from its first. */
     buf_init(&b);
