@@ -74,7 +74,7 @@ $(BUILD)/libclaimd.so: $(CLIENT_OBJ) $(COMMON_OBJ) client/libclaimd.map
 	ln -sf libclaimd.so $(BUILD)/libclaimd.so.$(SONAME_MAJOR)
 
 # claimctl parses times with common/isotime.c itself: the library's copy is internal.
-$(BUILD)/claimctl: $(CTL_OBJ) $(call obj,common/isotime.c) $(BUILD)/libclaimd.a
+$(BUILD)/claimctl: $(CTL_OBJ) $(call obj,common/isotime.c common/rating_vocab.c common/rating_labels.c) $(BUILD)/libclaimd.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_CLIENT) -ljansson -lm
 
 # claimd.pc for the PREFIX/LIBDIR given: the rule re-runs whenever they differ from the last
@@ -143,6 +143,7 @@ clean:
 # Fuzzing the pre-scanner with clang's libFuzzer: `make fuzz-prescan [FUZZ_SECONDS=30]`.
 # New inputs go to $(BUILD)/fuzz/corpus-prescan; tests/fuzz/corpus/prescan holds the seeds.
 FUZZ_SECONDS ?= 30
+comma := ,
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARN) -Icommon
 
@@ -173,6 +174,27 @@ fuzz-reply: $(BUILD)/fuzz/fuzz_reply
 	$(BUILD)/fuzz/fuzz_reply -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-reply tests/fuzz/corpus/reply
 
+# Fuzzing the decoders of stored records (claim, revision, entity, verdict), fed arbitrary bytes:
+# `make fuzz-record [FUZZ_SECONDS=30]`. The daemon's sources are built instrumented into
+# $(BUILD)/fuzz/obj; tests/fuzz/corpus/record holds the seeds (stored records as claimd writes them).
+RECORD_FUZZ_OBJ = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(DAEMON_SRC) $(COMMON_SRC))
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -Iinclude -Idaemon -Iclient \
+	    -DCLAIMD_VERSION_STRING='"$(VERSION)"' $$(pkg-config --cflags $(PKGS)) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(RECORD_FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Iclient $$(pkg-config --cflags $(PKGS)) -o $@ \
+	    $^ $(LDLIBS_DAEMON)
+
+.PHONY: fuzz-record
+fuzz-record: $(BUILD)/fuzz/fuzz_record
+	@mkdir -p $(BUILD)/fuzz/corpus-record
+	$(BUILD)/fuzz/fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-record tests/fuzz/corpus/record
+
 # Fuzzing the daemon's request decoding (daemon/call.c, daemon/wire_values.c): `make fuzz-request`.
 REQUEST_FUZZ_SRC = tests/fuzz/fuzz_request.c daemon/call.c daemon/wire_values.c daemon/params.c \
                    daemon/log.c daemon/text_fold.c common/prescan.c common/codes.c
@@ -187,6 +209,22 @@ fuzz-request: $(BUILD)/fuzz/fuzz_request
 	@mkdir -p $(BUILD)/fuzz/corpus-request
 	$(BUILD)/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
 	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-request tests/fuzz/corpus/request
+
+# Fuzzing what unpacking a request costs (pre-scan count, element rule, cd_call_new's allocation
+# within cd_call_cost): `make fuzz-unpack [FUZZ_SECONDS=30]`. Seeds in tests/fuzz/corpus/unpack.
+UNPACK_FUZZ_SRC = tests/fuzz/fuzz_unpack.c daemon/call.c daemon/wire_values.c daemon/params.c \
+                  daemon/text_fold.c daemon/log.c common/prescan.c common/codes.c
+
+$(BUILD)/fuzz/fuzz_unpack: $(UNPACK_FUZZ_SRC) daemon/call.h daemon/server.h common/prescan.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
+	    $(UNPACK_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
+
+.PHONY: fuzz-unpack
+fuzz-unpack: $(BUILD)/fuzz/fuzz_unpack
+	@mkdir -p $(BUILD)/fuzz/corpus-unpack
+	$(BUILD)/fuzz/fuzz_unpack -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-unpack tests/fuzz/corpus/unpack
 
 # Benchmarks against the peers and the limits (bench/README.md): `make bench` runs the 100k suite,
 # `make bench BENCH_ARGS=--claims=1000000` the 1M one, `BENCH_ARGS=--smoke` a tiny one. It installs

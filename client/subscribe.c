@@ -86,6 +86,7 @@ static int take_notification(const char *method, const claimd_value *params, cla
         copy_str(change->op, sizeof change->op, body, "op");
         copy_str(change->type, sizeof change->type, body, "type");
         copy_str(change->at, sizeof change->at, body, "at");
+        change->subscription = claimd_value_get_uint(body, "subscription", 0);
         return 1;
     }
     if (!strcmp(method, "subscription.closed")) {

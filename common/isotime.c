@@ -13,6 +13,7 @@
  *   covers the instant given and is never empty.
  */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "isotime.h"
 
@@ -260,4 +261,57 @@ int64_t cd_time_now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* ---- times as publishers write them (importers; the wire contract stays strict) ---- */
+
+int cd_time_parse_loose(const char *s, size_t n, cd_time *out)
+{
+    char buf[64];
+    size_t i = 0, o = 0;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+    /* The year, then up to two '-'-separated fields of one or two digits, padded to two. */
+    size_t y0 = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (i - y0 != 4) return -1;
+    memcpy(buf, s + y0, 4);
+    o = 4;
+    for (int part = 0; part < 2 && i < n && s[i] == '-'; part++) {
+        size_t d0 = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        size_t w = i - d0;
+        if (w < 1 || w > 2) return -1;
+        buf[o++] = '-';
+        if (w == 1) buf[o++] = '0';
+        memcpy(buf + o, s + d0, w);
+        o += w;
+    }
+    if (i < n) {
+        if (o != 10 || (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) return -1;
+        /* A time of day: an hour of one digit is padded; without a zone only the date is kept
+         * (the date as the publisher gave it, no conversion to UTC). */
+        size_t t0 = i + 1, h = t0;
+        while (h < n && s[h] >= '0' && s[h] <= '9') h++;
+        if (h - t0 < 1 || h - t0 > 2 || h >= n || s[h] != ':') return -1;
+        int zoned = 0;
+        for (size_t k = h; k < n; k++)
+            if (s[k] == 'Z' || s[k] == 'z' || s[k] == '+' || s[k] == '-') zoned = 1;
+        if (zoned) {
+            if (n - t0 + o + 3 > sizeof buf) return -1;
+            buf[o++] = 'T';
+            if (h - t0 == 1) buf[o++] = '0';
+            memcpy(buf + o, s + t0, n - t0);
+            o += n - t0;
+        } else {
+            /* Still a valid time of day? Check it with a UTC zone, then keep the date. */
+            char probe[64];
+            cd_time t;
+            if (n - t0 + 16 > sizeof probe) return -1;
+            int pn = snprintf(probe, sizeof probe, "%.10sT%s%.*sZ", buf, h - t0 == 1 ? "0" : "",
+                              (int)(n - t0), s + t0);
+            if (pn < 0 || cd_time_parse(probe, (size_t)pn, &t) < 0) return -1;
+        }
+    }
+    return cd_time_parse(buf, o, out);
 }

@@ -27,6 +27,12 @@ typedef struct {
 /* Parses s[0..n) into *out. Returns 0, or -1 if it is not a valid time (then *out is undefined). */
 int cd_time_parse(const char *s, size_t n, cd_time *out);
 
+/* The same, for times as publishers write them (ClaimReview, CSV): months, days and hours of
+ * one digit ("2021-7-20", "2021-07-20T9:05Z") are padded, and a time of day without a zone keeps
+ * only its date ("2021-07-20T10:00:00" -> "2021-07-20": the date as given, no zone conversion).
+ * Impossible dates (month 13, 31 April) are still -1. Importers only: the daemon is strict. */
+int cd_time_parse_loose(const char *s, size_t n, cd_time *out);
+
 /* Formats a microsecond UTC instant as "YYYY-MM-DDThh:mm:ss.ffffffZ" (fraction dropped when 0)
  * into buf (>= 40 bytes); returns buf. Used for server-side stamps such as recorded_at. */
 char *cd_time_format_us(int64_t us, char *buf);

@@ -74,6 +74,12 @@ cd_scan_result cd_prescan(const char *buf, size_t len, size_t max_bytes, unsigne
 cd_scan_result cd_prescan_bounded(const char *buf, size_t len, size_t max_bytes, unsigned max_depth,
                                   uint64_t max_elements, size_t *object_len)
 {
+    return cd_prescan_counted(buf, len, max_bytes, max_depth, max_elements, object_len, NULL);
+}
+
+cd_scan_result cd_prescan_counted(const char *buf, size_t len, size_t max_bytes, unsigned max_depth,
+                                  uint64_t max_elements, size_t *object_len, uint64_t *elements)
+{
     const unsigned char *p = (const unsigned char *)buf;
     uint64_t left[SCAN_STACK_MAX];  /* elements still to come in each open container */
     unsigned top = 0;               /* open containers */
@@ -120,6 +126,7 @@ cd_scan_result cd_prescan_bounded(const char *buf, size_t len, size_t max_bytes,
         for (;;) {
             if (top == 0) {
                 if (object_len) *object_len = pos;
+                if (elements) *elements = announced + 1;   /* + the top-level value */
                 return CD_SCAN_OK;
             }
             if (--left[top - 1] > 0) break;

@@ -33,6 +33,11 @@ cd_scan_result cd_prescan(const char *buf, size_t len, size_t max_bytes, unsigne
 cd_scan_result cd_prescan_bounded(const char *buf, size_t len, size_t max_bytes, unsigned max_depth,
                                   uint64_t max_elements, size_t *object_len);
 
+/* Like cd_prescan_bounded, and on CD_SCAN_OK stores in *elements (when not NULL) how many values
+ * the object holds in all, itself included: what unpacking it will allocate objects for. */
+cd_scan_result cd_prescan_counted(const char *buf, size_t len, size_t max_bytes, unsigned max_depth,
+                                  uint64_t max_elements, size_t *object_len, uint64_t *elements);
+
 /* Best effort: if buf starts like a msgpack-rpc request ([0, msgid, ...]) and the msgid has
  * arrived, stores it in *msgid and returns 1; else 0. Lets the daemon answer a request it will not
  * unpack (too large, too deep) with an error that names the request. */

@@ -39,6 +39,7 @@ struct cd_call {
     uint32_t msgid;
     int notification;         /* a client's [2, method, params]: run, but nothing is sent back */
     size_t req_bytes;         /* size of the request object (bounds write batches) */
+    size_t mem_charge;        /* what the call counts against the memory budget (conn.c) */
     cd_str method_name;       /* as sent; empty when the envelope had none */
     msgpack_object params;    /* a MAP, or NIL when params was [] */
     msgpack_zone zone;
@@ -59,6 +60,23 @@ struct cd_call {
     size_t nchanges, changes_cap;
     struct cd_name_cache *names; /* entity names already resolved by this call (entity.c) */
 };
+
+/* The most values (array items, map keys and values, the request itself) a request of len bytes
+ * may hold to be unpacked: 65,536, and past that one per 2 bytes. Each value unpacks into a
+ * 24-byte msgpack_object however small it was on the wire. */
+static inline uint64_t cd_call_max_values(size_t len)
+{
+    return len / 2 > 65536 ? len / 2 : 65536;
+}
+
+/* An upper bound of what cd_call_new allocates for a request of len bytes holding values values:
+ * the call, its zone (the request's copy, one msgpack_object per value, the slack of zone chunks
+ * that double) and a small result. The memory budget charges it (conn.c); tests/fuzz/
+ * fuzz_unpack.c checks that it holds. */
+static inline size_t cd_call_cost(size_t len, uint64_t values)
+{
+    return 16384 + 2 * len + (size_t)values * 2 * sizeof(msgpack_object);
+}
 
 /* Builds a call from one complete, pre-scanned request or client notification of len bytes.
  * Returns NULL only on allocation failure or when the bytes are neither an array starting

@@ -5,6 +5,7 @@
 #include "isotime.h"
 #include "params.h"
 #include "record.h"
+#include "record_valid.h"
 #include "server.h"
 
 const char *const cd_medium_names[] = {
@@ -282,10 +283,49 @@ static const msgpack_object *arr_items(const msgpack_object *o, size_t *n)
     return *n ? o->via.array.ptr : NULL;
 }
 
+/* Every field of a stored claim has its type and every enum its range (record_valid.h), before
+ * anything indexes a name table with it or sizes an allocation from it. */
+static int valid_claim(cd_call *c, const msgpack_object *f)
+{
+    size_t nmedium = cd_names_count(cd_medium_names), nrating = cd_names_count(cd_rating_names);
+    size_t nhow = cd_names_count(cd_via_how_names);
+    if (cd_rv_uint(c, &f[C_ID], "id") || cd_rv_uint(c, &f[C_REV], "rev") || cd_rv_str(c, &f[C_TEXT], "text", 1) ||
+        cd_rv_bool(c, &f[C_QUOTE], "quote") || cd_rv_str(c, &f[C_LANG], "lang", 0) ||
+        cd_rv_uint(c, &f[C_SPEAKER], "speaker") || cd_rv_str(c, &f[C_ROLE], "speaker_role", 0) ||
+        cd_rv_str(c, &f[C_ATTR], "attribution", 0) || cd_rv_str(c, &f[C_SAID], "said_at", 0) ||
+        cd_rv_enum(c, &f[C_MEDIUM], "medium", nmedium, 1) || cd_rv_array(c, &f[C_VIA], "via") ||
+        cd_rv_array(c, &f[C_APPS], "appearances") || cd_rv_array(c, &f[C_ABOUT], "about") ||
+        cd_rv_array(c, &f[C_TAGS], "tags") || cd_rv_str(c, &f[C_EXTID], "external_id", 0) ||
+        cd_rv_int(c, &f[C_RECAT], "recorded_at") || cd_rv_str(c, &f[C_RECBY], "recorded_by", 0) ||
+        cd_rv_enum(c, &f[C_STATUS], "status", nrating, 1) || cd_rv_bool(c, &f[C_RETRACTED], "retracted") ||
+        cd_rv_str(c, &f[C_RREASON], "retract_reason", 0) || cd_rv_int(c, &f[C_UPDATED], "updated_at"))
+        return -1;
+    const msgpack_object_array *via = &f[C_VIA].via.array, *apps = &f[C_APPS].via.array;
+    if (via->size % 2) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: field via has an odd length");
+    for (uint32_t i = 0; i < via->size; i += 2)
+        if (cd_rv_uint(c, &via->ptr[i], "via.entity") || cd_rv_enum(c, &via->ptr[i + 1], "via.how", nhow, 0)) return -1;
+    for (uint32_t i = 0; i < apps->size; i++) {
+        const msgpack_object *a = &apps->ptr[i];
+        if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size < 5)
+            return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: an appearance is not a record of 5 fields");
+        const msgpack_object *af = a->via.array.ptr;
+        if (cd_rv_str(c, &af[0], "appearances.url", 0) || cd_rv_uint(c, &af[1], "appearances.outlet") ||
+            cd_rv_str(c, &af[2], "appearances.title", 0) || cd_rv_str(c, &af[3], "appearances.published_at", 0) ||
+            cd_rv_str(c, &af[4], "appearances.lang", 0))
+            return -1;
+    }
+    for (uint32_t i = 0; i < f[C_ABOUT].via.array.size; i++)
+        if (cd_rv_uint(c, &f[C_ABOUT].via.array.ptr[i], "about")) return -1;
+    for (uint32_t i = 0; i < f[C_TAGS].via.array.size; i++)
+        if (cd_rv_str(c, &f[C_TAGS].via.array.ptr[i], "tags", 0)) return -1;
+    return 0;
+}
+
 int cd_claim_decode(cd_call *c, const MDB_val *v, cd_claim *out)
 {
     msgpack_object o;
-    if (cd_rec_unpack(c, v, C_FIELDS, &o)) return -1;
+    if (cd_rec_unpack_body(c, v, C_FIELDS, &o)) return -1;
+    if (valid_claim(c, o.via.array.ptr)) return -1;
     const msgpack_object *f = o.via.array.ptr, *it;
     size_t n;
     memset(out, 0, sizeof *out);

@@ -97,6 +97,7 @@ void cd_claim_encode(const cd_claim *cl, msgpack_sbuffer *sb);
 
 /* Decodes a stored claim (bytes in the call's zone). 0 or -1 (error set). */
 int cd_claim_decode(cd_call *c, const MDB_val *v, cd_claim *out);
+/* (v is the record's bytes without the stored value's checksum: cd_rec_payload strips it.) */
 
 /* Parses an appearance map at field into *a (outlet resolved, created if new and create). */
 int cd_appearance_parse(cd_call *c, MDB_txn *txn, const msgpack_object *m, const char *field,

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "params.h"
 #include "record.h"
+#include "record_valid.h"
 #include "server.h"
 #include "text.h"
 
@@ -14,7 +15,16 @@ int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out)
 {
     MDB_val v;
     int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_CLAIMS], id, &v, "reading a claim");
-    return rc ? rc : cd_claim_decode(c, &v, out);
+    if (rc) return rc;
+    unsigned char key[8];
+    cd_put_u64be(key, id);
+    MDB_val k = { 8, key }, body;
+    if (cd_rec_payload(c, &v, &body) || cd_claim_decode(c, &body, out)) return cd_rec_report(c, "claims", &k);
+    if (out->id != id) {
+        cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: its id is not its key");
+        return cd_rec_report(c, "claims", &k);
+    }
+    return 0;
 }
 
 /* dedup key speaker(8) | hash of the normalised text(8); the hash is cached on the claim
@@ -134,6 +144,9 @@ static int archive_revision(cd_call *c, MDB_txn *txn, const cd_claim *old)
     if (f[3].type != MSGPACK_OBJECT_NIL) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt revision");
     if ((rc = cd_rec_get_id(c, txn, db->dbi[CD_DBI_CLAIMS], old->id, &cv, "reading a claim")))
         return rc == MDB_NOTFOUND ? cd_fail_mdb(c, MDB_CORRUPTED, "reading a claim") : -1;
+    MDB_val rec;   /* the record without the claims value's checksum: the revision's covers it */
+    if (cd_rec_payload(c, &cv, &rec)) return cd_rec_report(c, "claims", &(MDB_val){ 8, key });
+    cv = rec;
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);

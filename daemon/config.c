@@ -4,7 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "config.h"
+
+/* 256 MiB, or a quarter of the machine's memory when that is less. */
+static size_t default_memory_budget(void)
+{
+    size_t budget = (size_t)256 << 20;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && (unsigned long long)pages * (unsigned long long)page / 4 < budget)
+        budget = (size_t)((unsigned long long)pages * (unsigned long long)page / 4);
+    return budget;
+}
 
 void cd_config_defaults(cd_config *cfg)
 {
@@ -23,15 +34,28 @@ void cd_config_defaults(cd_config *cfg)
         .max_batch = 10000,
         .max_output = (size_t)64 << 20,
         .max_subscriptions = 1024,
-        .idle_timeout_ms = 30000,
+        .idle_timeout_ms = 60000,
+        .request_timeout_ms = 30000,
+        .max_per_uid = 0,
+        .reserved_connections = 0,
+        .memory_budget = default_memory_budget(),
         .publish_stream = "claimd",
     };
+}
+
+/* The settings that default to a share of another one, once every flag is known. */
+static void derive_defaults(cd_config *cfg)
+{
+    if (!cfg->max_per_uid) cfg->max_per_uid = cfg->max_connections / 4 ? cfg->max_connections / 4 : 1;
+    if (!cfg->reserved_connections) cfg->reserved_connections = cfg->max_connections / 16;
 }
 
 static void usage(FILE *to)
 {
     fprintf(to,
         "usage: claimd [options]\n"
+        "       claimd --check DIR    walk every table of DIR's database read-only and report\n"
+        "                             damage (exit 0 none, 1 damage, 2 cannot open)\n"
         "  --data DIR            LMDB data directory (default ./var/data)\n"
         "  --socket PATH         Unix socket (default $CLAIMD_SOCKET, else ./var/claimd.sock)\n"
         "  --socket-mode MODE    octal permissions of the socket (default 0660; 0666 lets every\n"
@@ -46,9 +70,23 @@ static void usage(FILE *to)
         "  --max-batch N         most claims in one claim.import (default 10000)\n"
         "  --max-output BYTES    unsent replies before a connection is no longer read (default 64M)\n"
         "  --max-subscriptions N subscriptions one connection may hold (default 1024)\n"
-        "  --idle-timeout MS     close a connection stuck inside an object after MS (default 30000)\n"
+        "  --idle-timeout MS     close a connection that has done nothing for MS (no request\n"
+        "                        received, no reply written, nothing running; subscribers are\n"
+        "                        never idle) (default 60000)\n"
+        "  --request-timeout MS  close a connection stuck inside a partial request after MS\n"
+        "                        (default 30000)\n"
+        "  --max-connections-per-uid N\n"
+        "                        connections one uid may hold, root and the daemon's user\n"
+        "                        exempt (default max-connections/4)\n"
+        "  --reserved-connections N\n"
+        "                        the last N slots are for writers and admins, the last N/2 for\n"
+        "                        admins (default max-connections/16)\n"
+        "  --memory-budget BYTES what all connections together may hold: input, unpacked\n"
+        "                        requests, unsent replies, notification backlogs (default 256M,\n"
+        "                        or a quarter of RAM when less)\n"
         "  --publish URL         publish every committed change to NATS JetStream at URL\n"
         "                        (nats://HOST:PORT), subjects claimd.STREAM.OP\n"
+        "  --ratings FILE        more rating labels for verdict.add without a rating (label<TAB>rating lines)\n"
         "  --stream NAME         the JetStream stream for --publish (default claimd)\n"
         "  --config FILE         read settings from FILE: lines of key = value, keys as the\n"
         "                        flags above without --; flags given override the file\n"
@@ -106,9 +144,19 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "max-output")) bad = parse_size(val, &cfg->max_output) < 0 || cfg->max_output < 4096;
     else if (!strcmp(name, "max-subscriptions")) bad = parse_uint(val, &cfg->max_subscriptions) < 0;
     else if (!strcmp(name, "idle-timeout")) bad = parse_uint(val, &cfg->idle_timeout_ms) < 0;
+    else if (!strcmp(name, "request-timeout")) bad = parse_uint(val, &cfg->request_timeout_ms) < 0;
+    else if (!strcmp(name, "max-connections-per-uid")) bad = parse_uint(val, &cfg->max_per_uid) < 0;
+    else if (!strcmp(name, "reserved-connections")) bad = parse_uint(val, &cfg->reserved_connections) < 0;
+    else if (!strcmp(name, "memory-budget")) bad = parse_size(val, &cfg->memory_budget) < 0 || cfg->memory_budget < (4u << 20);
     else if (!strcmp(name, "publish")) {
         bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
         cfg->publish_url = val;
+    }
+    else if (!strcmp(name, "ratings")) {
+        char err[300];
+        cd_vocab_free(cfg->ratings);
+        if (!(cfg->ratings = cd_vocab_load(val, err, sizeof err))) fprintf(stderr, "claimd: --ratings: %s\n", err);
+        bad = !cfg->ratings;
     }
     else if (!strcmp(name, "stream")) {
         bad = *val == 0;
@@ -170,7 +218,12 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "max-output", required_argument, 0, 0 },
         { "max-subscriptions", required_argument, 0, 0 },
         { "idle-timeout", required_argument, 0, 0 },
+        { "request-timeout", required_argument, 0, 0 },
+        { "max-connections-per-uid", required_argument, 0, 0 },
+        { "reserved-connections", required_argument, 0, 0 },
+        { "memory-budget", required_argument, 0, 0 },
         { "publish", required_argument, 0, 0 },
+        { "ratings", required_argument, 0, 0 },
         { "stream", required_argument, 0, 0 },
         { "config", required_argument, 0, 'c' },
         { "version", no_argument, 0, 'V' },
@@ -200,6 +253,11 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "claimd: unexpected argument: %s\n", argv[optind]);
         usage(stderr);
+        return -1;
+    }
+    derive_defaults(cfg);
+    if (cfg->reserved_connections >= cfg->max_connections) {
+        fprintf(stderr, "claimd: --reserved-connections must be below --max-connections\n");
         return -1;
     }
     if (strlen(cfg->socket_path) >= 108) {

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "log.h"
+#include "rating_vocab.h"
 
 typedef struct {
     const char *data_dir;        /* LMDB environment directory */
@@ -20,9 +21,17 @@ typedef struct {
     unsigned max_batch;          /* claims in one claim.import */
     size_t max_output;           /* unsent reply bytes before a connection is no longer read */
     unsigned max_subscriptions;  /* subscriptions one connection may hold; beyond: too_large */
-    unsigned idle_timeout_ms;    /* a connection stuck inside a partial object is closed after this */
+    unsigned idle_timeout_ms;    /* a connection with nothing received, sent or running for this
+                                  * long (and no subscription) is closed */
+    unsigned request_timeout_ms; /* a connection stuck inside a partial object is closed after this */
+    unsigned max_per_uid;        /* connections one non-admin uid may hold (0: max_connections/4) */
+    unsigned reserved_connections; /* the last slots: readers never get them, writers not the last
+                                  * half (0 given: max_connections/16) */
+    size_t memory_budget;        /* what all connections together may hold (buffers, requests,
+                                  * replies, backlogs) */
     const char *publish_url;     /* NATS server to publish the change feed to (publish.h); NULL: off */
     const char *publish_stream;  /* its JetStream stream (default "claimd") */
+    cd_vocab *ratings;           /* --ratings FILE: labels added to the rating vocabulary; NULL: none */
 } cd_config;
 
 /* Fills *cfg with the defaults of the wire contract. */

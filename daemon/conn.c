@@ -5,6 +5,7 @@
  * other call waits (held, with reading paused) until the connection's writes have come back. So
  * replies leave in request order and a read sees the connection's earlier writes. */
 #include <grp.h>
+#include <stdio.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,26 @@
 #define IN_SHRINK_ABOVE (1u << 20)
 #define MAX_WRITES_PER_CONN 4096
 #define OUT_KEEP_MAX (256u << 10)   /* output buffer room kept between replies */
+/* The memory budget (PROTOCOL.md "Limits"): no connection takes in more while it holds a
+ * quarter of it (its buffers may still double once); below half of it nobody else is held back;
+ * above it a
+ * connection holding more than its share (half the budget over the open connections, at least
+ * MEM_FLOOR) is not read and takes no new request until it drops below; a request whose unpacked
+ * size would pass the budget is answered busy; past a quarter over the budget (what no pause
+ * stops: notification backlogs, replies of calls already running) the biggest holder is closed. */
+#define MEM_FLOOR (64u << 10)
+#define MEM_RETRY_MS 20             /* how often a connection held back for memory looks again */
 
 struct cd_conn {
     uv_pipe_t pipe;
-    uv_timer_t idle;             /* closes a connection stuck inside a partial object */
+    uv_timer_t mem_wait;         /* polls while the connection is held back for memory */
+    int mem_waiting;
+    size_t mem;                  /* what it holds, as counted in srv->mem_used */
+    size_t mem_calls;            /* of which its calls not yet answered (mem_charge) */
+    uv_timer_t idle;             /* closes a connection idle between objects (idle_timeout_ms),
+                                  * stuck inside one (request_timeout_ms) or refused */
+    int timing_partial;          /* the idle timer runs for a partial object */
+    int partial;                 /* the input ends inside an object (as of the last scan) */
     cd_server *srv;
     cd_conn *prev, *next;
     cd_role role;
@@ -41,7 +58,8 @@ struct cd_conn {
     int writing;                 /* a uv_write is in flight; later replies wait in out */
     int reading;
     int eof;                     /* the peer finished sending; close once answered */
-    int refuse;                  /* over max_connections: answer busy once, then close */
+    int refuse;                  /* over a connection limit: answer busy once, then close */
+    char refuse_why[96];         /* which limit, for that busy */
     int close_after_flush;
     int closing;                 /* uv_close started; no more processing */
     int open_handles;
@@ -58,12 +76,106 @@ typedef struct {
 } out_chunk;
 
 static void conn_process(cd_conn *c);
+static void conn_touch(cd_conn *c);
+static void conn_reply(cd_conn *c, cd_call *call);
+static int conn_mem_blocked(const cd_conn *c);
+
+/* ---- memory budget ----------------------------------------------------------------------- */
+
+/* Brings srv->mem_used up to date with what c holds now. */
+static void conn_account(cd_conn *c)
+{
+    size_t now = c->in_cap + c->out.alloc + c->out_unsent + c->mem_calls;
+    c->srv->mem_used = c->srv->mem_used - c->mem + now;
+    c->mem = now;
+}
+
+static size_t conn_share(const cd_server *srv)
+{
+    size_t share = srv->cfg.memory_budget / 2 / (srv->nconns ? srv->nconns : 1);
+    return share > MEM_FLOOR ? share : MEM_FLOOR;
+}
+
+/* Whether c may take in more now (read, start its next request) as far as memory goes. */
+static int conn_mem_allows(const cd_conn *c)
+{
+    const cd_server *srv = c->srv;
+    size_t budget = srv->cfg.memory_budget;
+    if (c == srv->mem_big) return srv->mem_used < budget;
+    /* No one connection past a quarter: its buffers may double once more and stay within. */
+    if (c->mem >= budget / 4) return 0;
+    return srv->mem_used < budget / 2 || c->mem < conn_share(srv);
+}
+
+/* Under memory pressure, requests larger than a share are received one at a time: the first
+ * connection found held back inside a partial request may go on past its share (up to the
+ * budget) until that request is whole, so big requests queue instead of all stalling. One whose
+ * request cannot fit even so (it alone holds half the budget) is answered busy and closed (the
+ * stream cannot be followed past a request not received). */
+static void conn_big_request(cd_conn *c, int partial)
+{
+    cd_server *srv = c->srv;
+    /* Only a connection held back by its input alone: one with replies or calls pending waits
+     * for those instead. */
+    int input_only = !c->out.size && !c->out_unsent && !c->mem_calls;
+    if (srv->mem_big == c && (!partial || !input_only)) srv->mem_big = NULL;
+    if (!partial || !input_only || !conn_mem_blocked(c)) return;
+    if (!srv->mem_big) {
+        srv->mem_big = c;
+        return;
+    }
+    /* It may wait for others to give memory back, unless it alone would need half the budget. */
+    if (srv->mem_big != c || c->mem < srv->cfg.memory_budget / 2) return;
+    uint32_t msgid;
+    srv->stats.memory_busy++;
+    cd_info("closing a connection whose %zu-byte partial request does not fit in the memory budget", c->in_len - c->in_off);
+    if (cd_prescan_msgid(c->in + c->in_off, c->in_len - c->in_off, &msgid)) {
+        cd_call *call = cd_call_new_error(srv, c, msgid, CLAIMD_E_BUSY,
+                                          "the request does not fit in the daemon's memory budget now; retry later");
+        if (call) {
+            call->start_ns = (int64_t)uv_hrtime();
+            if (c->held) cd_call_free(call);   /* cannot happen: a held call stops reading */
+            else if (c->writes_in_flight) c->held = call;   /* answered after those writes */
+            else conn_reply(c, call);
+        }
+    }
+    c->in_off = c->in_len;
+    c->close_after_flush = 1;
+    srv->mem_big = NULL;
+}
+
+/* Past a quarter over the budget, closes the connection holding the most (what pausing cannot
+ * stop has grown: notification backlogs, big replies of calls already running). */
+static void conn_enforce_budget(cd_server *srv)
+{
+    size_t budget = srv->cfg.memory_budget;
+    if (srv->mem_used <= budget + budget / 4) return;
+    size_t open_total = 0;
+    cd_conn *worst = NULL;
+    for (cd_conn *o = srv->conns; o; o = o->next) {
+        if (o->closing) continue;
+        open_total += o->mem;
+        if (!worst || o->mem > worst->mem) worst = o;
+    }
+    /* Connections already closing give their memory back soon: not a reason to close more. */
+    if (!worst || open_total <= budget + budget / 4) return;
+    cd_warn("memory budget (%zu bytes) exceeded: %zu held; closing the connection of uid %u holding %zu",
+            budget, srv->mem_used, (unsigned)worst->uid, worst->mem);
+    srv->stats.memory_closed++;
+    cd_conn_close(worst);
+}
+
+static void on_mem_wait(uv_timer_t *t)
+{
+    conn_process(t->data);
+}
 
 /* ---- lifetime ---------------------------------------------------------------------------- */
 
 static void conn_maybe_free(cd_conn *c)
 {
     if (!c->closing || c->open_handles || c->writes_in_flight || c->slow_in_flight) return;
+    c->srv->mem_used -= c->mem;
     cd_subs_free(c->subs);
     msgpack_sbuffer_destroy(&c->out);
     free(c->in);
@@ -78,11 +190,20 @@ static void on_handle_closed(uv_handle_t *h)
     conn_maybe_free(c);
 }
 
+/* Frees one of c's calls and gives back what it counted against the budget. */
+static void conn_call_free(cd_conn *c, cd_call *call)
+{
+    c->mem_calls -= call->mem_charge;
+    cd_call_free(call);
+    conn_account(c);
+}
+
 void cd_conn_close(cd_conn *c)
 {
     if (c->closing) return;
     c->closing = 1;
-    if (c->held) { cd_call_free(c->held); c->held = NULL; }
+    if (c->held) { conn_call_free(c, c->held); c->held = NULL; }
+    if (c->srv->mem_big == c) c->srv->mem_big = NULL;
     if (c->prev) c->prev->next = c->next;
     else c->srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -90,6 +211,7 @@ void cd_conn_close(cd_conn *c)
     cd_server_conn_closed(c->srv, c);
     uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
     uv_close((uv_handle_t *)&c->idle, on_handle_closed);
+    uv_close((uv_handle_t *)&c->mem_wait, on_handle_closed);
 }
 
 int cd_conn_busy(const cd_conn *c)
@@ -107,8 +229,10 @@ static void on_written(uv_write_t *req, int status)
     c->writing = 0;
     free(ch->data);
     free(ch);
+    conn_account(c);
     if (c->closing) return;
     if (status < 0) { cd_debug("write to client failed: %s", uv_strerror(status)); cd_conn_close(c); return; }
+    conn_touch(c);   /* a client reading its replies is not idle */
     conn_process(c);
 }
 
@@ -138,6 +262,7 @@ static void conn_flush(cd_conn *c, int try_now)
         if (c->out.alloc > OUT_KEEP_MAX) {       /* a big reply went out: do not keep its room */
             msgpack_sbuffer_destroy(&c->out);
             msgpack_sbuffer_init(&c->out);
+            conn_account(c);
         }
         return;
     }
@@ -150,6 +275,7 @@ queue:;
     uv_buf_t buf = uv_buf_init(ch->data, (unsigned)ch->len);
     c->out_unsent += ch->len;
     c->writing = 1;
+    conn_account(c);
     int rc = uv_write(&ch->req, (uv_stream_t *)&c->pipe, &buf, 1, on_written);
     if (rc) {
         c->writing = 0;
@@ -173,14 +299,36 @@ static void conn_reply(cd_conn *c, cd_call *call)
     } else {
         cd_call_encode_reply(call, &c->out);
     }
-    cd_call_free(call);
+    conn_call_free(c, call);
 }
 
 /* ---- input ------------------------------------------------------------------------------- */
 
+/* How far the input buffer may grow now: one request plus slack, and under memory pressure no
+ * further than the connection's share, but for the one big request let through at a time. */
+static size_t conn_in_limit(const cd_conn *c)
+{
+    const cd_server *srv = c->srv;
+    size_t limit = srv->cfg.max_request + IN_MIN_CAP;
+    if (srv->mem_used >= srv->cfg.memory_budget / 2 && c != srv->mem_big) {
+        size_t share = conn_share(srv);
+        if (share < limit) limit = share > c->in_cap ? share : c->in_cap;
+    }
+    return limit;
+}
+
+/* Whether reading must wait for memory: the connection holds more than it may now, or its input
+ * buffer is full and may not grow. */
+static int conn_mem_blocked(const cd_conn *c)
+{
+    if (!conn_mem_allows(c)) return 1;
+    return c->in_cap - (c->in_len - c->in_off) < IN_MIN_CAP / 2 && c->in_cap >= conn_in_limit(c);
+}
+
 static int conn_wants_input(const cd_conn *c)
 {
     return !c->closing && !c->eof && !c->close_after_flush && !c->held && !c->slow_in_flight &&
+           !conn_mem_blocked(c) &&
            c->writes_in_flight < MAX_WRITES_PER_CONN &&
            c->out_unsent + c->out.size < c->srv->cfg.max_output;
 }
@@ -194,12 +342,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         c->in_len -= c->in_off;
         c->in_off = 0;
     }
-    size_t limit = c->srv->cfg.max_request + IN_MIN_CAP;
+    size_t limit = conn_in_limit(c);
     if (c->in_cap - c->in_len < IN_MIN_CAP / 2 && c->in_cap < limit) {
         size_t cap = c->in_cap ? c->in_cap * 2 : IN_MIN_CAP;
         if (cap > limit) cap = limit;
         char *n = realloc(c->in, cap);
-        if (n) { c->in = n; c->in_cap = cap; }
+        if (n) { c->in = n; c->in_cap = cap; conn_account(c); }
     }
     *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
@@ -210,6 +358,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     if (nread == UV_EOF) {
         c->eof = 1;
+    } else if (nread == UV_ENOBUFS) {
+        /* no room left under the memory budget: conn_process stops reading */
     } else if (nread < 0) {
         cd_debug("read from client failed: %s", uv_strerror((int)nread));
         cd_conn_close(c);
@@ -223,8 +373,32 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void on_idle_timeout(uv_timer_t *t)
 {
     cd_conn *c = t->data;
-    cd_info("closing a connection idle inside a partial request for %u ms", c->srv->cfg.idle_timeout_ms);
+    cd_server *srv = c->srv;
+    if (c->refuse) {
+        cd_info("closing a refused connection that sent nothing");
+    } else if (c->timing_partial && c->mem_waiting) {
+        /* Held back for memory, not slow: its request clock starts again once it may read. */
+        uv_timer_start(&c->idle, on_idle_timeout, srv->cfg.request_timeout_ms, 0);
+        return;
+    } else if (c->timing_partial) {
+        cd_info("closing a connection stuck inside a partial request for %u ms", srv->cfg.request_timeout_ms);
+    } else if (c->subs || c->writes_in_flight || c->slow_in_flight || c->held) {
+        /* Waiting on the daemon or for notifications is not idleness. */
+        uv_timer_start(&c->idle, on_idle_timeout, srv->cfg.idle_timeout_ms, 0);
+        return;
+    } else {
+        cd_info("closing a connection from uid %u idle for %u ms", (unsigned)c->uid, srv->cfg.idle_timeout_ms);
+        srv->stats.connections_idle_closed++;
+    }
     cd_conn_close(c);
+}
+
+/* Restarts the between-objects idle clock (not the one of a partial object, which only a
+ * completed object restarts). */
+static void conn_touch(cd_conn *c)
+{
+    if (c->refuse || c->closing || c->timing_partial) return;
+    uv_timer_start(&c->idle, on_idle_timeout, c->srv->cfg.idle_timeout_ms, 0);
 }
 
 /* Answers an object that will not be unpacked: with an error if its msgid can be read, and
@@ -250,13 +424,31 @@ static void conn_reject_object(cd_conn *c, cd_scan_result r)
     c->close_after_flush = 1;
 }
 
+/* Skips the whole object of len bytes at the front of the input, which will not be unpacked;
+ * returns an error call for it (code, msg) to be answered in order (a notification's is only
+ * logged), or NULL when it is neither a request with a readable msgid nor a notification. */
+static cd_call *conn_skip_object(cd_conn *c, size_t len, claimd_code code, const char *msg)
+{
+    uint32_t msgid = 0;
+    const unsigned char *p = (const unsigned char *)c->in + c->in_off;
+    int have = cd_prescan_msgid(c->in + c->in_off, len, &msgid);
+    /* A client notification [2, method, params] (fixarray 3, then 2) gets no reply either way. */
+    int notification = !have && len > 2 && p[0] == 0x93 && p[1] == 0x02;
+    cd_info("not unpacking a request of %zu bytes: %s", len, msg);
+    c->in_off += len;
+    if (!have && !notification) return NULL;
+    cd_call *call = cd_call_new_error(c->srv, c, msgid, code, msg);
+    if (call) call->notification = notification;
+    return call;
+}
+
 /* A call that ran off the loop (writer or thread pool) is back, its in-flight count already
  * taken down: answer it and go on reading, or drop it when the connection has gone. */
 static void conn_deferred_done(cd_conn *c, cd_call *call)
 {
     cd_server *srv = c->srv;   /* conn_maybe_free may free c */
     if (c->closing) {
-        cd_call_free(call);
+        conn_call_free(c, call);
         conn_maybe_free(c);
         cd_server_maybe_finish(srv);
         return;
@@ -302,6 +494,9 @@ static int conn_park_for_index(cd_conn *c, cd_call *call)
     cd_server *srv = c->srv;
     uint64_t committed = atomic_load(&srv->ix.committed);
     if (atomic_load(&srv->ix.indexed) >= committed || !srv->writer) return 0;
+    /* Passes fail for want of space: answer from the index as far as it got (it lags at most
+     * CD_IX_LAG_FULL changes: writes beyond are refused) rather than wait for one. */
+    if (atomic_load(&srv->ix.failing_full)) return 0;
     call->ix_target = committed;
     call->ix_attempt = atomic_load(&srv->ix.attempts) + 1;   /* a pass that starts from now */
     call->next = NULL;
@@ -333,7 +528,7 @@ void cd_conn_ix_resume(cd_server *srv)
         ready = call->next;
         cd_conn *c = call->conn;
         c->slow_in_flight = 0;
-        if (call->ix_target > indexed)
+        if (call->ix_target > indexed && !atomic_load(&srv->ix.failing_full))
             cd_fail(call, CLAIMD_E_INTERNAL, NULL, "the index cannot catch up with the latest writes (see the log)");
         else if (!c->closing)
             cd_dispatch_read(call);
@@ -379,6 +574,19 @@ static void conn_run_now(cd_conn *c, cd_call *call)
 static void conn_update_reading(cd_conn *c)
 {
     int want = conn_wants_input(c);
+    int mem_blocked = !c->closing && !c->eof && conn_mem_blocked(c);
+    if (mem_blocked != c->mem_waiting) {
+        c->mem_waiting = mem_blocked;
+        if (mem_blocked) {
+            c->srv->stats.memory_paused++;
+            uv_timer_start(&c->mem_wait, on_mem_wait, MEM_RETRY_MS, MEM_RETRY_MS);
+        } else {
+            uv_timer_stop(&c->mem_wait);
+            /* the wait was the budget's: a partial request's clock starts again */
+            if (c->timing_partial)
+                uv_timer_start(&c->idle, on_idle_timeout, c->srv->cfg.request_timeout_ms, 0);
+        }
+    }
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) == 0) c->reading = 1;
     } else if (!want && c->reading) {
@@ -393,7 +601,7 @@ static int conn_may_take(const cd_conn *c)
 {
     return !c->held && !c->slow_in_flight && !c->close_after_flush && c->in_off < c->in_len &&
            c->writes_in_flight < MAX_WRITES_PER_CONN &&
-           c->out_unsent + c->out.size < c->srv->cfg.max_output;
+           c->out_unsent + c->out.size < c->srv->cfg.max_output && conn_mem_allows(c);
 }
 
 /* Bytes the peer has sent that are still in the socket's receive queue (0 when unknown). */
@@ -414,7 +622,8 @@ static void conn_process(cd_conn *c)
         c->held = NULL;
         conn_run_now(c, call);
     }
-    int partial = 0;   /* stopped on an incomplete object (not on backpressure or ordering) */
+    /* stopped on an incomplete object; kept from the last scan when nothing may be taken now */
+    int partial = c->partial && c->in_off < c->in_len;
     int progressed = 0; /* at least one whole object was taken in this pass */
     /* Taking objects and flushing alternate until neither can go on: a flush that drains the
      * output at once (uv_try_write) calls no callback, so the requests already buffered must be
@@ -422,16 +631,38 @@ static void conn_process(cd_conn *c)
     for (;;) {
         while (conn_may_take(c)) {
             size_t len;
-            /* At most one element per 4 request bytes: unpacking then costs a small multiple of
-             * what was received, while a real request (a full 10,000-claim import) stays far below. */
-            cd_scan_result r = cd_prescan_bounded(c->in + c->in_off, c->in_len - c->in_off,
+            uint64_t elements;
+            /* Headers announcing more than one element per 4 bytes of --max-request are refused
+             * before the body comes (the stream cannot be followed past them). */
+            cd_scan_result r = cd_prescan_counted(c->in + c->in_off, c->in_len - c->in_off,
                                                   srv->cfg.max_request, srv->cfg.max_depth,
-                                                  srv->cfg.max_request / 4, &len);
-            if (r == CD_SCAN_NEED_MORE) { partial = 1; break; }
+                                                  srv->cfg.max_request / 4, &len, &elements);
+            partial = r == CD_SCAN_NEED_MORE;
+            if (partial) break;
             if (r != CD_SCAN_OK) { conn_reject_object(c, r); break; }
-            cd_call *call = cd_call_new(srv, c, c->in + c->in_off, len);
-            c->in_off += len;
             progressed = 1;
+            /* A whole object that will not be unpacked is answered and skipped: too many values
+             * for its bytes (each costs a msgpack_object, 24 bytes, however small it was on the
+             * wire), or more than the budget has left. */
+            size_t cost = cd_call_cost(len, elements);
+            cd_call *call;
+            if (elements > cd_call_max_values(len)) {
+                call = conn_skip_object(c, len, CLAIMD_E_TOO_LARGE,
+                                        "request holds more values than its size allows (at most one per 2 bytes past 65536)");
+            } else if (!c->refuse && !srv->stopping && cost > MEM_FLOOR &&
+                       srv->mem_used + cost > srv->cfg.memory_budget) {
+                srv->stats.memory_busy++;
+                call = conn_skip_object(c, len, CLAIMD_E_BUSY,
+                                        "the daemon's memory budget is in use; retry later");
+            } else {
+                call = cd_call_new(srv, c, c->in + c->in_off, len);
+                c->in_off += len;
+                if (call) {
+                    call->mem_charge = cost;
+                    c->mem_calls += cost;
+                    conn_account(c);
+                }
+            }
             if (!call) {
                 cd_info("closing a connection that sent something that is not a request");
                 c->close_after_flush = 1;
@@ -439,8 +670,7 @@ static void conn_process(cd_conn *c)
             }
             call->start_ns = (int64_t)uv_hrtime();
             if (c->refuse) {
-                cd_fail(call, CLAIMD_E_BUSY, NULL, "too many connections (%u); retry later",
-                        srv->cfg.max_connections);
+                cd_fail(call, CLAIMD_E_BUSY, NULL, "%s; retry later", c->refuse_why);
                 c->close_after_flush = 1;
             } else if (srv->stopping) {
                 /* Received before the shutdown took everything in: answered, not dropped. */
@@ -465,16 +695,26 @@ static void conn_process(cd_conn *c)
         c->in_off = 0;
         char *n = realloc(c->in, IN_MIN_CAP);
         if (n) { c->in = n; c->in_cap = IN_MIN_CAP; }
+        conn_account(c);
     }
-    /* A partial object starts the idle clock, which only a completed object restarts: bytes
-     * trickled into one object do not. Complete requests waiting for earlier writes or for the
-     * client to read its replies do not count. */
-    if (partial && !c->close_after_flush) {
-        if (progressed || !uv_is_active((uv_handle_t *)&c->idle))
-            uv_timer_start(&c->idle, on_idle_timeout, srv->cfg.idle_timeout_ms, 0);
-    } else if (!c->refuse) {
-        uv_timer_stop(&c->idle);
+    /* A partial object starts its own clock, which only a completed object restarts: bytes
+     * trickled into one object do not. Otherwise the between-objects clock runs, restarted by
+     * every completed object and every reply written. */
+    if (c->refuse) {
+        /* its one-second clock from accept runs on */
+    } else if (partial && !c->close_after_flush) {
+        if (progressed || !c->timing_partial || !uv_is_active((uv_handle_t *)&c->idle)) {
+            c->timing_partial = 1;
+            uv_timer_start(&c->idle, on_idle_timeout, srv->cfg.request_timeout_ms, 0);
+        }
+    } else if (c->timing_partial || progressed || !uv_is_active((uv_handle_t *)&c->idle)) {
+        c->timing_partial = 0;
+        conn_touch(c);
     }
+    c->partial = partial;
+    conn_big_request(c, partial && !c->close_after_flush);
+    conn_flush(c, 1);
+    if (c->closing) return;
     /* At shutdown a connection closes once everything it sent has been answered, including what
      * still waits in the socket (read and answered busy); a partial object is not a request. */
     if ((c->close_after_flush || c->eof || (srv->stopping && !conn_unread_in_socket(c))) &&
@@ -484,6 +724,7 @@ static void conn_process(cd_conn *c)
         return;
     }
     conn_update_reading(c);
+    conn_enforce_budget(srv);
 }
 
 /* ---- writer results and server hooks ----------------------------------------------------- */
@@ -523,6 +764,38 @@ static cd_role peer_role(cd_server *srv, int fd, uid_t *uid_out)
     return cd_peer_has_group(fd, cred.uid, cred.gid, srv->writers_gid) ? CD_ROLE_WRITE : CD_ROLE_READ;
 }
 
+/* Whether the new connection c (already in the list) is over a limit, and which (into why).
+ * Refused connections do not count against anyone. Admins (root, the daemon's user) may take
+ * every slot; writers all but the last half of the reserved ones; readers none of the reserved;
+ * a non-admin uid at most max_per_uid. One walk of the list: accepts are rare next to requests. */
+static int conn_refusal(cd_server *srv, const cd_conn *c, char *why, size_t n)
+{
+    const cd_config *cfg = &srv->cfg;
+    unsigned admitted = 0, same_uid = 0;
+    for (const cd_conn *o = srv->conns; o; o = o->next) {
+        if (o == c || o->refuse || o->closing) continue;
+        admitted++;
+        if (o->uid == c->uid) same_uid++;
+    }
+    unsigned limit = cfg->max_connections;
+    if (c->role == CD_ROLE_WRITE) limit -= cfg->reserved_connections / 2;
+    else if (c->role < CD_ROLE_WRITE) limit -= cfg->reserved_connections;
+    if (admitted >= cfg->max_connections) {
+        snprintf(why, n, "too many connections (%u)", cfg->max_connections);
+        return 1;
+    }
+    if (admitted >= limit) {
+        snprintf(why, n, "the last connection slots are reserved for %s",
+                 c->role == CD_ROLE_WRITE ? "admins" : "writers and admins");
+        return 1;
+    }
+    if (c->role < CD_ROLE_ADMIN && same_uid >= cfg->max_per_uid) {
+        snprintf(why, n, "too many connections from uid %u (%u)", (unsigned)c->uid, cfg->max_per_uid);
+        return 1;
+    }
+    return 0;
+}
+
 void cd_conn_accept(cd_server *srv)
 {
     cd_conn *c = calloc(1, sizeof *c);
@@ -531,8 +804,9 @@ void cd_conn_accept(cd_server *srv)
     msgpack_sbuffer_init(&c->out);
     uv_pipe_init(srv->loop, &c->pipe, 0);
     uv_timer_init(srv->loop, &c->idle);
-    c->pipe.data = c->idle.data = c;
-    c->open_handles = 2;
+    uv_timer_init(srv->loop, &c->mem_wait);
+    c->pipe.data = c->idle.data = c->mem_wait.data = c;
+    c->open_handles = 3;
     c->next = srv->conns;
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
@@ -545,12 +819,15 @@ void cd_conn_accept(cd_server *srv)
     uv_os_fd_t fd;
     uv_fileno((uv_handle_t *)&c->pipe, &fd);
     c->role = peer_role(srv, fd, &c->uid);
-    if (srv->nconns > srv->cfg.max_connections) {
+    if (conn_refusal(srv, c, c->refuse_why, sizeof c->refuse_why)) {
         /* Answer its first request with busy; one that sends nothing goes after a second,
          * so silent connections cannot hold descriptors past the limit. */
         c->refuse = 1;
         srv->stats.connections_refused++;
+        cd_info("refusing a connection from uid %u: %s", (unsigned)c->uid, c->refuse_why);
         uv_timer_start(&c->idle, on_idle_timeout, 1000, 0);
+    } else {
+        conn_touch(c);
     }
     cd_debug("connection from uid %u with role %s", (unsigned)c->uid, cd_role_name(c->role));
     conn_update_reading(c);
@@ -567,4 +844,6 @@ void cd_conn_push(cd_conn *c, const char *bytes, size_t len)
     if (c->closing) return;
     msgpack_sbuffer_write(&c->out, bytes, len);
     conn_flush(c, 0);   /* its completion resumes requests that waited for output room */
+    conn_account(c);
+    conn_enforce_budget(c->srv);
 }

@@ -27,6 +27,9 @@
  * Format 4 moved idx to claim_index (16-byte duplicates under 9-byte keys: half the bytes) and
  * stores the current revision's record once (claims): format 3 is upgraded on open (stubbing
  * each newest revision, dropping idx and rebuilding the derived tables).
+ * Format 5 ends every value of the record tables (claims, claim_revs, entities, verdicts,
+ * changes, relations) with a CRC-32C of the record (checksum.h, record.c); format 4 is upgraded
+ * on open by appending it to every value.
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -39,7 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 4
+#define CD_DB_FORMAT 5
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {
@@ -64,6 +67,10 @@ typedef struct {
  * opens (creating if needed) the environment in dir, checks the format version, opens every
  * named database. Returns 0 or an LMDB/errno code after logging why. */
 int cd_db_open(cd_db *db, const char *dir, size_t map_size);
+
+/* The LMDB name and flags of table t (for tools that open the tables themselves: check.h). */
+const char *cd_db_table_name(cd_dbi_id t);
+unsigned cd_db_table_flags(cd_dbi_id t);
 
 /* Closes the environment; no transaction may be active. */
 void cd_db_close(cd_db *db);

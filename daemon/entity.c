@@ -9,6 +9,7 @@
 #include "entity_keys.h"
 #include "params.h"
 #include "record.h"
+#include "record_valid.h"
 #include "server.h"
 #include "text.h"
 
@@ -23,8 +24,31 @@ int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out)
     MDB_val v;
     int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_ENTITIES], id, &v, "reading an entity");
     if (rc) return rc;
+    if (cd_entity_decode(c, &v, id, out)) {
+        unsigned char key[8];
+        cd_put_u64be(key, id);
+        MDB_val k = { 8, key };
+        return cd_rec_report(c, "entities", &k);
+    }
+    return 0;
+}
+
+/* Field types and the kind's range (record_valid.h). */
+static int valid_entity(cd_call *c, const msgpack_object *f)
+{
+    if (cd_rv_str(c, &f[E_NAME], "name", 1) || cd_rv_enum(c, &f[E_KIND], "kind", cd_names_count(cd_entity_kind_names), 0) ||
+        cd_rv_array(c, &f[E_ALIASES], "aliases") || cd_rv_str(c, &f[E_DESC], "description", 0) ||
+        cd_rv_str(c, &f[E_WIKIDATA], "wikidata", 0) || cd_rv_uint(c, &f[E_MERGED], "merged_into"))
+        return -1;
+    for (uint32_t i = 0; i < f[E_ALIASES].via.array.size; i++)
+        if (cd_rv_str(c, &f[E_ALIASES].via.array.ptr[i], "aliases", 0)) return -1;
+    return 0;
+}
+
+int cd_entity_decode(cd_call *c, const MDB_val *v, uint64_t id, cd_entity *out)
+{
     msgpack_object o;
-    if (cd_rec_unpack(c, &v, E_FIELDS, &o)) return -1;
+    if (cd_rec_unpack(c, v, E_FIELDS, &o) || valid_entity(c, o.via.array.ptr)) return -1;
     const msgpack_object *f = o.via.array.ptr;
     memset(out, 0, sizeof *out);
     out->id = id;

@@ -30,6 +30,10 @@ typedef struct {
 /* Loads entity id into *out (strings in the call's zone). 0, MDB_NOTFOUND, or -1 (error set). */
 int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out);
 
+/* Decodes and validates the stored entity record v of entity id into *out (zone memory).
+ * 0, or -1 with internal error set (damaged record; nothing logged). */
+int cd_entity_decode(cd_call *c, const MDB_val *v, uint64_t id, cd_entity *out);
+
 /* Writes *e (new or changed) with its alias index entries (none once merged); logs op
  * ("entity.create", "entity.update"...) unless op is NULL. */
 int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, const char *op);

@@ -4,6 +4,7 @@
 #include "db.h"
 #include "history.h"
 #include "record.h"
+#include "record_valid.h"
 #include "server.h"
 
 /* Decodes the revision stored under key k (id|rev) with value v into *r. A nil body is the
@@ -11,7 +12,7 @@
 static int decode_revision(cd_call *c, MDB_txn *txn, const MDB_val *k, const MDB_val *v, cd_revision *r)
 {
     msgpack_object o;
-    if (cd_rec_unpack(c, v, 4, &o)) return -1;
+    if (cd_rec_unpack(c, v, 4, &o)) return cd_rec_report(c, "claim_revs", k);
     const msgpack_object *f = o.via.array.ptr;
     *r = (cd_revision){ cd_get_u32be((unsigned char *)k->mv_data + 8), cd_rec_str(&f[0]), cd_rec_str(&f[2]),
                         cd_rec_i64(&f[1]), { 0 } };
@@ -20,12 +21,16 @@ static int decode_revision(cd_call *c, MDB_txn *txn, const MDB_val *k, const MDB
         int rc = cd_claim_load(c, txn, id, &r->claim);
         if (rc == 0 && r->claim.rev == r->rev) return 0;
         if (rc < 0) return -1;
-        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "revision %u of claim %llu has no record", (unsigned)r->rev,
-                       (unsigned long long)id);
+        cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: revision %u of claim %llu has no record",
+                (unsigned)r->rev, (unsigned long long)id);
+        return cd_rec_report(c, "claim_revs", k);
     }
-    if (f[3].type != MSGPACK_OBJECT_BIN) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt revision");
+    if (f[3].type != MSGPACK_OBJECT_BIN) {
+        cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: the revision's body is neither bytes nor nil");
+        return cd_rec_report(c, "claim_revs", k);
+    }
     MDB_val body = { f[3].via.bin.size, (void *)f[3].via.bin.ptr };
-    return cd_claim_decode(c, &body, &r->claim) ? -1 : 0;
+    return cd_claim_decode(c, &body, &r->claim) ? cd_rec_report(c, "claim_revs", k) : 0;
 }
 
 int cd_history_rev(cd_call *c, MDB_txn *txn, uint64_t id, uint32_t rev, cd_claim *out)

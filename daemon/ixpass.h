@@ -30,6 +30,9 @@ uint64_t cd_ixpass_indexed(cd_server *srv, MDB_txn *txn);
  * buffer; *more says whether changes remain. 0, or -1 with the error set on c. */
 int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more);
 
+/* While passes fail for want of space, writes are refused (storage_full) once the index lags
+ * this many changes: a write that cannot be indexed is not acknowledged into a backlog. */
+#define CD_IX_LAG_FULL 256
 #define CD_IX_CATCH_UP_PASSES 8  /* passes a writer call may run to catch the index up */
 
 /* Applies every change past meta "indexed" (a writer call about to read an index). 0, or -1

@@ -61,7 +61,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 27);
+    msgpack_pack_map(pk, 32);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -79,6 +79,11 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "writes_in_flight", srv->writer ? cd_writer_in_flight(srv->writer) : 0);
     pack_u64(pk, "connections_total", srv->stats.connections_total);
     pack_u64(pk, "connections_refused", srv->stats.connections_refused);
+    pack_u64(pk, "connections_idle_closed", srv->stats.connections_idle_closed);
+    pack_u64(pk, "memory_used", srv->mem_used);
+    pack_u64(pk, "memory_paused", srv->stats.memory_paused);
+    pack_u64(pk, "memory_busy", srv->stats.memory_busy);
+    pack_u64(pk, "memory_closed", srv->stats.memory_closed);
     pack_u64(pk, "map_growths", srv->stats.map_growths);
     /* The index pass: how far behind the committed changes it is, and whether it is failing. */
     uint64_t committed = atomic_load(&srv->ix.committed), indexed = atomic_load(&srv->ix.indexed);
@@ -90,7 +95,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     cd_pack_cstr(pk, "version");
     cd_pack_cstr(pk, CLAIMD_VERSION_STRING);
     cd_pack_cstr(pk, "limits");
-    msgpack_pack_map(pk, 8);
+    msgpack_pack_map(pk, 12);
     pack_u64(pk, "max_connections", srv->cfg.max_connections);
     pack_u64(pk, "max_request", srv->cfg.max_request);
     pack_u64(pk, "max_depth", srv->cfg.max_depth);
@@ -98,6 +103,10 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "max_batch", srv->cfg.max_batch);
     pack_u64(pk, "max_output", srv->cfg.max_output);
     pack_u64(pk, "idle_timeout_ms", srv->cfg.idle_timeout_ms);
+    pack_u64(pk, "request_timeout_ms", srv->cfg.request_timeout_ms);
+    pack_u64(pk, "max_connections_per_uid", srv->cfg.max_per_uid);
+    pack_u64(pk, "reserved_connections", srv->cfg.reserved_connections);
+    pack_u64(pk, "memory_budget", srv->cfg.memory_budget);
     pack_u64(pk, "max_subscriptions", srv->cfg.max_subscriptions);
     pack_u64(pk, "format", CD_DB_FORMAT);
     pack_u64(pk, "pid", (uint64_t)getpid());

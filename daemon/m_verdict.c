@@ -1,4 +1,11 @@
-/* m_verdict: verdict.add and verdict.list; a claim's status is its newest verdict's rating. */
+/* m_verdict: verdict.add and verdict.list; a claim's status is its newest rated verdict's rating.
+ *
+ * A verdict given a `label` and no `rating` gets the rating the vocabulary (rating_vocab.h,
+ * plus the operator's --ratings file) finds for the label, else none: it is "unrated", kept
+ * with its label, and does not count for the status. The ClaimReview numbers (rating_value,
+ * best_rating, worst_rating) are stored as the MessagePack number they came as (integer or
+ * float), so they come back exactly. Record: version 1 had V_FIELDS up to V_RECORDED; version 2
+ * adds V_RATING_VALUE..V_BY_URL and a nil V_RATING for unrated. */
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
@@ -7,24 +14,54 @@
 #include "isotime.h"
 #include "methods.h"
 #include "params.h"
+#include "rating_vocab.h"
 #include "record.h"
+#include "record_valid.h"
 #include "server.h"
 #include "verdict.h"
 
 #define EVIDENCE_MAX 64
 
 enum { V_VER, V_CLAIM, V_RATING, V_LABEL, V_SCORE, V_BY, V_AT, V_AT_US, V_SUMMARY, V_URL,
-       V_EVIDENCE, V_RECORDED, V_FIELDS };
+       V_EVIDENCE, V_RECORDED, V_FIELDS_1, V_RATING_VALUE = V_FIELDS_1, V_BEST, V_WORST, V_BY_URL,
+       V_FIELDS };
 
 typedef struct {
     uint64_t id, claim;
-    int rating;
-    cd_str label, by, at, summary, url;
+    int rating;                 /* index in cd_rating_names; -1: unrated */
+    cd_str label, by, at, summary, url, by_url;
+    msgpack_object value, best, worst; /* as given; type NIL when absent */
     double score;               /* 0: none */
     int64_t at_us, recorded_at;
     cd_str *evidence;
     size_t nevidence;
 } verdict;
+
+/* Unpacks the stored verdict v into *o and checks every field's type and the rating's range. */
+static int verdict_fields(cd_call *c, const MDB_val *v, msgpack_object *o)
+{
+    if (cd_rec_unpack(c, v, V_FIELDS_1, o)) return -1;
+    const msgpack_object *f = o->via.array.ptr;
+    const msgpack_object *score = &f[V_SCORE];
+    if (cd_rv_uint(c, &f[V_CLAIM], "claim") || (f[V_RATING].type != MSGPACK_OBJECT_NIL && cd_rv_enum(c, &f[V_RATING], "rating", cd_names_count(cd_rating_names), 0)) ||
+        cd_rv_str(c, &f[V_LABEL], "label", 0) || cd_rv_str(c, &f[V_BY], "by", 0) || cd_rv_str(c, &f[V_AT], "at", 0) ||
+        cd_rv_int(c, &f[V_AT_US], "at_us") || cd_rv_str(c, &f[V_SUMMARY], "summary", 0) ||
+        cd_rv_str(c, &f[V_URL], "url", 0) || cd_rv_array(c, &f[V_EVIDENCE], "evidence") ||
+        cd_rv_int(c, &f[V_RECORDED], "recorded_at"))
+        return -1;
+    if (score->type != MSGPACK_OBJECT_NIL && score->type != MSGPACK_OBJECT_FLOAT64 && score->type != MSGPACK_OBJECT_FLOAT32)
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: field score is not a number");
+    if (o->via.array.size >= V_FIELDS && cd_rv_str(c, &f[V_BY_URL], "by_url", 0)) return -1;
+    for (uint32_t i = 0; i < f[V_EVIDENCE].via.array.size; i++)
+        if (cd_rv_str(c, &f[V_EVIDENCE].via.array.ptr[i], "evidence", 0)) return -1;
+    return 0;
+}
+
+int cd_verdict_validate(cd_call *c, const MDB_val *v)
+{
+    msgpack_object o;
+    return verdict_fields(c, v, &o);
+}
 
 static int verdict_load(cd_call *c, MDB_txn *txn, uint64_t id, verdict *out)
 {
@@ -32,12 +69,23 @@ static int verdict_load(cd_call *c, MDB_txn *txn, uint64_t id, verdict *out)
     int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_VERDICTS], id, &v, "reading a verdict");
     if (rc) return rc;
     msgpack_object o;
-    if (cd_rec_unpack(c, &v, V_FIELDS, &o)) return -1;
+    if (verdict_fields(c, &v, &o)) {
+        unsigned char key[8];
+        cd_put_u64be(key, id);
+        MDB_val k = { 8, key };
+        return cd_rec_report(c, "verdicts", &k);
+    }
     const msgpack_object *f = o.via.array.ptr;
     memset(out, 0, sizeof *out);
     out->id = id;
     out->claim = cd_rec_u64(&f[V_CLAIM]);
-    out->rating = (int)cd_rec_u64(&f[V_RATING]);
+    out->rating = f[V_RATING].type == MSGPACK_OBJECT_NIL ? -1 : (int)cd_rec_u64(&f[V_RATING]);
+    if (o.via.array.size >= V_FIELDS) {
+        out->value = f[V_RATING_VALUE];
+        out->best = f[V_BEST];
+        out->worst = f[V_WORST];
+        out->by_url = cd_rec_str(&f[V_BY_URL]);
+    }
     out->label = cd_rec_str(&f[V_LABEL]);
     out->score = f[V_SCORE].type == MSGPACK_OBJECT_FLOAT64 ? f[V_SCORE].via.f64 : 0;
     out->by = cd_rec_str(&f[V_BY]);
@@ -97,9 +145,9 @@ static int store_verdict(cd_call *c, MDB_txn *txn, const verdict *vd)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, V_FIELDS);
-    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_uint8(&pk, 2);
     msgpack_pack_uint64(&pk, vd->claim);
-    msgpack_pack_uint8(&pk, (uint8_t)vd->rating);
+    if (vd->rating >= 0) msgpack_pack_uint8(&pk, (uint8_t)vd->rating); else msgpack_pack_nil(&pk);
     cd_rec_pack_str(&pk, vd->label);
     if (vd->score > 0) msgpack_pack_double(&pk, vd->score); else msgpack_pack_nil(&pk);
     cd_rec_pack_str(&pk, vd->by);
@@ -110,6 +158,10 @@ static int store_verdict(cd_call *c, MDB_txn *txn, const verdict *vd)
     msgpack_pack_array(&pk, (uint32_t)vd->nevidence);
     for (size_t i = 0; i < vd->nevidence; i++) cd_rec_pack_str(&pk, vd->evidence[i]);
     msgpack_pack_int64(&pk, vd->recorded_at);
+    msgpack_pack_object(&pk, vd->value);
+    msgpack_pack_object(&pk, vd->best);
+    msgpack_pack_object(&pk, vd->worst);
+    cd_rec_pack_str(&pk, vd->by_url);
     unsigned char key[16];
     cd_put_u64be(key, vd->id);
     int rc = cd_rec_put(c, txn, c->srv->db.dbi[CD_DBI_VERDICTS], key, 8, &sb, MDB_APPEND, "storing a verdict");
@@ -122,16 +174,45 @@ static int store_verdict(cd_call *c, MDB_txn *txn, const verdict *vd)
     return rc ? cd_fail_mdb(c, rc, "indexing a verdict") : 0;
 }
 
+/* Reads an optional number parameter as given (integer or float), NIL when absent. */
+static int get_number_as_given(cd_call *c, const char *key, msgpack_object *out)
+{
+    const msgpack_object *o = cd_map_get(&c->params, key);
+    out->type = MSGPACK_OBJECT_NIL;
+    if (!o) return 0;
+    switch (o->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = *o;
+        return 0;
+    case MSGPACK_OBJECT_FLOAT32: case MSGPACK_OBJECT_FLOAT64:
+        if (o->via.f64 == o->via.f64 && o->via.f64 - o->via.f64 == 0) { /* not NaN, not infinite */
+            out->type = MSGPACK_OBJECT_FLOAT64;
+            out->via.f64 = o->via.f64;
+            return 0;
+        }
+        /* fall through */
+    default:
+        return cd_fail(c, CLAIMD_E_INVALID, key, "must be a finite number");
+    }
+}
+
 static int parse_verdict(cd_call *c, verdict *vd)
 {
     static const char *const allowed[] = { "claim", "rating", "label", "score", "by", "at", "summary",
-                                           "url", "evidence", NULL };
+                                           "url", "evidence", "rating_value", "best_rating",
+                                           "worst_rating", "by_url", NULL };
     const msgpack_object *ev = NULL;
     memset(vd, 0, sizeof *vd);
+    vd->rating = -1;
     if (cd_params_only(c, &c->params, NULL, allowed) ||
         cd_get_u64(c, &c->params, NULL, "claim", CD_REQUIRED, 1, UINT64_MAX, &vd->claim) ||
-        cd_get_enum(c, &c->params, NULL, "rating", CD_REQUIRED, cd_rating_names, &vd->rating) ||
         cd_get_str(c, &c->params, NULL, "label", CD_OPTIONAL, CD_SHORT_MAX, &vd->label) ||
+        cd_get_enum(c, &c->params, NULL, "rating", vd->label.n ? CD_OPTIONAL : CD_REQUIRED,
+                    cd_rating_names, &vd->rating) ||
+        get_number_as_given(c, "rating_value", &vd->value) ||
+        get_number_as_given(c, "best_rating", &vd->best) ||
+        get_number_as_given(c, "worst_rating", &vd->worst) ||
+        cd_get_str(c, &c->params, NULL, "by_url", CD_OPTIONAL, CD_URL_MAX, &vd->by_url) ||
         cd_get_num(c, &c->params, NULL, "score", CD_OPTIONAL, 1, 5, &vd->score) ||
         cd_get_str(c, &c->params, NULL, "by", CD_OPTIONAL, CD_SHORT_MAX, &vd->by) ||
         cd_get_time(c, &c->params, NULL, "at", 0, &vd->at, &vd->at_us) ||
@@ -146,6 +227,11 @@ static int parse_verdict(cd_call *c, verdict *vd)
             if (cd_check_str(c, &ev->via.array.ptr[i], cd_call_printf(c, "evidence[%u]", i), CD_URL_MAX,
                              &vd->evidence[vd->nevidence++]))
                 return -1;
+    }
+    if (vd->rating < 0) {
+        /* A label alone: the vocabulary's rating for it, or none (unrated). */
+        const char *r = cd_vocab_rating(c->srv->cfg.ratings, vd->label.p, vd->label.n);
+        vd->rating = r ? cd_enum_index(cd_rating_names, r, strlen(r)) : -1;
     }
     return 0;
 }
@@ -173,7 +259,9 @@ void cd_m_verdict_add(cd_call *c, MDB_txn *txn)
     if (load_claim_verdicts(c, txn, vd.claim, &all, &n)) return;
     cd_claim cl = old;
     /* The newest by `at`; ties go to the later recorded, which the stable sort leaves last. */
-    cl.status = n ? all[n - 1].rating : -1;
+    cl.status = -1;
+    for (size_t i = n; i-- > 0;)
+        if (all[i].rating >= 0) { cl.status = all[i].rating; break; }
     if (cd_claim_store(c, txn, &old, &cl, "verdict.add", vd.by)) return;
     msgpack_pack_map(&c->pk, 2);
     cd_pack_cstr(&c->pk, "id");
@@ -184,12 +272,14 @@ void cd_m_verdict_add(cd_call *c, MDB_txn *txn)
 
 static void pack_verdict(msgpack_packer *pk, const verdict *vd)
 {
-    unsigned n = 6 + !!vd->label.n + (vd->score > 0) + !!vd->by.n + !!vd->summary.n + !!vd->url.n;
+    unsigned n = 5 + (vd->rating >= 0) + !!vd->label.n + (vd->score > 0) + !!vd->by.n + !!vd->summary.n +
+                 !!vd->url.n + (vd->value.type != MSGPACK_OBJECT_NIL) + (vd->best.type != MSGPACK_OBJECT_NIL) +
+                 (vd->worst.type != MSGPACK_OBJECT_NIL) + !!vd->by_url.n;
     char when[40];
     msgpack_pack_map(pk, n);
     cd_pack_cstr(pk, "id"); msgpack_pack_uint64(pk, vd->id);
     cd_pack_cstr(pk, "claim"); msgpack_pack_uint64(pk, vd->claim);
-    cd_pack_cstr(pk, "rating"); cd_pack_cstr(pk, cd_rating_names[vd->rating]);
+    if (vd->rating >= 0) { cd_pack_cstr(pk, "rating"); cd_pack_cstr(pk, cd_rating_names[vd->rating]); }
     cd_pack_cstr(pk, "at"); cd_pack_strn(pk, vd->at.p, vd->at.n);
     cd_pack_cstr(pk, "recorded_at"); cd_pack_cstr(pk, cd_time_format_us(vd->recorded_at, when));
     cd_pack_cstr(pk, "evidence");
@@ -204,6 +294,10 @@ static void pack_verdict(msgpack_packer *pk, const verdict *vd)
     if (vd->by.n) { cd_pack_cstr(pk, "by"); cd_pack_strn(pk, vd->by.p, vd->by.n); }
     if (vd->summary.n) { cd_pack_cstr(pk, "summary"); cd_pack_strn(pk, vd->summary.p, vd->summary.n); }
     if (vd->url.n) { cd_pack_cstr(pk, "url"); cd_pack_strn(pk, vd->url.p, vd->url.n); }
+    if (vd->value.type != MSGPACK_OBJECT_NIL) { cd_pack_cstr(pk, "rating_value"); msgpack_pack_object(pk, vd->value); }
+    if (vd->best.type != MSGPACK_OBJECT_NIL) { cd_pack_cstr(pk, "best_rating"); msgpack_pack_object(pk, vd->best); }
+    if (vd->worst.type != MSGPACK_OBJECT_NIL) { cd_pack_cstr(pk, "worst_rating"); msgpack_pack_object(pk, vd->worst); }
+    if (vd->by_url.n) { cd_pack_cstr(pk, "by_url"); cd_pack_strn(pk, vd->by_url.p, vd->by_url.n); }
 }
 
 int cd_verdicts_pack(cd_call *c, MDB_txn *txn, uint64_t claim, int64_t as_of_us)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "check.h"
 #include "conn.h"
 #include "entity.h"
 #include "isotime.h"
@@ -76,6 +77,9 @@ int main(int argc, char **argv)
 {
     static cd_server srv;
     stop_signals_mask(SIG_BLOCK);
+    /* An offline job of its own: no socket, no writer (check.h). */
+    if (argc == 3 && !strcmp(argv[1], "--check")) return cd_check_run(argv[2]);
+    if (argc == 2 && !strncmp(argv[1], "--check=", 8)) return cd_check_run(argv[1] + 8);
     cd_config_defaults(&srv.cfg);
     int rc = cd_config_parse_args(&srv.cfg, argc, argv);
     if (rc) return rc < 0 ? 2 : 0;

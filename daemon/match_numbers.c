@@ -195,7 +195,9 @@ static size_t read_suffixes(const char *s, size_t n, size_t i, decimal *d, int *
         const multiplier *mu = &multipliers[m];
         size_t at = mu->attached ? i : j;
         if ((w = word_at(s, n, at, mu->word, mu->whole))) {
-            if (dec_shift(d, mu->exp) == 0) { i = at + w; j = skip_spaces(s, n, i); }
+            /* On a copy: a number too long to shift keeps its digits and its word as written. */
+            decimal t = *d;
+            if (dec_shift(&t, mu->exp) == 0) { *d = t; i = at + w; j = skip_spaces(s, n, i); }
             break;
         }
     }

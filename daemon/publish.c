@@ -334,29 +334,29 @@ static void wait_ms(cd_publisher *p, unsigned ms)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A failed attempt: counted, NATS marked unreachable, then a wait that doubles each time. */
+static void back_off(cd_publisher *p, unsigned *backoff)
+{
+    atomic_fetch_add(&p->errors, 1);
+    set_state(p, ST_UNREACHABLE);
+    wait_ms(p, *backoff);
+    *backoff = *backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : *backoff * 2;
+}
+
 static void *publish_main(void *arg)
 {
     cd_publisher *p = arg;
     unsigned backoff = RETRY_FIRST_MS;
     while (!p->stop) {
         if (!p->js) {
-            if (connect_nats(p) != NATS_OK) {
-                atomic_fetch_add(&p->errors, 1);
-                set_state(p, ST_UNREACHABLE);
-                wait_ms(p, backoff);
-                backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
-                continue;
-            }
+            if (connect_nats(p) != NATS_OK) { back_off(p, &backoff); continue; }
             set_state(p, ST_PUBLISHING);
         }
         int r = publish_some(p);
         if (r < 0) {
-            atomic_fetch_add(&p->errors, 1);
             /* Start again from where the stream really ends: a connection made anew reads it. */
             disconnect(p);
-            set_state(p, ST_UNREACHABLE);
-            wait_ms(p, backoff);
-            backoff = backoff * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : backoff * 2;
+            back_off(p, &backoff);
             continue;
         }
         backoff = RETRY_FIRST_MS;

@@ -1,7 +1,9 @@
 /* record: shared encoding helpers and the change log. */
 #include <string.h>
 #include "bytes.h"
+#include "checksum.h"
 #include "db.h"
+#include "prescan.h"
 #include "record.h"
 #include "server.h"
 
@@ -29,16 +31,35 @@ int64_t cd_rec_i64(const msgpack_object *o)
     return 0;
 }
 
+int cd_rec_payload(cd_call *c, const MDB_val *v, MDB_val *body)
+{
+    if (!cd_checksum_ok(v->mv_data, v->mv_size))
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: checksum mismatch");
+    *body = (MDB_val){ v->mv_size - CD_CHECKSUM_BYTES, v->mv_data };
+    return 0;
+}
+
 int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out)
+{
+    MDB_val body;
+    return cd_rec_payload(c, v, &body) ? -1 : cd_rec_unpack_body(c, &body, min, out);
+}
+
+int cd_rec_unpack_body(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out)
 {
     /* Copy first: LMDB pages may move under a write txn, and the object must outlive it. */
     char *copy = cd_call_alloc(c, v->mv_size);
     size_t off = 0;
     if (!copy) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     memcpy(copy, v->mv_data, v->mv_size);
-    if (msgpack_unpack(copy, v->mv_size, &off, &c->zone, out) < 0 ||
+    /* Scanned first: a damaged header count must not size an allocation (msgpack-c allocates
+     * arrays from their headers), and the value must be exactly one object, nothing after it. */
+    size_t len = 0;
+    if (cd_prescan(copy, v->mv_size, v->mv_size, 16, &len) != CD_SCAN_OK || len != v->mv_size)
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: not one well-formed value");
+    if (msgpack_unpack(copy, v->mv_size, &off, &c->zone, out) != MSGPACK_UNPACK_SUCCESS ||
         out->type != MSGPACK_OBJECT_ARRAY || out->via.array.size < min)
-        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt record");
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: not a record of %u fields", min);
     return 0;
 }
 
@@ -55,9 +76,12 @@ int cd_rec_get_id(cd_call *c, MDB_txn *txn, MDB_dbi dbi, uint64_t id, MDB_val *v
 int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                const msgpack_sbuffer *sb, unsigned flags, const char *what)
 {
-    MDB_val k = { klen, (void *)key }, v = { sb->size, sb->data };
-    int rc = mdb_put(txn, dbi, &k, &v, flags);
-    return rc ? cd_fail_mdb(c, rc, what) : 0;
+    MDB_val k = { klen, (void *)key }, v = { sb->size + CD_CHECKSUM_BYTES, NULL };
+    int rc = mdb_put(txn, dbi, &k, &v, flags | MDB_RESERVE);
+    if (rc) return cd_fail_mdb(c, rc, what);
+    memcpy(v.mv_data, sb->data, sb->size);
+    cd_checksum_put((unsigned char *)v.mv_data + sb->size, sb->data, sb->size);
+    return 0;
 }
 
 uint64_t cd_hash64(const void *p, size_t n)

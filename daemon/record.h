@@ -18,15 +18,24 @@ uint64_t cd_rec_u64(const msgpack_object *o);
 /* The signed integer in o, or 0. */
 int64_t cd_rec_i64(const msgpack_object *o);
 
-/* Copies a stored value into the call's zone and unpacks it into an array of at least min
- * elements. Returns 0, or -1 with internal error set (corrupt record). */
+/* Copies a stored value into the call's zone, checks its checksum (checksum.h) and unpacks it
+ * into an array of at least min elements. Returns 0, or -1 with internal error set (damaged). */
 int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out);
+
+/* As cd_rec_unpack for a record held inside another (a revision's claim), which has no
+ * checksum of its own: the outer one covers it. */
+int cd_rec_unpack_body(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out);
+
+/* The record bytes of stored value v without its checksum, in *body (same memory). Returns 0,
+ * or -1 with internal error set when the checksum does not match (damaged). */
+int cd_rec_payload(cd_call *c, const MDB_val *v, MDB_val *body);
 
 /* Reads the record stored under id(8) in dbi into *v (LMDB memory, valid within txn).
  * Returns 0, MDB_NOTFOUND (no error set), or -1 with the LMDB failure set on the call. */
 int cd_rec_get_id(cd_call *c, MDB_txn *txn, MDB_dbi dbi, uint64_t id, MDB_val *v, const char *what);
 
-/* Puts key -> the packed bytes of sb into dbi, failing the call on an LMDB error. */
+/* Puts key -> the packed bytes of sb and their checksum into dbi, failing the call on an LMDB
+ * error. Every record table is written through here (and read through cd_rec_unpack). */
 int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                const msgpack_sbuffer *sb, unsigned flags, const char *what);
 

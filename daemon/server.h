@@ -21,6 +21,7 @@ typedef struct {
     _Atomic uint64_t indexed;    /* last change seq the derived indexes reflect */
     _Atomic int wanted;          /* readers are waiting: pass before the next write batch */
     _Atomic int failing;         /* the last pass failed (logged) */
+    _Atomic int failing_full;    /* ... for want of space: reads use the index as it is */
     _Atomic uint64_t attempts;   /* passes started */
     _Atomic uint64_t failed_attempt; /* the number of the last pass that failed (0: none) */
     _Atomic uint64_t passes;     /* passes committed */
@@ -40,6 +41,8 @@ struct cd_server {
     struct cd_wbuf *wbuf;        /* writer thread: index entries held back until a call ends */
     cd_conn *conns;              /* doubly linked list of open connections */
     unsigned nconns;
+    size_t mem_used;             /* bytes all connections hold (conn.c), held to cfg.memory_budget */
+    cd_conn *mem_big;            /* the one connection whose partial request may pass its share */
     int stopping;                /* SIGTERM seen: no new connections or requests */
     int listening;
     dev_t socket_dev;            /* the socket file we bound: shutdown unlinks only that one */

@@ -20,7 +20,11 @@ typedef struct {
     uint64_t batched_calls;     /* write requests in those batches */
     uint64_t max_batch;         /* largest batch so far */
     uint64_t connections_total; /* connections accepted since start */
-    uint64_t connections_refused; /* refused with busy (over max_connections) */
+    uint64_t connections_refused; /* refused with busy (over a connection limit) */
+    uint64_t connections_idle_closed; /* closed after --idle-timeout with nothing happening */
+    uint64_t memory_paused;     /* times a connection stopped being read for the memory budget */
+    uint64_t memory_busy;       /* requests answered busy because the budget could not hold them */
+    uint64_t memory_closed;     /* connections closed as the biggest holders over the budget */
     uint64_t map_growths;
     cd_method_stats per_method[CD_STATS_METHODS];
     cd_method_stats unknown;    /* requests that named no method or were malformed */

@@ -241,16 +241,22 @@ static void pack_change(msgpack_packer *pk, const cd_change *ch, uint64_t subscr
     if (subscription) { cd_pack_cstr(pk, "subscription"); msgpack_pack_uint64(pk, subscription); }
 }
 
+/* Starts [2, method, [ (one param to follow) in sb, emptied first, with pk packing into it. */
+static void begin_notification(msgpack_packer *pk, msgpack_sbuffer *sb, const char *method)
+{
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_uint8(pk, 2);
+    cd_pack_cstr(pk, method);
+    msgpack_pack_array(pk, 1);
+}
+
 /* Sends the final notice and drops the subscription from its connection and the index. */
 static void cut_off(cd_sub *s, msgpack_sbuffer *sb)
 {
     msgpack_packer pk;
-    msgpack_sbuffer_clear(sb);
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_uint8(&pk, 2);
-    cd_pack_cstr(&pk, "subscription.closed");
-    msgpack_pack_array(&pk, 1);
+    begin_notification(&pk, sb, "subscription.closed");
     msgpack_pack_map(&pk, 2);
     cd_pack_cstr(&pk, "subscription"); msgpack_pack_uint64(&pk, s->id);
     cd_pack_cstr(&pk, "reason"); cd_pack_cstr(&pk, "the client did not read its notifications fast enough");
@@ -274,12 +280,7 @@ static void publish_list(cd_server *srv, sub_link *l, const cd_change *ch, int t
             continue;
         }
         msgpack_packer pk;
-        msgpack_sbuffer_clear(sb);
-        msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, 3);
-        msgpack_pack_uint8(&pk, 2);
-        cd_pack_cstr(&pk, "change");
-        msgpack_pack_array(&pk, 1);
+        begin_notification(&pk, sb, "change");
         pack_change(&pk, ch, s->id);
         cd_conn_push(s->conn, sb->data, sb->size);
     }

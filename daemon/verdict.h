@@ -13,4 +13,7 @@ int cd_verdicts_pack(cd_call *c, MDB_txn *txn, uint64_t claim, int64_t as_of_us)
  * means "as recorded by the end of 9 August"); leaves *as_of_us alone when absent. */
 int cd_get_as_of(cd_call *c, const msgpack_object *params, int64_t *as_of_us);
 
+/* Checks the stored verdict record v (record_valid.h): 0, or -1 with internal error set. */
+int cd_verdict_validate(cd_call *c, const MDB_val *v);
+
 #endif

@@ -1,4 +1,5 @@
 /* writer: group commit on a dedicated thread, map growth handled with the loop's help. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
  * writing one claim at a time would otherwise pay two commits per claim. Readers waiting for
  * the index do not wait for this. */
 #define IX_IDLE_DELAY_NS 20000000LL
+#define IX_RETRY_NS 1000000000LL     /* a failed pass is tried again after this, new changes or not */
 #define IX_PASS_MIN 16           /* the smallest pass MDB_TXN_FULL can halve it to */
 #define IX_PASS_REGROW 64        /* passes after a halving before the size doubles again */
 
@@ -51,6 +53,7 @@ struct cd_writer {
     cd_call *ixcall;             /* writer thread: the index pass's memory and error */
     int ix_stalled;              /* writer thread: a pass failed; retry after the next commit */
     int64_t ix_behind_since;     /* writer thread: when the index fell behind (0: it is not) */
+    int64_t ix_failed_at;        /* writer thread: uv_hrtime of the last failed pass */
     size_t ix_pass_max;          /* writer thread: changes a pass takes (halved on MDB_TXN_FULL) */
     int ix_pass_ok;              /* writer thread: passes that went through since it was halved */
 };
@@ -161,6 +164,18 @@ static void run_batch(cd_writer *w, cd_call *batch)
 {
     int64_t now = cd_time_now_us();
     int tries = 0;
+    cd_server *srv = w->srv;
+    uint64_t lag = srv->ix.pend_committed - srv->ix.pend_indexed;
+    if (atomic_load(&srv->ix.failing_full) && lag >= CD_IX_LAG_FULL) {
+        /* The index cannot be written for want of space and is far enough behind: taking more
+         * writes would pile up a backlog no reader sees. Refused until a pass goes through. */
+        for (cd_call *c = batch; c; c = c->next) {
+            cd_call_reset(c);
+            cd_fail(c, CLAIMD_E_STORAGE_FULL, NULL, "storage full: the index is %llu changes behind and "
+                    "cannot be written; writes resume once space is freed", (unsigned long long)lag);
+        }
+        return;
+    }
     for (cd_call *c = batch; c; c = c->next) c->settled = 0;
     cd_call *from = batch;
     while (from) {
@@ -231,7 +246,12 @@ static int run_index_pass(cd_writer *w)
         atomic_store(&srv->ix.failed_attempt, attempt);
     }
     atomic_store(&srv->ix.failing, rc != 0);
+    /* EIO: LMDB reports a short write, which is how a full disk shows when pages are written
+     * out at commit (call.c treats it so for calls too). */
+    atomic_store(&srv->ix.failing_full, rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT || rc == EIO ||
+                                        (rc && c->err == CLAIMD_E_STORAGE_FULL));
     w->ix_stalled = rc != 0;
+    if (rc) w->ix_failed_at = (int64_t)uv_hrtime();
     uv_async_send(&w->async);
     return rc;
 }
@@ -241,7 +261,8 @@ static int run_index_pass(cd_writer *w)
 static int index_behind(const cd_writer *w)
 {
     return w->srv->ix.pend_indexed < w->srv->ix.pend_committed &&
-           (!w->ix_stalled || atomic_load(&w->srv->ix.wanted));
+           (!w->ix_stalled || atomic_load(&w->srv->ix.wanted) ||
+            (int64_t)uv_hrtime() - w->ix_failed_at >= IX_RETRY_NS);
 }
 
 /* Whether the index pass goes before the next write batch: readers wait for it, it fell a
@@ -264,8 +285,10 @@ static int wait_for_work(cd_writer *w)
         else if (!w->ix_behind_since) w->ix_behind_since = (int64_t)uv_hrtime();
         if (w->queue_head) return index_first(w) ? 0 : 1;
         if (w->stop) return -1;
-        if (!behind) { pthread_cond_wait(&w->wake, &w->mu); continue; }
         int64_t due = w->ix_behind_since + IX_IDLE_DELAY_NS;
+        if (!behind && w->ix_stalled && w->srv->ix.pend_indexed < w->srv->ix.pend_committed)
+            due = w->ix_failed_at + IX_RETRY_NS;     /* a failed pass is tried again by itself */
+        else if (!behind) { pthread_cond_wait(&w->wake, &w->mu); continue; }
         if (atomic_load(&w->srv->ix.wanted) || (int64_t)uv_hrtime() >= due) return 0;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);   /* the condition variable's clock */

@@ -606,8 +606,12 @@ typedef struct {
     uint64_t closed;           /* a subscription the daemon cut off (it did not read fast
                                 * enough): subscribe again and catch up; else 0 */
     char reason[160];          /* why, for a cut-off */
+    /* Appended after the first layout, as the ABI rule says: a caller whose struct_size ends at
+     * reason still works and simply does not receive this. */
+    uint64_t subscription;     /* the subscription a change is for (a connection may have
+                                * several); 0 when the daemon does not say */
 } claimd_change;
-#define CLAIMD_CHANGE_INIT {sizeof(claimd_change), 0, 0, "", "", "", 0, ""}
+#define CLAIMD_CHANGE_INIT {sizeof(claimd_change), 0, 0, "", "", "", 0, "", 0}
 
 /* Waits up to timeout_ms (-1: forever, 0: no wait) for the next change notification of any
  * subscription on this connection and fills *change. Returns CLAIMD_OK with change->seq > 0

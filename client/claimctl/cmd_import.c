@@ -16,7 +16,7 @@
 #define DEFAULT_IN_FLIGHT 4
 #define MAX_IN_FLIGHT 64
 
-enum { F_AUTO, F_JSONL, F_CSV, F_CLAIMREVIEW };
+enum { F_AUTO, F_JSONL, F_CSV, F_TSV, F_CLAIMREVIEW };
 
 static const char import_usage[] =
     "Usage: claimctl import [OPTIONS] FILE|-\n\n"
@@ -24,6 +24,7 @@ static const char import_usage[] =
     "stream (constant memory). Formats:\n"
     "  jsonl        one claim object per line (the fields of claim.put)           *.jsonl\n"
     "  csv          a header row of field names, then one claim per record         *.csv\n"
+    "  tsv          the same, tab-separated, no quoting                            *.tsv\n"
     "  claimreview  schema.org ClaimReview JSON-LD: an object, an array or @graph  *.json[ld]\n"
     "A ClaimReview, a CSV row with verdict columns, or a --verdicts line also adds a verdict,\n"
     "unless the claim already has one with the same rating, url and at.\n\n"
@@ -34,7 +35,7 @@ static const char import_usage[] =
     "The exit status is 1 if anything was rejected. Re-running an interrupted import is safe:\n"
     "claims with the same external_id (or speaker and text) are not created twice.\n\n"
     "Options:\n"
-    "  --format FORMAT       jsonl, csv or claimreview (default: from the file name; jsonl\n"
+    "  --format FORMAT       jsonl, csv, tsv or claimreview (default: from the file name; jsonl\n"
     "                        for stdin and other names)\n"
     "  --dry-run             check every record here and write nothing (no daemon needed;\n"
     "                        duplicates and the daemon's own limits are not checked)\n"
@@ -42,20 +43,30 @@ static const char import_usage[] =
     "                        rejects are reported on stderr). Truncated at start.\n"
     "  --on-duplicate POLICY merge (default), skip or error\n"
     "  --by NAME             recorded_by for records that have no \"by\"\n"
+    "  --lang TAG            lang of claims that have none (the whole file's language)\n"
+    "  --outlet NAME         outlet of appearances that have none (one is added if none)\n"
+    "  --ratings FILE        more publishers' labels: lines LABEL<TAB>RATING (RATING a rating,\n"
+    "                        or - for a label that carries none); see RATING VOCABULARY in\n"
+    "                        claimctl(1). Unknown labels are kept on unrated verdicts and\n"
+    "                        listed in the summary with their counts.\n"
+    "  --rating LABEL=RATING read the publisher's rating LABEL as RATING (repeatable)\n"
     "  --batch N             records per claim.import request (1-10000, default 1000)\n"
     "  --in-flight N         batches sent before waiting for a reply (1-64, default 4)\n"
     "JSONL:\n"
     "  --verdicts FILE       verdicts and retractions of the claims, as written by\n"
     "                        `claimctl export --verdicts FILE`\n"
     "CSV:\n"
-    "  --map COLUMN=FIELD    read COLUMN as FIELD (repeatable); --map COLUMN= skips it\n"
+    "  --map COLUMN=FIELD    read COLUMN as FIELD (repeatable); --map COLUMN= skips it. A\n"
+    "                        column or a field given twice is a usage error. Verdict fields\n"
+    "                        may also be named verdict.label, verdict.rating, verdict.date,\n"
+    "                        verdict.url, verdict.by, verdict.score, verdict.summary.\n"
     "  --delimiter C         field separator (default ','; 'tab' for tabs)\n"
+    "  --list-sep S          separator of list cells (via, about, tags; default ';')\n"
     "  Columns: text quote lang speaker speaker_role attribution said_at medium via about tags\n"
     "  external_id by; one appearance: url outlet title published_at appearance_lang; one\n"
-    "  verdict: rating label score verdict_by verdict_at verdict_url summary. Lists (via, about,\n"
-    "  tags) separate items with ';'; a via item is NAME or NAME:HOW.\n"
-    "ClaimReview:\n"
-    "  --rating LABEL=RATING read the publisher's rating LABEL as RATING (repeatable)\n";
+    "  verdict: rating label score verdict_by verdict_at verdict_url summary. A rating cell\n"
+    "  that is a publisher's label (half-true, pants-fire, Falsch) is rated as a label. Lists\n"
+    "  (via, about, tags) separate items with ';' (--list-sep); a via item is NAME or NAME:HOW.\n";
 
 /* Opens the rejects file into *f, refusing to overwrite the input. Returns an exit code. */
 static int open_rejects(const char *path, const char *input, FILE **f)
@@ -81,6 +92,7 @@ static int format_named(const char *s)
 {
     if (!strcmp(s, "jsonl")) return F_JSONL;
     if (!strcmp(s, "csv")) return F_CSV;
+    if (!strcmp(s, "tsv")) return F_TSV;
     if (!strcmp(s, "claimreview")) return F_CLAIMREVIEW;
     return -1;
 }
@@ -88,7 +100,8 @@ static int format_named(const char *s)
 /* The format of path from its name; .json/.jsonld must mention ClaimReview near the start. */
 static int format_of(const char *path, FILE *in)
 {
-    if (ends_with(path, ".csv") || ends_with(path, ".tsv")) return F_CSV;
+    if (ends_with(path, ".csv")) return F_CSV;
+    if (ends_with(path, ".tsv") || ends_with(path, ".tab")) return F_TSV;
     if (!ends_with(path, ".json") && !ends_with(path, ".jsonld")) return F_JSONL;
     char head[65536];
     size_t n = fread(head, 1, sizeof head - 1, in);
@@ -138,6 +151,21 @@ static void summary(const ctl_importer *im, double secs, const char *rejects_pat
         fprintf(stderr, "verdicts: added %llu, already there %llu, rejected %llu; retracted %llu\n",
                 (unsigned long long)im->v_added, (unsigned long long)im->v_present,
                 (unsigned long long)im->v_rejected, (unsigned long long)im->retracted);
+    if (im->n_unmapped) {
+        /* The labels nothing knows, most frequent first, for a --ratings file. */
+        fprintf(stderr, "unrated verdicts: %llu, labels no vocabulary knows (add them with --ratings FILE):\n",
+                (unsigned long long)im->v_unrated);
+        int *done = calloc(im->n_unmapped, sizeof *done);
+        for (size_t k = 0; done && k < im->n_unmapped; k++) {
+            size_t best = 0;
+            int found = 0;
+            for (size_t i = 0; i < im->n_unmapped; i++)
+                if (!done[i] && (!found || im->unmapped[i].n > im->unmapped[best].n)) best = i, found = 1;
+            done[best] = 1;
+            fprintf(stderr, "  %llu\t%s\n", (unsigned long long)im->unmapped[best].n, im->unmapped[best].label);
+        }
+        free(done);
+    }
     if ((im->rejected || im->v_rejected) && im->rejects)
         ctl_warn("rejected records are in %s", rejects_path);
     if (getenv("CLAIMCTL_REPORT_RSS")) fprintf(stderr, "peak RSS %ld kB\n", peak_rss_kb());
@@ -157,6 +185,10 @@ int ctl_cmd_import(ctl_env *env, int argc, char **argv)
         {"map", required_argument, NULL, 'm'},
         {"delimiter", required_argument, NULL, 'D'},
         {"rating", required_argument, NULL, 'R'},
+        {"ratings", required_argument, NULL, 'V'},
+        {"lang", required_argument, NULL, 'L'},
+        {"outlet", required_argument, NULL, 'O'},
+        {"list-sep", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -200,11 +232,47 @@ int ctl_cmd_import(ctl_env *env, int argc, char **argv)
             break;
         case 'n': im.dry_run = 1; break;
         case 'B': im.by = optarg; break;
+        case 'L':
+            if (strlen(optarg) < 2 || strlen(optarg) > 35) {
+                rc = ctl_usage_error(argv[0], "--lang is a language tag (en, de, pt-BR...)");
+                goto out;
+            }
+            im.lang = optarg;
+            break;
+        case 'O': im.outlet = optarg; break;
+        case 'S':
+            if (!*optarg) {
+                rc = ctl_usage_error(argv[0], "--list-sep is a non-empty separator");
+                goto out;
+            }
+            csv.list_sep = optarg;
+            break;
+        case 'V': {
+            char err[300];
+            cd_vocab_free(im.vocab);
+            if (!(im.vocab = cd_vocab_load(optarg, err, sizeof err))) {
+                rc = ctl_usage_error(argv[0], "--ratings: %s", err);
+                goto out;
+            }
+            break;
+        }
         case 'v': verdicts_path = optarg; break;
         case 'm':
             if (split_pair(optarg, &csv.map_from[csv.n_map], &csv.map_to[csv.n_map]) < 0) {
                 rc = ctl_usage_error(argv[0], "--map takes COLUMN=FIELD");
                 goto out;
+            }
+            for (size_t k = 0; k < csv.n_map; k++) {
+                const char *to = csv.map_to[csv.n_map], *was = csv.map_to[k];
+                if (!strcmp(csv.map_from[k], csv.map_from[csv.n_map])) {
+                    rc = ctl_usage_error(argv[0], "--map: column '%s' is mapped twice", csv.map_from[k]);
+                    goto out;
+                }
+                if (*to && strcmp(to, "-") && !strcmp(ctl_csv_field_name(was), ctl_csv_field_name(to))) {
+                    rc = ctl_usage_error(argv[0], "--map: field '%s' is mapped twice ('%s' and '%s')", to,
+                                         csv.map_from[k], csv.map_from[csv.n_map]);
+                    goto out;
+                }
             }
             csv.n_map++;
             break;
@@ -249,10 +317,13 @@ int ctl_cmd_import(ctl_env *env, int argc, char **argv)
     }
     if (format == F_AUTO) format = from_stdin ? F_JSONL : format_of(path, in);
     if (format < 0) { rc = CTL_EXIT_USAGE; goto out; }
-    if (format == F_CSV && ends_with(path, ".tsv") && csv.delimiter == ',') csv.delimiter = '\t';
-    if ((csv.n_map && format != F_CSV) || (ratings.n && format != F_CLAIMREVIEW) ||
-        (verdicts_path && format != F_JSONL)) {
-        rc = ctl_usage_error(argv[0], "--map is for CSV, --rating for ClaimReview, --verdicts for JSONL");
+    if (format == F_TSV) {
+        format = F_CSV;
+        csv.no_quotes = 1;
+        if (csv.delimiter == ',') csv.delimiter = '\t';
+    }
+    if (((csv.n_map || csv.list_sep) && format != F_CSV) || (verdicts_path && format != F_JSONL)) {
+        rc = ctl_usage_error(argv[0], "--map and --list-sep are for CSV/TSV, --verdicts for JSONL");
         goto out;
     }
     if (verdicts_path && !(sidecar = fopen(verdicts_path, "r"))) {
@@ -272,11 +343,12 @@ int ctl_cmd_import(ctl_env *env, int argc, char **argv)
     if (rejects_path && (rc = open_rejects(rejects_path, from_stdin ? NULL : path, &im.rejects)))
         goto out;
     im.batch_size = (size_t)batch_size;
+    im.rating_map = &ratings;
     if ((rc = ctl_import_start(&im, (size_t)in_flight))) goto out;
     im.tty = isatty(STDERR_FILENO);
     switch (format) {
     case F_CSV: rc = ctl_read_csv(&im, in, &csv); break;
-    case F_CLAIMREVIEW: rc = ctl_read_claimreview(&im, in, &ratings); break;
+    case F_CLAIMREVIEW: rc = ctl_read_claimreview(&im, in); break;
     default: rc = ctl_read_jsonl(&im, in, sidecar); break;
     }
     int end = ctl_import_finish(&im);
@@ -297,5 +369,6 @@ out:
     free(csv.map_to);
     free(ratings.labels);
     free(ratings.ratings);
+    cd_vocab_free(im.vocab);
     return rc;
 }

@@ -100,7 +100,8 @@ json_t *ctl_export_claim(json_t *claim, ctl_entity_cache *cache)
 
 json_t *ctl_export_verdict(json_t *verdict)
 {
-    static const char *const keys[] = {"rating", "label", "score", "by", "at", "summary", "url"};
+    static const char *const keys[] = {"rating", "label", "score", "by", "at", "summary", "url",
+                                       "rating_value", "best_rating", "worst_rating", "by_url"};
     json_t *out = json_object();
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) copy(out, verdict, keys[i], NULL);
     if (json_array_size(json_object_get(verdict, "evidence")))

@@ -1,12 +1,15 @@
 /* export_claimreview: one verdict of a claim as a schema.org ClaimReview, with the properties
  * Google's Fact Check Tools read: claimReviewed, reviewRating (alternateName, ratingValue,
- * bestRating 5, worstRating 1), author, datePublished, url, and itemReviewed, a Claim with its
- * author, datePublished, appearance and firstAppearance (the earliest published).
+ * bestRating, worstRating), author (name, url), datePublished, url, and itemReviewed, a Claim
+ * with its author, datePublished, appearance and firstAppearance (the earliest published).
  *
- * alternateName is the verdict's label, else the usual wording of its rating ("Mostly true");
- * ratingValue is its score, else the rating's place on the 1-5 scale (none for misleading,
- * unproven and in-review). claimctl import reads such a file back to the same ratings when the
- * label is a usual wording or absent (see claimreview_rating.c). */
+ * What was imported goes back as it was, and nothing is invented: alternateName is the
+ * verdict's label (else the usual wording of its rating, "Mostly true"); ratingValue,
+ * bestRating and worstRating are the numbers the publisher gave (rating_value, best_rating,
+ * worst_rating), else the verdict's own 1-5 score with 5 and 1, else none; never rescaled.
+ * datePublished is the verdict's `at` unless the daemon stamped it (no `at` was given: `at` is
+ * then the recording time to the microsecond, and no datePublished is written). author.url is
+ * the verdict's by_url. */
 #include <string.h>
 
 #include "export.h"
@@ -59,24 +62,35 @@ json_t *ctl_claimreview_of(json_t *claim, json_t *verdict, ctl_entity_cache *cac
 {
     json_t *cr = json_pack("{ss}", "@type", "ClaimReview");
     set_str(cr, "url", verdict, "url");
-    set_str(cr, "datePublished", verdict, "at");
-    if (json_is_string(json_object_get(verdict, "by")))
-        json_object_set_new(cr, "author", json_pack("{ss sO}", "@type", "Organization", "name",
-                                                    json_object_get(verdict, "by")));
+    const char *vat = json_string_value(json_object_get(verdict, "at"));
+    const char *recorded = json_string_value(json_object_get(verdict, "recorded_at"));
+    if (vat && !(recorded && !strcmp(vat, recorded))) set_str(cr, "datePublished", verdict, "at");
+    if (json_is_string(json_object_get(verdict, "by")) || json_is_string(json_object_get(verdict, "by_url"))) {
+        json_t *a = json_pack("{ss}", "@type", "Organization");
+        set_str(a, "name", verdict, "by");
+        set_str(a, "url", verdict, "by_url");
+        json_object_set_new(cr, "author", a);
+    }
     set_str(cr, "claimReviewed", claim, "text");
     set_str(cr, "inLanguage", claim, "lang");
 
     const char *rating = json_string_value(json_object_get(verdict, "rating"));
     json_t *rr = json_pack("{ss}", "@type", "Rating");
-    json_int_t value = json_integer_value(json_object_get(verdict, "score"));
-    if (!value) value = ctl_rating_value(rating);
-    if (value) {
-        json_object_set_new(rr, "ratingValue", json_integer(value));
+    json_t *value = json_object_get(verdict, "rating_value"), *score = json_object_get(verdict, "score");
+    if (value || json_object_get(verdict, "best_rating") || json_object_get(verdict, "worst_rating")) {
+        if (value) json_object_set(rr, "ratingValue", value);
+        if (json_object_get(verdict, "best_rating"))
+            json_object_set(rr, "bestRating", json_object_get(verdict, "best_rating"));
+        if (json_object_get(verdict, "worst_rating"))
+            json_object_set(rr, "worstRating", json_object_get(verdict, "worst_rating"));
+    } else if (json_is_number(score)) {
+        json_object_set(rr, "ratingValue", score);
         json_object_set_new(rr, "bestRating", json_integer(5));
         json_object_set_new(rr, "worstRating", json_integer(1));
     }
     const char *label = json_string_value(json_object_get(verdict, "label"));
-    json_object_set_new(rr, "alternateName", json_string(label ? label : ctl_rating_wording(rating)));
+    if (label || rating)
+        json_object_set_new(rr, "alternateName", json_string(label ? label : ctl_rating_wording(rating)));
     set_str(rr, "ratingExplanation", verdict, "summary");
     json_object_set_new(cr, "reviewRating", rr);
 

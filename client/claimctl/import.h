@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "ctl.h"
+#include "rating_vocab.h"
 
 /* One record of a batch. */
 typedef struct {
@@ -33,10 +34,29 @@ typedef struct {
     ctl_entry *e;
 } ctl_batch;
 
+/* --rating LABEL=RATING pairs. */
+typedef struct {
+    char **labels, **ratings;
+    size_t n;
+} ctl_rating_map;
+
+/* A label no vocabulary knows, and how many verdicts had it (for the summary). */
+typedef struct {
+    char *label;
+    uint64_t n;
+} ctl_unmapped;
+
 typedef struct {
     ctl_env *env;
     const char *on_duplicate;
     const char *by;            /* --by: recorded_by of records without one */
+    const char *lang;          /* --lang: lang of claims without one */
+    const char *outlet;        /* --outlet: outlet of appearances without one */
+    const ctl_rating_map *rating_map; /* --rating pairs (may be NULL) */
+    cd_vocab *vocab;           /* --ratings FILE (may be NULL) */
+    ctl_unmapped *unmapped;    /* labels nothing rated, in order of first sight */
+    size_t n_unmapped, cap_unmapped;
+    uint64_t v_unrated;        /* verdicts sent without a rating */
     const char *where_key;     /* "line" or "element" in the rejects file */
     int dry_run;
     FILE *rejects;             /* NULL: rejects are reported on stderr */
@@ -121,33 +141,48 @@ int ctl_read_jsonl(ctl_importer *im, FILE *in, FILE *sidecar);
 /* import_csv.c: CSV with a header row. */
 typedef struct {
     char delimiter;            /* ',' by default */
+    int no_quotes;             /* TSV: '"' is an ordinary character */
+    const char *list_sep;      /* separator of list cells (default ";") */
     char **map_from, **map_to; /* --map COLUMN=FIELD pairs (FIELD "" or "-": ignore COLUMN) */
     size_t n_map;
 } ctl_csv_options;
+
+/* The column a --map FIELD names: "verdict.label" is "label", "verdict.date" "verdict_at"... */
+const char *ctl_csv_field_name(const char *field);
 
 /* The header is checked first: an unknown column is a usage error (exit 2). */
 int ctl_read_csv(ctl_importer *im, FILE *in, const ctl_csv_options *o);
 
 /* import_claimreview.c: ClaimReview JSON-LD (one object, an array, or {"@graph": [...]}), read
- * element by element. rating_labels/rating_values: --rating LABEL=RATING pairs. */
-typedef struct {
-    char **labels, **ratings;
-    size_t n;
-} ctl_rating_map;
+ * element by element. */
+int ctl_read_claimreview(ctl_importer *im, FILE *in);
 
-int ctl_read_claimreview(ctl_importer *im, FILE *in, const ctl_rating_map *map);
+/* The external_id of a ClaimReview: its @id or url, '#', and a hash of the folded
+ * claimReviewed, so an article reviewing several claims gives several claims (into buf). */
+const char *ctl_claimreview_key(const char *id_or_url, const char *claim_reviewed, char *buf, size_t cap);
 
-/* claimreview_rating.c: the rating for a ClaimReview reviewRating (see claimctl(1)): a
- * --rating label, else the label's usual meaning, else the scaled ratingValue. Sets *score to
- * the 1-5 score (0 when there is no usable ratingValue). Returns the rating, or NULL. */
-const char *ctl_claimreview_rating(json_t *review_rating, const ctl_rating_map *map, int *score);
+/* claimreview_rating.c (see claimctl(1) RATING VOCABULARY). */
+
+/* The rating of a publisher's label: --rating pairs, --ratings FILE, the built-in vocabulary;
+ * CD_VOCAB_UNRATED for a label known to carry none; NULL when nothing knows it. */
+const char *ctl_rate_label(const ctl_importer *im, const char *label);
+
+/* Counts a verdict sent without a rating because nothing knows its label. */
+void ctl_note_unmapped(ctl_importer *im, const char *label);
+
+/* Fills verdict (a verdict.add map) from a ClaimReview reviewRating: label (alternateName,
+ * else textualRating), rating_value/best_rating/worst_rating as given, the 1-5 score from them;
+ * returns the rating (the label's, else the numbers'), or NULL: unrated (the label is counted
+ * as unmapped), or, with *why set, a verdict that cannot be stored (no label, no number). */
+const char *ctl_claimreview_rating(ctl_importer *im, json_t *review_rating, json_t *verdict,
+                                   const char **why);
+
+/* Rates an imported verdict map in place: a rating that is not a contract rating is taken as
+ * the publisher's label; a label alone gets its vocabulary rating, or stays unrated (counted). */
+void ctl_rate_verdict(ctl_importer *im, json_t *verdict);
 
 /* The usual wording of a rating ("Mostly true"), used as alternateName on export. */
 const char *ctl_rating_wording(const char *rating);
-
-/* The ratingValue (1-5) a rating stands for when a verdict has no score, or 0 (unproven,
- * in-review). */
-int ctl_rating_value(const char *rating);
 
 /* jsonld_split.c: streams the elements of a JSON-LD document: calls each(element text, length,
  * index, ctx) for every top-level object, array item, or item of a top-level "@graph" array,

@@ -10,20 +10,30 @@
  *                             name -> title, datePublished, inLanguage, author or publisher
  *                             -> outlet)
  *            lang          <- inLanguage (a language tag)
- *            external_id   <- the review's @id, else its url (so a re-run finds the claim)
- *   verdict  rating, score <- reviewRating (claimreview_rating.c), label <- alternateName,
- *            summary <- ratingExplanation, by <- author.name, url <- url, at <- datePublished
+ *            external_id   <- the review's @id (else its url) + '#' + a hash of the folded
+ *                             claimReviewed: one ClaimReview is one (url, claimReviewed) pair,
+ *                             so an article reviewing three claims gives three claims, and a
+ *                             re-run finds each again
+ *   verdict  rating, score <- reviewRating (claimreview_rating.c), label <- alternateName (else
+ *            textualRating), rating_value/best_rating/worst_rating <- ratingValue/bestRating/
+ *            worstRating as given, summary <- ratingExplanation, by <- author.name, by_url <-
+ *            author.url (else its first sameAs), url <- url, at <- datePublished
  *
- * A time of day without a zone (not valid for claimd) is cut to its date. */
+ * Dates as publishers write them (cd_time_parse_loose): "2021-7-20" is 2021-07-20, a time of
+ * day without a zone keeps its date as given. An impossible date rejects what it dates: the
+ * verdict's (the claim is still imported), or the claim's (the whole record goes to the rejects
+ * file), with the field named. A verdict that cannot be stored (no label and no number) is a
+ * rejected verdict too; its claim is imported. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "import.h"
+#include "isotime.h"
 
 typedef struct {
     ctl_importer *im;
-    const ctl_rating_map *map;
     char why[256];
+    const char *why_field;     /* the ClaimReview field r->why is about */
 } reading;
 
 /* The first item of an array, or v itself. */
@@ -64,16 +74,17 @@ static int is_type(json_t *o, const char *name)
 static const char *date(reading *r, json_t *v, const char *what, char *buf)
 {
     const char *s = json_string_value(v);
+    cd_time t;
     if (!s || !*s) return NULL;
-    if (ctl_canonical_time(s, buf)) return s;
-    /* "2018-08-08T10:00:00" has no zone: keep the day. */
-    if (strlen(s) > 10 && s[10] == 'T') {
-        char day[11];
-        memcpy(day, s, 10);
-        day[10] = '\0';
-        if (ctl_canonical_time(day, buf)) return buf;
+    if (ctl_canonical_time(s, buf)) return s; /* as written: the daemon keeps it the same */
+    if (cd_time_parse_loose(s, strlen(s), &t) == 0) {
+        snprintf(buf, 48, "%s", t.canon);
+        return buf;
     }
-    if (!r->why[0]) snprintf(r->why, sizeof r->why, "%s: not an ISO 8601 date: %.60s", what, s);
+    if (!r->why[0]) {
+        snprintf(r->why, sizeof r->why, "%s: not a valid date: %.60s", what, s);
+        r->why_field = what;
+    }
     return NULL;
 }
 
@@ -147,10 +158,72 @@ skip:
 }
 
 /* Builds the claim and its verdict from one ClaimReview; NULL with r->why when it cannot. */
-static json_t *convert(reading *r, json_t *cr, json_t **extras)
+const char *ctl_claimreview_key(const char *id_or_url, const char *claim_reviewed, char *buf, size_t cap)
+{
+    size_t n = strlen(claim_reviewed);
+    char *folded = malloc(n + 1);
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a, 64 bits */
+    if (folded) {
+        size_t fn = cd_vocab_fold(claim_reviewed, n, folded, n + 1);
+        for (size_t i = 0; i < fn; i++) h = (h ^ (unsigned char)folded[i]) * 1099511628211ULL;
+        free(folded);
+    }
+    snprintf(buf, cap, "%.200s#%016llx", id_or_url, (unsigned long long)h);
+    return buf;
+}
+
+/* The reviewer's url: author.url, else the first sameAs. */
+static const char *author_url(json_t *author)
+{
+    author = first(author);
+    const char *u = json_string_value(json_object_get(author, "url"));
+    if (!u || !*u) u = json_string_value(first(json_object_get(author, "sameAs")));
+    return u && *u ? u : NULL;
+}
+
+/* Builds the verdict of a ClaimReview; NULL with *why (and *field) when it cannot be stored. */
+static json_t *convert_verdict(reading *r, json_t *cr, const char **why, const char **field)
+{
+    char buf[48];
+    json_t *rr = json_object_get(cr, "reviewRating"), *v = json_object();
+    *why = NULL;
+    *field = "reviewRating";
+    if (!json_is_object(rr)) {
+        *why = "reviewRating is missing";
+        json_decref(v);
+        return NULL;
+    }
+    const char *rating = ctl_claimreview_rating(r->im, rr, v, why);
+    if (*why) {
+        json_decref(v);
+        return NULL;
+    }
+    if (rating) json_object_set_new(v, "rating", json_string(rating));
+    const char *expl = json_string_value(json_object_get(rr, "ratingExplanation"));
+    const char *by = name_of(json_object_get(cr, "author"));
+    const char *by_url = author_url(json_object_get(cr, "author"));
+    const char *url = json_string_value(json_object_get(cr, "url"));
+    r->why[0] = '\0';
+    const char *at = date(r, json_object_get(cr, "datePublished"), "datePublished", buf);
+    if (r->why[0]) {
+        *why = r->why;
+        *field = "datePublished";
+        json_decref(v);
+        return NULL;
+    }
+    if (expl && *expl) json_object_set_new(v, "summary", json_string(expl));
+    if (by && *by) json_object_set_new(v, "by", json_string(by));
+    if (by_url) json_object_set_new(v, "by_url", json_string(by_url));
+    if (url && *url) json_object_set_new(v, "url", json_string(url));
+    if (at) json_object_set_new(v, "at", json_string(at));
+    return v;
+}
+
+static json_t *convert(reading *r, json_t *cr, json_t **extras, json_t **verdict_error)
 {
     char buf[48];
     *extras = NULL;
+    *verdict_error = NULL;
     if (!json_is_object(cr)) {
         snprintf(r->why, sizeof r->why, "not a JSON object");
         return NULL;
@@ -170,8 +243,11 @@ static json_t *convert(reading *r, json_t *cr, json_t **extras)
     if (lang && strlen(lang) >= 2 && strlen(lang) <= 35)
         json_object_set_new(claim, "lang", json_string(lang));
     const char *key = json_string_value(json_object_get(cr, "@id"));
-    if (!key) key = json_string_value(json_object_get(cr, "url"));
-    if (key && *key && strlen(key) <= 256) json_object_set_new(claim, "external_id", json_string(key));
+    if (!key || !*key) key = json_string_value(json_object_get(cr, "url"));
+    if (key && *key) {
+        char ext[256];
+        json_object_set_new(claim, "external_id", json_string(ctl_claimreview_key(key, text, ext, sizeof ext)));
+    }
 
     json_t *item = first(json_object_get(cr, "itemReviewed"));
     json_t *speaker = entity(json_object_get(item, "author"));
@@ -190,37 +266,14 @@ static json_t *convert(reading *r, json_t *cr, json_t **extras)
     if (json_array_size(apps)) json_object_set(claim, "appearances", apps);
     json_decref(apps);
 
-    json_t *rr = json_object_get(cr, "reviewRating");
-    int score = 0;
-    const char *rating = json_is_object(rr) ? ctl_claimreview_rating(rr, r->map, &score) : NULL;
-    if (!rating) {
-        const char *label = json_string_value(json_object_get(rr, "alternateName"));
-        if (!json_is_object(rr)) snprintf(r->why, sizeof r->why, "reviewRating is missing");
-        else if (label)
-            snprintf(r->why, sizeof r->why, "reviewRating: cannot tell the rating of \"%.60s\" "
-                     "(no usable ratingValue); map it with --rating '%.60s=RATING'", label, label);
-        else snprintf(r->why, sizeof r->why, "reviewRating has neither alternateName nor ratingValue");
+    if (r->why[0]) { /* a bad date of the claim or an appearance: the record is rejected */
         json_decref(claim);
         return NULL;
     }
-    json_t *v = json_pack("{ss}", "rating", rating);
-    const char *label = json_string_value(json_object_get(rr, "alternateName"));
-    const char *expl = json_string_value(json_object_get(rr, "ratingExplanation"));
-    const char *by = name_of(json_object_get(cr, "author"));
-    const char *url = json_string_value(json_object_get(cr, "url"));
-    const char *at = date(r, json_object_get(cr, "datePublished"), "datePublished", buf);
-    if (label && *label) json_object_set_new(v, "label", json_string(label));
-    if (score) json_object_set_new(v, "score", json_integer(score));
-    if (expl && *expl) json_object_set_new(v, "summary", json_string(expl));
-    if (by && *by) json_object_set_new(v, "by", json_string(by));
-    if (url && *url) json_object_set_new(v, "url", json_string(url));
-    if (at) json_object_set_new(v, "at", json_string(at));
-    if (r->why[0]) { /* a bad date on the way */
-        json_decref(v);
-        json_decref(claim);
-        return NULL;
-    }
-    *extras = json_pack("{s[o]}", "verdicts", v);
+    const char *why, *field;
+    json_t *v = convert_verdict(r, cr, &why, &field);
+    if (v) *extras = json_pack("{s[o]}", "verdicts", v);
+    else *verdict_error = ctl_import_error("invalid", why, field);
     return claim;
 }
 
@@ -237,18 +290,25 @@ static int on_element(const char *text, size_t len, uint64_t index, void *ctx)
                  jerr.line);
         ctl_import_reject(im, index, text, len, "invalid", r->why);
     } else {
-        json_t *claim = convert(r, cr, &extras);
+        json_t *verdict_error = NULL, *claim = convert(r, cr, &extras, &verdict_error);
         if (claim) ctl_import_add(im, index, text, len, claim, extras);
         else ctl_import_reject(im, index, text, len, "invalid", r->why);
+        if (claim && verdict_error) {
+            /* The claim goes in; the verdict that cannot is reported with its reason. */
+            im->v_rejected++;
+            char *copy = strndup(text, len);
+            ctl_import_write_reject(im, "element", index, copy ? copy : "", verdict_error);
+            free(copy);
+        }
         json_decref(cr);
     }
     ctl_import_progress(im);
     return im->fatal ? -1 : 0;
 }
 
-int ctl_read_claimreview(ctl_importer *im, FILE *in, const ctl_rating_map *map)
+int ctl_read_claimreview(ctl_importer *im, FILE *in)
 {
-    reading r = {.im = im, .map = map};
+    reading r = {.im = im};
     char err[200];
     if (ctl_jsonld_split(in, on_element, &r, err, sizeof err) < 0) {
         ctl_warn("ClaimReview input: %s", err);

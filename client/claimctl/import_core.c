@@ -304,12 +304,30 @@ static void check_only(ctl_importer *im, uint64_t where, const char *input, size
     json_decref(extras);
 }
 
+/* --lang and --outlet: defaults for the records that do not say. */
+static void apply_defaults(const ctl_importer *im, json_t *claim)
+{
+    if (im->lang && !json_object_get(claim, "lang"))
+        json_object_set_new(claim, "lang", json_string(im->lang));
+    if (!im->outlet) return;
+    json_t *apps = json_object_get(claim, "appearances"), *a;
+    size_t i;
+    if (!json_array_size(apps)) {
+        json_object_set_new(claim, "appearances", json_pack("[{ss}]", "outlet", im->outlet));
+        return;
+    }
+    json_array_foreach(apps, i, a)
+        if (json_is_object(a) && !json_object_get(a, "outlet"))
+            json_object_set_new(a, "outlet", json_string(im->outlet));
+}
+
 void ctl_import_add(ctl_importer *im, uint64_t where, const char *input, size_t len, json_t *claim,
                     json_t *extras)
 {
     if (im->fatal) goto drop;
     if (im->by && json_is_object(claim) && !json_object_get(claim, "by"))
         json_object_set_new(claim, "by", json_string(im->by));
+    if (json_is_object(claim)) apply_defaults(im, claim);
     if (im->dry_run) {
         check_only(im, where, input, len, claim, extras);
         return;
@@ -410,4 +428,9 @@ void ctl_import_free(ctl_importer *im)
     im->slots = NULL;
     claimd_args_free(im->record);
     im->record = NULL;
+    for (size_t i = 0; i < im->n_unmapped; i++) free(im->unmapped[i].label);
+    free(im->unmapped);
+    im->unmapped = NULL;
+    im->n_unmapped = 0;
 }
+

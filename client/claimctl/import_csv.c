@@ -5,14 +5,18 @@
  * end with LF or CRLF; blank lines are skipped; a UTF-8 byte order mark at the start is
  * skipped. The header names the columns: claim fields, one appearance (url, outlet, title,
  * published_at, appearance_lang) and one verdict (rating, label, score, verdict_by, verdict_at,
- * verdict_url, summary); --map renames columns. Empty cells are absent fields. List cells
- * (about, tags, via) separate items with ';', and a via item is NAME or NAME:HOW. */
+ * verdict_url, summary); --map renames columns (verdict.label, verdict.date... name the
+ * verdict's fields too). Empty cells are absent fields. List cells (about, tags, via) separate
+ * items with ';' (or --list-sep), and a via item is NAME or NAME:HOW. TSV (no_quotes) has no
+ * quoting: '"' is text. Dates as publishers write them ("2021-7-20") are padded. A rating cell
+ * holding a publisher's label is rated by the vocabulary (claimreview_rating.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "import.h"
+#include "isotime.h"
 
 #define RECORD_MAX ((size_t)16 << 20) /* a record past this is surely a quote left open */
 
@@ -53,6 +57,7 @@ static int put(buf *b, char c)
 typedef struct {
     FILE *in;
     char delim;
+    int no_quotes;
     unsigned char io[65536];
     size_t pos, len;
     int eof;
@@ -143,7 +148,7 @@ static int read_record(reader *r, const char **why)
             field_start = 1;
             continue;
         }
-        if (c == '"' && field_start) {
+        if (c == '"' && field_start && !r->no_quotes) {
             in_quotes = 1;
             field_start = 0;
             continue;
@@ -167,13 +172,26 @@ static const char *field(const reader *r, size_t i)
 
 /* ---- header ---- */
 
+const char *ctl_csv_field_name(const char *field)
+{
+    static const char *const alias[][2] = {
+        {"verdict.label", "label"}, {"verdict.rating", "rating"}, {"verdict.date", "verdict_at"},
+        {"verdict.at", "verdict_at"}, {"verdict_date", "verdict_at"}, {"verdict.url", "verdict_url"},
+        {"verdict.by", "verdict_by"}, {"verdict.score", "score"}, {"verdict.summary", "summary"},
+        {"verdict_label", "label"}, {"verdict_rating", "rating"},
+    };
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (!strcmp(alias[i][0], field)) return alias[i][1];
+    return field;
+}
+
 static int column_index(const char *name, const ctl_csv_options *o)
 {
     for (size_t i = 0; i < o->n_map; i++) {
         if (strcmp(o->map_from[i], name)) continue;
         const char *to = o->map_to[i];
         if (!*to || !strcmp(to, "-")) return C_IGNORE;
-        name = to;
+        name = ctl_csv_field_name(to);
         break;
     }
     for (int k = 0; columns[k]; k++)
@@ -206,10 +224,14 @@ static json_t *text_of(const char *s, const char *col, row_error *e)
     return j;
 }
 
-/* Splits s at ';' into trimmed, non-empty items, calling add for each. */
-static void split_items(char *s, json_t *list, const char *col, row_error *e, int via)
+/* Splits s at sep into trimmed, non-empty items, adding each to list. */
+static void split_items(char *s, const char *sep, json_t *list, const char *col, row_error *e, int via)
 {
-    for (char *save = NULL, *tok = strtok_r(s, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+    size_t seplen = strlen(sep);
+    for (char *tok = s, *next; tok; tok = next) {
+        char *at = strstr(tok, sep);
+        next = at ? at + seplen : NULL;
+        if (at) *at = '\0';
         char *item = trim(tok);
         if (!*item) continue;
         if (!via) {
@@ -236,7 +258,7 @@ static int parse_bool(const char *s, int *out)
 }
 
 /* Builds the claim and extras of one row (cells indexed by column kind). */
-static json_t *row_claim(char **cell, json_t **extras, row_error *e)
+static json_t *row_claim(char **cell, const char *list_sep, json_t **extras, row_error *e)
 {
     static const int plain[] = {K_TEXT, K_LANG, K_SPEAKER, K_SPEAKER_ROLE, K_ATTRIBUTION,
                                 K_SAID_AT, K_MEDIUM, K_EXTERNAL_ID, K_BY};
@@ -257,7 +279,7 @@ static json_t *row_claim(char **cell, json_t **extras, row_error *e)
     for (size_t i = 0; i < 3; i++) {
         if (!cell[lists[i]]) continue;
         json_t *list = json_array();
-        split_items(cell[lists[i]], list, columns[lists[i]], e, lists[i] == K_VIA);
+        split_items(cell[lists[i]], list_sep, list, columns[lists[i]], e, lists[i] == K_VIA);
         json_object_set_new(claim, columns[lists[i]], list);
     }
     if (cell[K_URL] || cell[K_OUTLET] || cell[K_TITLE] || cell[K_PUBLISHED_AT] || cell[K_APP_LANG]) {
@@ -295,7 +317,8 @@ static json_t *row_claim(char **cell, json_t **extras, row_error *e)
 
 int ctl_read_csv(ctl_importer *im, FILE *in, const ctl_csv_options *o)
 {
-    reader r = {.in = in, .delim = o->delimiter ? o->delimiter : ',', .line = 1};
+    reader r = {.in = in, .delim = o->delimiter ? o->delimiter : ',', .no_quotes = o->no_quotes, .line = 1};
+    const char *list_sep = o->list_sep ? o->list_sep : ";";
     const char *why = NULL;
     int *kind = NULL, rc = CTL_EXIT_OK;
     char **cell = NULL;
@@ -363,7 +386,18 @@ int ctl_read_csv(ctl_importer *im, FILE *in, const ctl_csv_options *o)
             if (kind[i] >= 0 && *v) cell[kind[i]] = v;
         }
         row_error e = {0};
-        json_t *extras = NULL, *claim = row_claim(cell, &extras, &e);
+        static const int times[] = {K_SAID_AT, K_PUBLISHED_AT, K_VERDICT_AT};
+        char canon[3][48];
+        for (size_t i = 0; i < 3; i++) {
+            cd_time t;
+            const char *v = cell[times[i]];
+            if (v && !ctl_canonical_time(v, canon[i]) && cd_time_parse_loose(v, strlen(v), &t) == 0) {
+                snprintf(canon[i], sizeof canon[i], "%s", t.canon);
+                cell[times[i]] = canon[i];
+            }
+        }
+        json_t *extras = NULL, *claim = row_claim(cell, list_sep, &extras, &e);
+        if (extras && !e.why) ctl_rate_verdict(im, json_array_get(json_object_get(extras, "verdicts"), 0));
         if (e.why) {
             char msg[160];
             snprintf(msg, sizeof msg, "column %s: %s", e.column, e.why);

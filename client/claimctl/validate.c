@@ -244,15 +244,23 @@ json_t *ctl_validate_claim(json_t *claim)
 static int verdict(check *c, json_t *v)
 {
     static const char *const allowed[] = {"rating", "label", "score", "by", "at", "summary", "url",
-                                          "evidence", NULL};
+                                          "evidence", "rating_value", "best_rating",
+                                          "worst_rating", "by_url", NULL};
+    static const char *const numbers[] = {"rating_value", "best_rating", "worst_rating"};
     char base[160];
     json_t *x;
     if (!json_is_object(v)) return fail(c, "invalid", "a verdict is a map");
     snprintf(base, sizeof base, "%s", c->field);
     if (only(c, v, allowed)) return -1;
     at(c, base, "rating", 0);
-    if (!(x = json_object_get(v, "rating"))) return fail(c, "invalid", "required");
-    if (one_of(c, x, ctl_ratings)) return -1;
+    /* No rating with a label: an unrated verdict (the daemon may still rate the label). */
+    if (!(x = json_object_get(v, "rating")) && !json_is_string(json_object_get(v, "label")))
+        return fail(c, "invalid", "required");
+    if (x && one_of(c, x, ctl_ratings)) return -1;
+    for (size_t i = 0; i < 3; i++)
+        if ((x = json_object_get(v, numbers[i])) && (at(c, base, numbers[i], 0), !json_is_number(x)))
+            return fail(c, "invalid", "a number");
+    if ((x = json_object_get(v, "by_url")) && (at(c, base, "by_url", 0), str(c, x, URL_MAX))) return -1;
     if ((x = json_object_get(v, "label")) && (at(c, base, "label", 0), str(c, x, SHORT_MAX))) return -1;
     if ((x = json_object_get(v, "by")) && (at(c, base, "by", 0), str(c, x, SHORT_MAX))) return -1;
     if ((x = json_object_get(v, "url")) && (at(c, base, "url", 0), str(c, x, URL_MAX))) return -1;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """limits.t: the configurable limits (PROTOCOL.md "Limits") hold against hostile clients.
 
-Daemon A (--max-connections 5 --idle-timeout 300 and other small limits): stats reports every
+Daemon A (--max-connections 5 --request-timeout 300 and other small limits): stats reports every
 configured limit; the 6th connection's request gets `busy` and that connection is closed while
 the first 5 keep working; a slot freed is usable again; a connection stuck inside a partial
 object (sent at once or trickled) is closed after ~300 ms, one idle between whole objects is not;
@@ -30,11 +30,11 @@ import ops_helpers as ops  # noqa: E402
 MIB = 1 << 20
 IDLE_MS = 300
 LIMITS_A = {"max_connections": 5, "max_request": 1 * MIB, "max_depth": 16, "max_text": 32 << 10,
-            "max_batch": 500, "max_output": 2 * MIB, "idle_timeout_ms": IDLE_MS, "max_subscriptions": 7}
+            "max_batch": 500, "max_output": 2 * MIB, "request_timeout_ms": IDLE_MS, "max_subscriptions": 7}
 
 
 def flag_args(limits):
-    names = {"idle_timeout_ms": "idle-timeout"}
+    names = {"idle_timeout_ms": "idle-timeout", "request_timeout_ms": "request-timeout"}
     out = []
     for k, v in limits.items():
         out += ["--" + names.get(k, k.replace("_", "-")), str(v)]
@@ -67,7 +67,11 @@ def connection_limit(d):
     conns = [first] + [d.client(timeout=5) for _ in range(4)]
     tap.ok(all(ping_ok(c) for c in conns), "5 connections (the limit) are all served")
     s = conns[0].call("stats")
-    tap.is_(s.get("limits"), LIMITS_A, "stats reports every configured limit")
+    lim = s.get("limits") or {}
+    tap.is_({k: lim.get(k) for k in LIMITS_A}, LIMITS_A, "stats reports every configured limit")
+    tap.ok(lim.get("idle_timeout_ms") == 60000 and lim.get("max_connections_per_uid") == 1
+           and lim.get("reserved_connections") == 0 and (lim.get("memory_budget") or 0) >= 4 * MIB,
+           "... and the defaults derived from --max-connections", short(lim))
     tap.is_(s.get("connections"), 5, "stats counts the 5 open connections")
 
     sixth = d.client(timeout=5)
@@ -360,7 +364,7 @@ def main():
         with b.client() as c:
             lim = c.call("stats").get("limits") or {}
         tap.ok(lim.get("max_output") == MIB and lim.get("max_connections") == 1024
-               and lim.get("idle_timeout_ms") == 30000 and lim.get("max_request") == 16 * MIB
+               and lim.get("idle_timeout_ms") == 60000 and lim.get("request_timeout_ms") == 30000 and lim.get("max_request") == 16 * MIB
                and lim.get("max_text") == 64 << 10 and lim.get("max_batch") == 10000 and lim.get("max_depth") == 32,
                "stats reports --max-output and the contract's defaults for the rest", short(lim))
         flood_output(b, rss_log)

@@ -315,6 +315,25 @@ static void test_changes(claimd_ctx *ctx)
     is_str(ch.type, "claim", "type");
     is_int((long long)ch.id, (long long)id, "the new claim's id");
     ok(strlen(ch.at) > 10, "commit time");
+    is_int((long long)ch.subscription, (long long)sub, "the subscription it is for");
+
+    /* A caller compiled with the first layout (struct_size ending at reason): it gets the
+     * change, and nothing is written past its struct. */
+    union {
+        claimd_change ch;
+        unsigned char bytes[sizeof(claimd_change)];
+    } old;
+    memset(&old, 0xa5, sizeof old);
+    old.ch.struct_size = offsetof(claimd_change, reason) + sizeof old.ch.reason;
+    claimd_claim_put(ctx, &(claimd_claim){.struct_size = sizeof(claimd_claim),
+                                          .text = "A second claim made while watching",
+                                          .speaker = "Watcher Test"},
+                     NULL, NULL, NULL, NULL);
+    is_int(claimd_next_change(watcher, &old.ch, 5000), CLAIMD_OK, "first-layout caller: change");
+    int untouched = 1;
+    for (size_t i = old.ch.struct_size; i < sizeof old; i++) untouched &= old.bytes[i] == 0xa5;
+    ok(old.ch.seq > ch.seq && !strcmp(old.ch.op, "claim.create") && untouched,
+       "filled up to its struct_size, not past it");
 
     claimd_value *page = NULL;
     is_int(claimd_changes(watcher, ch.seq - 1, 1, &page), CLAIMD_OK, "changes");

@@ -6,7 +6,10 @@
  * (9-byte keys, 16-byte DUPFIXED duplicates) and has the pass rebuild every derived table. */
 #include "tap.h"
 #include "bytes.h"
+#include "checksum.h"
+#include "claim.h"
 #include "db.h"
+#include "record.h"
 #include "entity_keys.h"
 
 #include <msgpack.h>
@@ -128,6 +131,63 @@ static void test_format_2(const char *dir)
     cd_db_close(&db);
 }
 
+/* Format 4 -> 5 alone: record values get their checksum, and a claim stored at format 4 reads
+ * back through cd_claim_load after the upgrade; a value checksummed twice would not. */
+static void test_format_5(void)
+{
+    char dir[] = "/tmp/claimd-upgrade-5-XXXXXX";
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return; }
+    cd_db db;
+    ok(cd_db_open(&db, dir, 1 << 20) == 0, "another environment opens");
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    cd_claim cl;
+    memset(&cl, 0, sizeof cl);
+    cl.id = 1;
+    cl.rev = 1;
+    cl.text = (cd_str){ "A claim stored at format 4", 26 };
+    cl.medium = -1;
+    cl.status = -1;
+    cd_claim_encode(&cl, &sb);
+    MDB_txn *txn;
+    unsigned char key[8], fmt[4];
+    cd_put_u64be(key, 1);
+    cd_put_u32be(fmt, 4);
+    mdb_txn_begin(db.env, NULL, 0, &txn);
+    int rc = put(txn, db.dbi[CD_DBI_CLAIMS], key, 8, sb.data, sb.size);
+    rc |= put(txn, db.dbi[CD_DBI_META], "format", 6, fmt, 4);
+    rc |= mdb_txn_commit(txn);
+    ok(rc == 0, "format 4 data written (a claim without a checksum)");
+    cd_db_close(&db);
+    if (ok(cd_db_open(&db, dir, 1 << 20) == 0, "format 4 data opens and is upgraded")) {
+        MDB_val k = { 8, key }, v;
+        mdb_txn_begin(db.env, NULL, MDB_RDONLY, &txn);
+        ok(mdb_get(txn, db.dbi[CD_DBI_CLAIMS], &k, &v) == 0 && v.mv_size == sb.size + CD_CHECKSUM_BYTES &&
+           memcmp(v.mv_data, sb.data, sb.size) == 0 && cd_checksum_ok(v.mv_data, v.mv_size),
+           "the claim's value is its format 4 bytes and their checksum");
+        MDB_val body;
+        cd_call c;
+        memset(&c, 0, sizeof c);
+        msgpack_zone_init(&c.zone, 1024);
+        cd_claim back;
+        ok(cd_rec_payload(&c, &v, &body) == 0 && cd_claim_decode(&c, &body, &back) == 0 && back.text.n == 26 &&
+           memcmp(back.text.p, "A claim stored at format 4", 26) == 0, "and it decodes as before");
+        unsigned char rotten[256];
+        memcpy(rotten, v.mv_data, v.mv_size);
+        rotten[10] ^= 0x04;
+        MDB_val rv = { v.mv_size, rotten };
+        c.err = CLAIMD_OK;
+        ok(cd_rec_payload(&c, &rv, &body) < 0 && c.err == CLAIMD_E_INTERNAL, "one flipped bit fails the checksum");
+        msgpack_zone_destroy(&c.zone);
+        mdb_txn_abort(txn);
+        cd_db_close(&db);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) diag("could not remove %s", dir);
+}
+
 /* Format 3 data with its idx table (plain 25-byte keys) and a search index: the old table is
  * deleted, claim_index is a DUPSORT|DUPFIXED table, and the derived tables are to be rebuilt. */
 static void test_format_3(const char *dir)
@@ -188,11 +248,11 @@ static void test_format_3(const char *dir)
     for (uint64_t id = 1; id <= 40; id++) {
         rev_key(rk2, id, 2);
         MDB_val k2 = { 12, rk2 };
-        stubs += mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &k2, &v) == 0 && v.mv_size == sizeof rev2_stub &&
-                 memcmp(v.mv_data, rev2_stub, sizeof rev2_stub) == 0;
+        stubs += mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &k2, &v) == 0 && v.mv_size == sizeof rev2_stub + CD_CHECKSUM_BYTES &&
+                 memcmp(v.mv_data, rev2_stub, sizeof rev2_stub) == 0 && cd_checksum_ok(v.mv_data, v.mv_size);
         rev_key(rk2, id, 1);
         k2 = (MDB_val){ 12, rk2 };
-        kept += mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &k2, &v) == 0 && v.mv_size == sizeof rev_full;
+        kept += mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &k2, &v) == 0 && v.mv_size == sizeof rev_full + CD_CHECKSUM_BYTES;
     }
     is_int(stubs, 40, "each current revision keeps op, at and by, and its record only in claims");
     is_int(kept, 40, "each older revision keeps its record");
@@ -245,6 +305,15 @@ int main(void)
     MDB_stat st;
     mdb_stat(txn, db.dbi[CD_DBI_IX_REVS], &st);
     is_int((long long)st.ms_entries, 0, "ix_revs is empty");
+    rev_key(k, 7, 2);
+    MDB_val rk = { 12, k };
+    ok(mdb_get(txn, db.dbi[CD_DBI_CLAIM_REVS], &rk, &v) == 0 && v.mv_size == 1 + CD_CHECKSUM_BYTES &&
+       ((const char *)v.mv_data)[0] == 'x' && cd_checksum_ok(v.mv_data, v.mv_size),
+       "format 4 -> 5 after 1 -> 2 -> 3 -> 4: a revision's value keeps its bytes and gains their checksum");
+    cd_put_u64be(seq, 5);
+    MDB_val sk = { 8, seq };
+    ok(mdb_get(txn, db.dbi[CD_DBI_CHANGES], &sk, &v) == 0 && cd_checksum_ok(v.mv_data, v.mv_size),
+       "and so does a change");
     mdb_txn_abort(txn);
     cd_db_close(&db);
 
@@ -290,6 +359,7 @@ int main(void)
 
     test_format_2(dir2);
     test_format_3(dir3);
+    test_format_5();
 
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s %s", dir, big, copy, dir2, dir3);

@@ -207,8 +207,33 @@ static void test_format(void)
        "cd_time_now_us is the wall clock in microseconds");
 }
 
+/* Times as publishers write them: padded, zoneless date-times keep their date, still strict
+ * about what a date can be. */
+static void test_loose(void)
+{
+    static const struct { const char *in, *canon; } good[] = {
+        {"2021-7-20", "2021-07-20"}, {"2021-07-9", "2021-07-09"}, {"2021-7", "2021-07"},
+        {"2021", "2021"}, {" 2021-7-20 ", "2021-07-20"}, {"2021-07-20T10:00:00", "2021-07-20"},
+        {"2021-7-20T23:59:59.123456", "2021-07-20"}, {"2021-07-20 9:05", "2021-07-20"},
+        {"2021-07-20T9:05Z", "2021-07-20T09:05Z"}, {"2021-7-20T10:00:00+02:00", "2021-07-20T08:00:00Z"},
+        {"2022-03-09T18:42:07.123+01:00", "2022-03-09T17:42:07.123Z"},
+        {"2021-07-20T10:00:00-0400", "2021-07-20T14:00:00Z"},
+    };
+    static const char *const bad[] = {"2021-13-01", "2021-02-30", "2021-7-32", "21-7-20", "2021-007-01",
+                                      "2021-07-20T25:00:00", "2021-07-20T10:61", "2021-07-20Tnoon",
+                                      "July 20, 2021", "2021-07-20T", "", "2021-07-20T10:00:00+25:00"};
+    cd_time t;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        ok(cd_time_parse_loose(good[i].in, strlen(good[i].in), &t) == 0 && !strcmp(t.canon, good[i].canon),
+           "loose: \"%s\" is %s", good[i].in, good[i].canon);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ok(cd_time_parse_loose(bad[i], strlen(bad[i]), &t) == -1, "loose: \"%s\" is invalid", bad[i]);
+    ok(cd_time_parse("2021-7-20", 9, &t) == -1, "the strict parser (the daemon's) still refuses 2021-7-20");
+}
+
 int main(void)
 {
+    test_loose();
     test_precisions();
     test_zones();
     test_leap_days();

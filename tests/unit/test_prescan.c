@@ -359,6 +359,30 @@ static void test_element_budget(void)
     is_int(cd_prescan(buf, 103, 1 << 20, 32, &len), CD_SCAN_OK, "cd_prescan has no element budget");
 }
 
+/* cd_prescan_counted: the number of values unpacking will make, checked against msgpack-c. */
+static void test_element_count(void)
+{
+    static const char nested[] = "\x92\x81\xa1" "a\xc0\x81\xa1" "a\xc0";
+    static const char scalar[] = "\xa3" "abc";
+    static const char empty[] = "\x90";
+    struct { const char *name, *bytes; size_t len; uint64_t want; } cases[] = {
+        { "nested [{a:nil},{a:nil}]", nested, sizeof nested - 1, 7 },
+        { "one string", scalar, sizeof scalar - 1, 1 },
+        { "empty array", empty, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = 0;
+        uint64_t n = 0;
+        is_int(cd_prescan_counted(cases[i].bytes, cases[i].len, 1 << 20, 32, UINT64_MAX, &len, &n), CD_SCAN_OK,
+               "%s: scans", cases[i].name);
+        is_int((int)n, (int)cases[i].want, "%s: %d values", cases[i].name, (int)cases[i].want);
+    }
+    uint64_t n = 99;
+    size_t len = 0;
+    is_int(cd_prescan_counted(nested, 4, 1 << 20, 32, UINT64_MAX, &len, &n), CD_SCAN_NEED_MORE, "partial: need more");
+    is_int((int)n, 99, "... and the count is left alone");
+}
+
 static void test_names(void)
 {
     is_str(cd_scan_result_name(CD_SCAN_OK), "ok", "name of OK");
@@ -378,6 +402,7 @@ int main(void)
     test_depth();
     test_msgid();
     test_element_budget();
+    test_element_count();
     test_names();
     return done_testing();
 }

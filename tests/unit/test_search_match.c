@@ -66,6 +66,9 @@ int main(void)
     is_str(canon("1,500", "en"), "1500", "a lone comma before three digits groups thousands in English");
     is_str(canon("2,5 млн", "ru"), "2500000", "Russian abbreviations");
     is_str(canon("", "en"), "", "an empty text");
+    is_str(canon("123456789012345678901234567890123456789012345678901234567890 trillion", "en"),
+           "123456789012345678901234567890123456789012345678901234567890 trillion",
+           "a number too long to multiply keeps its digits and its word");
     is_str(canon("9999999999999999999999999999999999999999999999999999999999999999999999", "en"),
            "9999999999999999999999999999999999999999999999999999999999999999999999",
            "a number too long to read is left as written");

@@ -1,0 +1,172 @@
+/* rating_labels: the built-in rating vocabulary, as data. Each line is a label as a publisher
+ * prints it and the contract rating it stands for ("-": known, deliberately without a rating:
+ * satire, PolitiFact's Flip-O-Meter, which rates consistency, not truth). Labels are folded
+ * before comparison (rating_vocab.c), so case, accents and punctuation need not be listed.
+ * Sources: the publishers' own published rating scales (named per block). An operator adds or
+ * overrides labels with a file (claimctl import --ratings, claimd --ratings). */
+#include "rating_vocab.h"
+
+const cd_vocab_entry cd_vocab_builtin[] = {
+    /* English, generic and Google Fact Check Tools usage */
+    {"true", "true"}, {"correct", "true"}, {"accurate", "true"}, {"confirmed", "true"},
+    {"mostly true", "mostly-true"}, {"mostly correct", "mostly-true"},
+    {"mostly accurate", "mostly-true"}, {"largely accurate", "mostly-true"},
+    {"largely true", "mostly-true"},
+    {"mixed", "mixed"}, {"mixture", "mixed"}, {"half true", "mixed"}, {"half truth", "mixed"},
+    {"partly true", "mixed"}, {"partly false", "mixed"}, {"partially true", "mixed"},
+    {"partially false", "mixed"}, {"partially correct", "mixed"}, {"imprecise", "mixed"},
+    {"mostly false", "mostly-false"}, {"mostly incorrect", "mostly-false"},
+    {"largely false", "mostly-false"}, {"largely inaccurate", "mostly-false"},
+    {"false", "false"}, {"incorrect", "false"}, {"inaccurate", "false"}, {"wrong", "false"},
+    {"fake", "false"}, {"fake news", "false"}, {"fabricated", "false"}, {"hoax", "false"},
+    {"hoax alert", "false"}, {"disinformation", "false"}, {"this is false", "false"}, {"not true", "false"},
+    {"misleading", "misleading"}, {"missing context", "misleading"},
+    {"out of context", "misleading"}, {"needs context", "misleading"},
+    {"lacks context", "misleading"}, {"lack of context", "misleading"},
+    {"distorts the facts", "misleading"}, {"exaggerated", "misleading"},
+    {"exaggeration", "misleading"}, {"decontextualized", "misleading"},
+    {"decontextualised", "misleading"}, {"cherry picks", "misleading"},
+    {"flawed reasoning", "misleading"}, {"spin", "misleading"}, {"false context", "misleading"},
+    {"unproven", "unproven"}, {"unverified", "unproven"}, {"unsupported", "unproven"},
+    {"no evidence", "unproven"}, {"unsubstantiated", "unproven"},
+    {"not enough evidence", "unproven"}, {"unverifiable", "unproven"},
+    {"insufficient evidence", "unproven"}, {"baseless", "unproven"},
+    {"in review", "in-review"}, {"under review", "in-review"},
+    {"research in progress", "in-review"}, {"checking", "in-review"},
+    {"satire", "-"},
+    /* PolitiFact Truth-O-Meter (true, mostly-true, half-true, mostly-false, formerly
+     * barely-true, false, pants-fire) and Flip-O-Meter (no flip, half flip, full flop) */
+    {"half-true", "mixed"}, {"barely true", "mostly-false"}, {"pants on fire", "false"},
+    {"pants fire", "false"}, {"pants on fire!", "false"},
+    {"no flip", "-"}, {"half flip", "-"}, {"full flop", "-"},
+    /* Snopes */
+    {"unfounded", "unproven"}, {"outdated", "-"}, {"miscaptioned", "misleading"},
+    {"correct attribution", "true"}, {"misattributed", "false"}, {"legend", "unproven"},
+    {"lost legend", "unproven"}, {"scam", "false"}, {"labeled satire", "-"},
+    {"labelled satire", "-"}, {"originated as satire", "misleading"}, {"recall", "-"},
+    /* AFP Fact Check, Full Fact, Africa Check, Lead Stories, Science Feedback */
+    {"altered", "false"}, {"altered photo", "false"}, {"altered video", "false"},
+    {"altered image", "false"}, {"doctored", "false"}, {"manipulated", "false"},
+    {"manipulated media", "false"}, {"photo out of context", "misleading"},
+    {"video out of context", "misleading"}, {"partly misleading", "misleading"},
+    /* The Washington Post Fact Checker */
+    {"geppetto checkmark", "true"}, {"one pinocchio", "mostly-true"},
+    {"two pinocchios", "mixed"}, {"three pinocchios", "mostly-false"},
+    {"four pinocchios", "false"}, {"bottomless pinocchio", "false"},
+    /* German: Correctiv.Faktencheck, dpa-Faktencheck, AFP Faktencheck, BR24 #Faktenfuchs */
+    {"richtig", "true"}, {"wahr", "true"}, {"stimmt", "true"},
+    {"größtenteils richtig", "mostly-true"}, {"überwiegend richtig", "mostly-true"},
+    {"teilweise richtig", "mixed"}, {"teilweise falsch", "mixed"}, {"zum teil falsch", "mixed"},
+    {"halb wahr", "mixed"}, {"größtenteils falsch", "mostly-false"},
+    {"überwiegend falsch", "mostly-false"},
+    {"falsch", "false"}, {"frei erfunden", "false"}, {"manipuliert", "false"},
+    {"stimmt nicht", "false"}, {"desinformation", "false"}, {"erfunden", "false"}, {"gefälscht", "false"},
+    {"fehlender kontext", "misleading"}, {"falscher kontext", "misleading"},
+    {"irreführend", "misleading"}, {"aus dem kontext gerissen", "misleading"},
+    {"unbelegt", "unproven"}, {"unbewiesen", "unproven"}, {"nicht belegt", "unproven"},
+    {"satire", "-"},
+    /* French: AFP Factuel, Les Décodeurs, Libération CheckNews, Les Surligneurs */
+    {"vrai", "true"}, {"plutôt vrai", "mostly-true"}, {"c est vrai", "true"},
+    {"partiellement vrai", "mixed"}, {"partiellement faux", "mixed"}, {"à nuancer", "mixed"},
+    {"imprécis", "mixed"}, {"plutôt faux", "mostly-false"},
+    {"faux", "false"}, {"c est faux", "false"}, {"intox", "false"}, {"infox", "false"},
+    {"montage", "false"}, {"photo retouchée", "false"}, {"retouché", "false"},
+    {"trompeur", "misleading"}, {"manque de contexte", "misleading"},
+    {"contexte manquant", "misleading"}, {"hors contexte", "misleading"},
+    {"faux contexte", "misleading"}, {"exagéré", "misleading"}, {"sorti de son contexte", "misleading"},
+    {"infondé", "unproven"}, {"non prouvé", "unproven"}, {"sans preuve", "unproven"},
+    {"invérifiable", "unproven"}, {"douteux", "unproven"},
+    /* Italian: Pagella Politica (vero, c'eri quasi, nì, pinocchio andante, panzana pazzesca),
+     * Facta, Open Fact-checking, AFP Italia */
+    {"vero", "true"}, {"notizia vera", "true"}, {"c'eri quasi", "mostly-true"},
+    {"nì", "mixed"}, {"parzialmente vero", "mixed"}, {"parzialmente falso", "mixed"},
+    {"pinocchio andante", "mostly-false"}, {"panzana pazzesca", "false"},
+    {"falso", "false"}, {"notizia falsa", "false"}, {"bufala", "false"}, {"manipolato", "false"},
+    {"truffa", "false"}, {"fuori contesto", "misleading"}, {"contesto mancante", "misleading"},
+    {"fuorviante", "misleading"}, {"senza prove", "unproven"}, {"non ci sono prove", "unproven"},
+    {"non dimostrato", "unproven"}, {"satira", "-"},
+    /* Spanish: Maldita.es, Newtral, EFE Verifica, Chequeado, AFP Factual, Colombiacheck */
+    {"verdadero", "true"}, {"cierto", "true"}, {"verdad", "true"},
+    {"verdadero pero", "mostly-true"}, {"mayormente verdadero", "mostly-true"},
+    {"verdad a medias", "mixed"}, {"parcialmente falso", "mixed"},
+    {"parcialmente verdadero", "mixed"}, {"parcialmente cierto", "mixed"}, {"discutible", "mixed"},
+    {"mayormente falso", "mostly-false"}, {"bulo", "false"}, {"montaje", "false"},
+    {"manipulado", "false"}, {"estafa", "false"}, {"timo", "false"}, {"inventado", "false"},
+    {"engañoso", "misleading"}, {"falta contexto", "misleading"}, {"sin contexto", "misleading"},
+    {"fuera de contexto", "misleading"}, {"exagerado", "misleading"},
+    {"contexto falso", "misleading"}, {"sin evidencias", "unproven"}, {"sin evidencia", "unproven"},
+    {"sin pruebas", "unproven"}, {"no hay pruebas", "unproven"}, {"no hay evidencia", "unproven"},
+    {"apresurado", "unproven"}, {"insostenible", "unproven"}, {"inchequeable", "unproven"},
+    {"sátira", "-"},
+    /* Portuguese: Lupa, Aos Fatos, Polígrafo, Observador Fact Check, AFP Checamos */
+    {"verdadeiro", "true"}, {"certo", "true"}, {"verdadeiro mas", "mostly-true"},
+    {"praticamente certo", "mostly-true"}, {"impreciso", "mixed"}, {"contraditório", "mixed"},
+    {"parcialmente verdadeiro", "mixed"}, {"errado", "false"}, {"boato", "false"},
+    {"pimenta na língua", "false"}, {"enganoso", "misleading"}, {"enganador", "misleading"},
+    {"distorcido", "misleading"}, {"descontextualizado", "misleading"},
+    {"fora de contexto", "misleading"}, {"esticado", "misleading"}, {"subestimado", "misleading"},
+    {"insustentável", "unproven"}, {"sem provas", "unproven"},
+    {"ainda é cedo para dizer", "unproven"}, {"de olho", "in-review"},
+    /* Polish: Demagog, AFP Sprawdzam, Konkret24 */
+    {"prawda", "true"}, {"częściowa prawda", "mixed"}, {"częściowy fałsz", "mixed"},
+    {"częściowo fałsz", "mixed"}, {"fałsz", "false"}, {"manipulacja", "misleading"},
+    {"brak kontekstu", "misleading"}, {"wprowadza w błąd", "misleading"},
+    {"nieweryfikowalne", "unproven"}, {"satyra", "-"},
+    /* Czech and Slovak: Demagog.cz, Demagog.sk */
+    {"pravda", "true"}, {"nepravda", "false"}, {"zavádějící", "misleading"},
+    {"zavádzajúce", "misleading"}, {"neověřitelné", "unproven"}, {"neoveriteľné", "unproven"},
+    /* Dutch: Nieuwscheckers, Knack, AFP */
+    {"waar", "true"}, {"grotendeels waar", "mostly-true"}, {"deels waar", "mixed"},
+    {"onwaar", "false"}, {"niet waar", "false"}, {"misleidend", "misleading"},
+    /* Greek: Ellinika Hoaxes, AFP, Greece Fact Check */
+    {"αληθές", "true"}, {"αληθής", "true"}, {"αλήθεια", "true"}, {"μερικώς αληθές", "mixed"},
+    {"μερικώς ψευδές", "mixed"}, {"ψευδές", "false"}, {"ψευδής", "false"},
+    {"ψευδής είδηση", "false"}, {"ψέμα", "false"}, {"παραπληροφόρηση", "false"},
+    {"απάτη", "false"}, {"αλλοιωμένο", "false"}, {"ανακριβές", "false"},
+    {"παραπλανητικό", "misleading"}, {"παραπλανητικός", "misleading"},
+    {"εκτός πλαισίου", "misleading"}, {"ελλιπές πλαίσιο", "misleading"},
+    {"αναπόδεικτο", "unproven"}, {"χωρίς αποδείξεις", "unproven"}, {"σάτιρα", "-"},
+    /* Romanian: Factual.ro (adevărat, parțial adevărat, trunchiat, parțial fals, fals,
+     * imposibil de verificat), Veridica, AFP */
+    {"adevărat", "true"}, {"parțial adevărat", "mostly-true"}, {"trunchiat", "mixed"},
+    {"parțial fals", "mostly-false"}, {"fals", "false"}, {"dezinformare", "false"},
+    {"înșelător", "misleading"}, {"scos din context", "misleading"},
+    {"lipsă context", "misleading"}, {"manipulare", "misleading"},
+    {"imposibil de verificat", "unproven"}, {"neverificabil", "unproven"}, {"satiră", "-"},
+    /* Turkish: Teyit, Doğruluk Payı, Doğrula, Malumatfuruş */
+    {"doğru", "true"}, {"çoğunlukla doğru", "mostly-true"}, {"büyük ölçüde doğru", "mostly-true"},
+    {"kısmen doğru", "mixed"}, {"kısmen yanlış", "mixed"}, {"yarı doğru", "mixed"},
+    {"karma", "mixed"}, {"çoğunlukla yanlış", "mostly-false"}, {"yanlış", "false"},
+    {"tamamen yanlış", "false"}, {"sahte", "false"}, {"asılsız", "false"},
+    {"yanıltıcı", "misleading"}, {"bağlamından koparılmış", "misleading"},
+    {"eksik bağlam", "misleading"}, {"belirsiz", "unproven"}, {"kanıtsız", "unproven"},
+    {"doğrulanamadı", "unproven"}, {"hiciv", "-"},
+    /* Russian: Provereno.media, StopFake, Noodle/Lapsha, AFP */
+    {"правда", "true"}, {"скорее правда", "mostly-true"}, {"полуправда", "mixed"},
+    {"частично правда", "mixed"}, {"скорее неправда", "mostly-false"},
+    {"скорее ложь", "mostly-false"}, {"неправда", "false"}, {"ложь", "false"}, {"фейк", "false"},
+    {"ложно", "false"}, {"недостоверно", "false"}, {"дезинформация", "false"},
+    {"манипуляция", "misleading"}, {"вводит в заблуждение", "misleading"},
+    {"вне контекста", "misleading"}, {"без контекста", "misleading"},
+    {"не доказано", "unproven"}, {"нет доказательств", "unproven"}, {"сатира", "-"},
+    /* Ukrainian: StopFake, VoxCheck, Vox Ukraine, Detector Media */
+    {"правда", "true"}, {"переважно правда", "mostly-true"}, {"напівправда", "mixed"},
+    {"частково правда", "mixed"}, {"переважно неправда", "mostly-false"}, {"неправда", "false"},
+    {"фейк", "false"}, {"недостовірно", "false"}, {"дезінформація", "false"},
+    {"маніпуляція", "misleading"}, {"перебільшення", "misleading"},
+    {"поза контекстом", "misleading"}, {"вирвано з контексту", "misleading"},
+    {"без доказів", "unproven"}, {"немає доказів", "unproven"},
+    /* Arabic: Fatabyyano, Misbar, AFP Arabic */
+    {"صحيح", "true"}, {"صحيح جزئيا", "mixed"}, {"زائف جزئيا", "mixed"}, {"جزئيا زائف", "mixed"},
+    {"غير دقيق", "mostly-false"}, {"زائف", "false"}, {"خطأ", "false"}, {"كاذب", "false"},
+    {"ملفق", "false"}, {"مفبرك", "false"}, {"مضلل", "misleading"}, {"عنوان مضلل", "misleading"},
+    {"سياق مضلل", "misleading"}, {"خارج السياق", "misleading"}, {"غير مثبت", "unproven"},
+    {"لا دليل", "unproven"}, {"ساخر", "-"},
+    /* Hindi and Urdu: Vishvas News, BOOM, Fact Crescendo */
+    {"सच", "true"}, {"सही", "true"}, {"आंशिक सच", "mixed"}, {"आंशिक रूप से सच", "mixed"},
+    {"फर्जी", "false"}, {"फ़र्ज़ी", "false"}, {"झूठ", "false"}, {"गलत", "false"},
+    {"भ्रामक", "misleading"}, {"سچ", "true"}, {"جعلی", "false"}, {"جھوٹ", "false"},
+    {"غلط", "false"}, {"گمراہ کن", "misleading"},
+};
+
+const size_t cd_vocab_builtin_n = sizeof cd_vocab_builtin / sizeof cd_vocab_builtin[0];
