@@ -9,6 +9,7 @@
 #include "ixpass.h"
 #include "record.h"
 #include "search.h"
+#include "search_runs.h"
 #include "server.h"
 #include "wbuf.h"
 
@@ -107,7 +108,11 @@ int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more)
         rc = index_claim(c, txn, ids[i]);
     }
     free(ids);
-    if (rc || cd_wbuf_flush(c, srv->wbuf, txn)) return -1;
+    /* The pass's postings become one run; on failure the txn is aborted, so are they. */
+    if (rc || cd_runs_flush(c, srv->runs, txn) || cd_wbuf_flush(c, srv->wbuf, txn)) {
+        cd_run_builder_clear(srv->runs);
+        return -1;
+    }
     if (last == from) return 0;
     unsigned char seq[8];
     cd_put_u64be(seq, last);

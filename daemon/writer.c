@@ -13,6 +13,7 @@
 #include "params.h"
 #include "search.h"
 #include "server.h"
+#include "search_runs.h"
 #include "wbuf.h"
 #include "writer.h"
 
@@ -33,6 +34,7 @@
 #define IX_IDLE_DELAY_NS 20000000LL
 #define IX_RETRY_NS 1000000000LL     /* a failed pass is tried again after this, new changes or not */
 #define IX_PASS_MIN 16           /* the smallest pass MDB_TXN_FULL can halve it to */
+#define MERGE_STEPS_MAX_NS 50000000LL /* merge steps after a pass, while no write waits */
 #define IX_PASS_REGROW 64        /* passes after a halving before the size doubles again */
 
 struct cd_writer {
@@ -256,6 +258,39 @@ static int run_index_pass(cd_writer *w)
     return rc;
 }
 
+/* Merge steps of the search runs (search_runs.h), each in a txn of its own, after a pass: at
+ * least one, so merges keep up under a steady stream of writes, and more while no write
+ * waits, up to MERGE_STEPS_MAX_NS. A failed step is logged and left for the next pass. */
+static void run_merge_steps(cd_writer *w)
+{
+    cd_server *srv = w->srv;
+    cd_call *c = w->ixcall;
+    int64_t start = (int64_t)uv_hrtime();
+    for (int steps = 0;; steps++) {
+        if (steps) {
+            pthread_mutex_lock(&w->mu);
+            int waiting = w->queue_head != NULL || w->stop;
+            pthread_mutex_unlock(&w->mu);
+            if (waiting || (int64_t)uv_hrtime() - start > MERGE_STEPS_MAX_NS) return;
+        }
+        MDB_txn *txn;
+        int more = 0, finished = 0, rc;
+        cd_call_reset(c);
+        msgpack_zone_clear(&c->zone);
+        if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) { cd_error("search run merge: %s", mdb_strerror(rc)); return; }
+        if (cd_runs_merge_step(c, txn, CD_RUN_STEP_POSTINGS, &more, &finished)) {
+            mdb_txn_abort(txn);
+            /* Out of room: the next pass grows the map; the merge waits for it. */
+            if (c->mdb_rc != MDB_MAP_FULL) cd_error("search run merge failed: %s", c->err_msg);
+            return;
+        }
+        if ((rc = mdb_txn_commit(txn))) { cd_error("search run merge: %s", mdb_strerror(rc)); return; }
+        atomic_fetch_add(&srv->ix.merge_steps, 1);
+        if (finished) atomic_fetch_add(&srv->ix.merges, 1);
+        if (!more) return;
+    }
+}
+
 /* Whether the index has changes to catch up on and may try: after a failed pass, only once
  * new changes came or a reader asks (writer thread). */
 static int index_behind(const cd_writer *w)
@@ -307,7 +342,7 @@ static void *writer_main(void *arg)
         if (work < 0) { pthread_mutex_unlock(&w->mu); break; }
         if (work == 0) {
             pthread_mutex_unlock(&w->mu);
-            run_index_pass(w);
+            if (run_index_pass(w) == 0) run_merge_steps(w);
             w->ix_behind_since = 0;
             continue;
         }
@@ -383,9 +418,12 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     w->srv = srv;
     w->done = done;
     w->ix_pass_max = CD_IX_PASS_MAX;
-    if (!(srv->wbuf = cd_wbuf_new()) || !(w->ixcall = cd_call_new_internal(srv))) {
+    if (!(srv->wbuf = cd_wbuf_new()) || !(srv->runs = cd_run_builder_new()) ||
+        !(w->ixcall = cd_call_new_internal(srv))) {
         cd_wbuf_free(srv->wbuf);
         srv->wbuf = NULL;
+        cd_run_builder_free(srv->runs);
+        srv->runs = NULL;
         free(w);
         return NULL;
     }
@@ -397,7 +435,6 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
         mdb_txn_abort(txn);
     }
     ix_publish(srv);
-    cd_wbuf_set_apply(srv->wbuf, srv->db.dbi[CD_DBI_SEARCH_TERMS], cd_search_postings_apply);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
     if (uv_async_init(srv->loop, &w->async, on_async)) goto fail;
@@ -412,6 +449,8 @@ fail:
     cd_call_free(w->ixcall);
     cd_wbuf_free(srv->wbuf);
     srv->wbuf = NULL;
+    cd_run_builder_free(srv->runs);
+    srv->runs = NULL;
     free(w);
     return NULL;
 }
@@ -435,6 +474,8 @@ static void free_on_close(uv_handle_t *h)
     cd_writer *w = h->data;
     cd_wbuf_free(w->srv->wbuf);
     w->srv->wbuf = NULL;
+    cd_run_builder_free(w->srv->runs);
+    w->srv->runs = NULL;
     cd_call_free(w->ixcall);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->wake);
