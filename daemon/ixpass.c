@@ -108,8 +108,9 @@ int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more)
         rc = index_claim(c, txn, ids[i]);
     }
     free(ids);
+    uint64_t written = 0;
     /* The pass's postings become one run; on failure the txn is aborted, so are they. */
-    if (rc || cd_runs_flush(c, srv->runs, txn) || cd_wbuf_flush(c, srv->wbuf, txn)) {
+    if (rc || cd_runs_flush(c, srv->runs, txn, &written) || cd_wbuf_flush(c, srv->wbuf, txn)) {
         cd_run_builder_clear(srv->runs);
         return -1;
     }
@@ -119,6 +120,7 @@ int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more)
     MDB_val k = indexed_key, v = { 8, seq };
     if ((rc = mdb_put(txn, srv->db.dbi[CD_DBI_META], &k, &v, 0))) return cd_fail_mdb(c, rc, "recording index state");
     srv->ix.pend_indexed = last;
+    srv->ix.pend_postings += written;
     return 0;
 }
 

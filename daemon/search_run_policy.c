@@ -6,7 +6,9 @@
  * is then rewritten once per class it climbs (about log4 of the index's size over CD_RUN_BASE),
  * and a reader consults at most CD_RUN_FANIN - 1 runs a class. Should runs pile up anyway (a
  * steady stream of one-claim passes makes many small runs before they reach a class), the
- * smallest are merged once more than CD_RUN_READ_MAX are live, which bounds a reader's work. */
+ * smallest are merged once more than CD_RUN_READ_MAX are live, which bounds a reader's work.
+ * With CD_RUN_JOBS merges of CD_RUN_FANIN + 1 runs each, the slots in use stay below
+ * CD_RUN_READ_MAX + CD_RUN_JOBS * (CD_RUN_FANIN + 1) = 36 of 40. */
 #include <string.h>
 #include "bytes.h"
 #include "search_runs.h"
@@ -35,8 +37,9 @@ static size_t live_by_size(const cd_run_dir *d, size_t out[CD_RUN_SLOTS])
 
 size_t cd_run_pick(const cd_run_dir *d, size_t pick[CD_RUN_SLOTS])
 {
-    for (size_t i = 0; i < d->n; i++)
-        if (d->run[i].role != CD_RUN_LIVE) return 0;          /* one merge at a time */
+    int jobs = 0;
+    for (size_t i = 0; i < d->n; i++) jobs += d->run[i].role == CD_RUN_OUTPUT;
+    if (jobs >= CD_RUN_JOBS) return 0;
     size_t live[CD_RUN_SLOTS], n = live_by_size(d, live);
     if (n < 2) return 0;
     /* The smallest class with CD_RUN_FANIN runs: they are adjacent in size order. */
@@ -47,7 +50,7 @@ size_t cd_run_pick(const cd_run_dir *d, size_t pick[CD_RUN_SLOTS])
             return CD_RUN_FANIN;
         }
     }
-    if (n > CD_RUN_READ_MAX || d->n + 1 >= CD_RUN_SLOTS) {
+    if (n > CD_RUN_READ_MAX || d->n + CD_RUN_FANIN >= CD_RUN_SLOTS) {
         size_t k = n < CD_RUN_FANIN ? n : CD_RUN_FANIN;
         memcpy(pick, live, k * sizeof *pick);
         return k;
@@ -72,7 +75,7 @@ size_t cd_run_dir_encode(const cd_run_dir *d, unsigned char *out)
     *p++ = (unsigned char)d->n;
     for (size_t i = 0; i < d->n; i++) {
         *p++ = d->run[i].slot;
-        *p++ = d->run[i].role;
+        *p++ = (unsigned char)(d->run[i].role | d->run[i].job << 2);
         cd_put_u64be(p, d->run[i].postings);
         p += 8;
     }
@@ -87,9 +90,12 @@ int cd_run_dir_decode(const unsigned char *p, size_t n, cd_run_dir *d)
     unsigned long long used = 0;
     for (size_t i = 0; i < d->n; i++) {
         const unsigned char *e = p + 2 + i * 10;
-        if (e[0] >= CD_RUN_SLOTS || e[1] > CD_RUN_OUTPUT || (used >> e[0] & 1)) return -1;
+        unsigned role = e[1] & 3, job = e[1] >> 2;
+        if (e[0] >= CD_RUN_SLOTS || role > CD_RUN_OUTPUT || job > CD_RUN_JOBS || (role == CD_RUN_LIVE) != (job == 0) ||
+            (used >> e[0] & 1))
+            return -1;
         used |= 1ULL << e[0];
-        d->run[i] = (cd_run_info){ e[0], e[1], cd_get_u64be(e + 2) };
+        d->run[i] = (cd_run_info){ e[0], (uint8_t)role, (uint8_t)job, cd_get_u64be(e + 2) };
     }
     return 0;
 }

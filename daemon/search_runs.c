@@ -189,8 +189,9 @@ static int term_cmp(const void *a, const void *b)
 
 static int merge_until_free(cd_call *c, MDB_txn *txn, cd_run_dir *d, int *slot);
 
-int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn)
+int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn, uint64_t *written)
 {
+    *written = 0;
     if (!b->nterms) return 0;
     cd_run_dir d;
     int slot, rc = 0;
@@ -230,7 +231,8 @@ int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn)
         if (append_term(c, cur, b->keys + s->koff, s->klen, buf, n)) goto out;
         total += n;
     }
-    d.run[d.n++] = (cd_run_info){ (uint8_t)slot, CD_RUN_LIVE, total };
+    d.run[d.n++] = (cd_run_info){ (uint8_t)slot, CD_RUN_LIVE, 0, total };
+    *written = total;
     dir_store(c, txn, &d);
 out:
     if (cur) mdb_cursor_close(cur);
@@ -387,18 +389,43 @@ int cd_runs_merge_due(const cd_run_dir *d)
 }
 
 /* Starts the merge the policy picks, if any: marks its inputs and takes an output slot. */
-static int merge_start(cd_call *c, MDB_txn *txn, cd_run_dir *d, int *started)
+static int merge_start(cd_call *c, MDB_txn *txn, cd_run_dir *d)
 {
     size_t pick[CD_RUN_SLOTS], n = cd_run_pick(d, pick);
     int slot;
-    *started = 0;
     if (!n) return 0;
+    uint8_t job = 1;                     /* the lowest number no merge under way has */
+    for (int busy = 1; busy && job <= CD_RUN_JOBS;) {
+        busy = 0;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->run[i].job == job) { busy = 1; job++; break; }
+    }
+    if (job > CD_RUN_JOBS) return 0;
     if (take_slot(c, txn, d, &slot)) return -1;
-    if (slot < 0) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "no free slot for a search run merge");
-    for (size_t i = 0; i < n; i++) d->run[pick[i]].role = CD_RUN_INPUT;
-    d->run[d->n++] = (cd_run_info){ (uint8_t)slot, CD_RUN_OUTPUT, 0 };
-    *started = 1;
+    if (slot < 0) return 0;                     /* full: the merges under way free slots */
+    for (size_t i = 0; i < n; i++) {
+        d->run[pick[i]].role = CD_RUN_INPUT;
+        d->run[pick[i]].job = job;
+    }
+    d->run[d->n++] = (cd_run_info){ (uint8_t)slot, CD_RUN_OUTPUT, job, 0 };
     return 0;
+}
+
+/* The merge under way with the fewest input postings left (0: none): small merges finish
+ * first, so the runs passes keep making are merged while a big merge goes on. */
+static uint8_t next_job(const cd_run_dir *d)
+{
+    uint64_t left[CD_RUN_JOBS + 1] = { 0 };
+    int active[CD_RUN_JOBS + 1] = { 0 };
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->run[i].role == CD_RUN_LIVE) continue;
+        active[d->run[i].job] = 1;
+        if (d->run[i].role == CD_RUN_INPUT) left[d->run[i].job] += d->run[i].postings;
+    }
+    uint8_t best = 0;
+    for (uint8_t j = 1; j <= CD_RUN_JOBS; j++)
+        if (active[j] && (!best || left[j] < left[best])) best = j;
+    return best;
 }
 
 /* Moves the whole of the smallest term at the inputs' fronts to the output; *moved gets its
@@ -450,26 +477,20 @@ static int merge_term(cd_call *c, MDB_cursor **in, size_t nin, MDB_cursor *out, 
     return 0;
 }
 
-int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, int *more, int *finished)
+int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *res)
 {
     cd_run_dir d;
-    *more = 0;
-    *finished = 0;
-    if (cd_runs_dir(c, txn, &d)) return -1;
+    memset(res, 0, sizeof *res);
+    if (cd_runs_dir(c, txn, &d) || merge_start(c, txn, &d)) return -1;
+    uint8_t job = next_job(&d);
+    if (!job) return 0;
     size_t out_i = d.n, nin = 0, in_i[CD_RUN_SLOTS];
     for (size_t i = 0; i < d.n; i++) {
+        if (d.run[i].job != job) continue;
         if (d.run[i].role == CD_RUN_OUTPUT) out_i = i;
-        else if (d.run[i].role == CD_RUN_INPUT) in_i[nin++] = i;
+        else in_i[nin++] = i;
     }
-    if (out_i == d.n) {
-        int started;
-        if (merge_start(c, txn, &d, &started)) return -1;
-        if (!started) return 0;
-        for (size_t i = 0; i < d.n; i++) {
-            if (d.run[i].role == CD_RUN_OUTPUT) out_i = i;
-            else if (d.run[i].role == CD_RUN_INPUT) in_i[nin++] = i;
-        }
-    }
+    if (out_i == d.n) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run merge lost its output");
     MDB_cursor *in[CD_RUN_SLOTS], *out = NULL;
     uint64_t taken[CD_RUN_SLOTS], moved_total = 0;
     unsigned char *buf = NULL;
@@ -492,15 +513,17 @@ int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, int *more, int *
         moved_total += moved;
         if (!moved) {                              /* inputs empty: the output is a run now */
             d.run[out_i].role = CD_RUN_LIVE;
+            d.run[out_i].job = 0;
             for (size_t i = d.n; i-- > 0;)
-                if (d.run[i].role == CD_RUN_INPUT) dir_remove(&d, i);
-            *finished = 1;
+                if (d.run[i].role == CD_RUN_INPUT && d.run[i].job == job) dir_remove(&d, i);
+            res->finished = 1;
             break;
         }
         if (moved_total >= budget) break;
     }
     if (dir_store(c, txn, &d)) goto done;
-    *more = cd_runs_merge_due(&d);
+    res->more = cd_runs_merge_due(&d) ? (d.n > CD_RUN_SLOTS / 2 ? 2 : 1) : 0;
+    res->moved = moved_total;
 done:
     for (size_t i = 0; i < opened; i++) mdb_cursor_close(in[i]);
     if (out) mdb_cursor_close(out);
@@ -511,9 +534,9 @@ done:
 /* A flush found no free slot (merges have not kept up): merge in this txn until one is free. */
 static int merge_until_free(cd_call *c, MDB_txn *txn, cd_run_dir *d, int *slot)
 {
-    int more = 1, finished;
-    while (*slot < 0 && more) {
-        if (cd_runs_merge_step(c, txn, SIZE_MAX, &more, &finished) || cd_runs_dir(c, txn, d) || take_slot(c, txn, d, slot))
+    cd_run_step st = { 1, 0, 0 };
+    while (*slot < 0 && st.more) {
+        if (cd_runs_merge_step(c, txn, SIZE_MAX, &st) || cd_runs_dir(c, txn, d) || take_slot(c, txn, d, slot))
             return -1;
     }
     return *slot < 0 ? cd_fail(c, CLAIMD_E_INTERNAL, NULL, "no free slot for a search run") : 0;

@@ -17,7 +17,10 @@
  *         id delta(v) and for every posting tf|flags(1) norm(1) (search.h's posting fields).
  *         span = last id - first_id; maxtf/minnorm bound BM25 over the chunk (block-max).
  * The directory (meta "runs"): version(1) count(1), then per run slot(1) role(1) postings(8):
- * role 0 a run, 1 an input of the merge under way, 2 its output (at most one merge at a time).
+ * role's low two bits 0 a run, 1 an input of a merge under way, 2 its output, and bits 2-4 that
+ * merge's number (1..CD_RUN_JOBS). Several merges may be under way: a big merge takes many
+ * steps, and the small runs that passes make meanwhile are merged in between (the step goes to
+ * the merge with the fewest postings left), so they never pile up behind it.
  */
 #ifndef CD_SEARCH_RUNS_H
 #define CD_SEARCH_RUNS_H
@@ -35,11 +38,12 @@
 #define CD_RUN_FANIN 4               /* runs of one size class merged together */
 #define CD_RUN_BASE 32768            /* postings of the smallest size class */
 #define CD_RUN_STEP_POSTINGS 131072  /* postings one merge step moves (whole terms, at least one) */
+#define CD_RUN_JOBS 4                /* merges under way at once at most */
 
 enum { CD_RUN_LIVE = 0, CD_RUN_INPUT = 1, CD_RUN_OUTPUT = 2 };
 
 typedef struct {
-    uint8_t slot, role;
+    uint8_t slot, role, job;         /* job: the merge (1..CD_RUN_JOBS) an input/output is in */
     uint64_t postings;
 } cd_run_info;
 
@@ -79,9 +83,10 @@ int cd_run_chunk_decode(const MDB_val *k, const MDB_val *v, unsigned char *out, 
 /* Size class of a run of p postings: 0 below CD_RUN_BASE, then one per factor CD_RUN_FANIN. */
 int cd_run_class(uint64_t postings);
 
-/* Picks the runs to merge next when no merge is under way: CD_RUN_FANIN live runs of the smallest
- * class that has that many (or, when the directory is nearly full, the smallest runs). Writes
- * their indexes in d into pick and returns how many (0: nothing to merge). */
+/* Picks the runs to merge next (while fewer than CD_RUN_JOBS merges are under way):
+ * CD_RUN_FANIN live runs of the smallest class that has that many (or, when too many runs are
+ * live, the smallest ones). Writes their indexes in d into pick and returns how many (0:
+ * nothing to merge). */
 size_t cd_run_pick(const cd_run_dir *d, size_t pick[CD_RUN_SLOTS]);
 
 /* A slot no run of d uses, or -1. */
@@ -109,8 +114,9 @@ int cd_run_builder_add(cd_call *c, cd_run_builder *b, const unsigned char *tkey,
 void cd_run_builder_clear(cd_run_builder *b);
 
 /* Writes the held-back postings as one new run in txn and empties b (nothing to do when it is
- * empty). Runs a merge to its end first when no slot is free. 0, or -1 with the error set. */
-int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn);
+ * empty); *written gets their number. Runs merges first when no slot is free. 0, or -1 with
+ * the error set. */
+int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn, uint64_t *written);
 
 /* The directory as txn sees it (empty when there is none). 0, or -1 with the error set. */
 int cd_runs_dir(cd_call *c, MDB_txn *txn, cd_run_dir *d);
@@ -131,10 +137,15 @@ int cd_runs_df(cd_call *c, MDB_txn *txn, const cd_run_dir *d, const unsigned cha
 /* Whether a merge is under way or due. */
 int cd_runs_merge_due(const cd_run_dir *d);
 
+typedef struct {
+    int more;                        /* merge work remains: 1, or 2 when the directory is over half full */
+    int finished;                    /* this step ended a merge */
+    uint64_t moved;                  /* postings it moved */
+} cd_run_step;
+
 /* One merge step in txn: starts a merge when one is due, moves up to budget postings (whole
- * terms, at least one) from its inputs to its output, and ends it when the inputs are empty.
- * *more says whether merge work remains, *finished whether this step ended a merge. 0, or -1
- * with the error set. */
-int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, int *more, int *finished);
+ * terms, at least one) from the inputs of the merge with the fewest postings left to its
+ * output, and ends that merge when its inputs are empty. 0, or -1 with the error set. */
+int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *out);
 
 #endif

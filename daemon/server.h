@@ -27,6 +27,7 @@ typedef struct {
     _Atomic uint64_t passes;     /* passes committed */
     _Atomic uint64_t merge_steps, merges; /* search run merge steps and merges committed */
     uint64_t pend_committed, pend_indexed; /* writer thread: as of its open txn */
+    uint64_t pend_postings;      /* writer thread: postings passes wrote that merges still owe work for */
     cd_call *waiters;            /* loop thread: parked reads, in arrival order */
 } cd_ix_state;
 
