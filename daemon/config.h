@@ -33,6 +33,8 @@ typedef struct {
     const char *publish_url;     /* NATS server to publish the change feed to (publish.h); NULL: off */
     const char *publish_stream;  /* its JetStream stream (default "claimd") */
     cd_vocab *ratings;           /* --ratings FILE: labels added to the rating vocabulary; NULL: none */
+    unsigned read_threads;       /* libuv thread pool size: slow reads and backups at once (readpool.h) */
+    unsigned read_nice;          /* the nice value of those threads (0-19; 0: the daemon's) */
 } cd_config;
 
 /* Fills *cfg with the defaults of the wire contract. */
