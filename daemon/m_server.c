@@ -89,7 +89,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 33);
+    msgpack_pack_map(pk, 35);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -113,6 +113,9 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "memory_busy", srv->stats.memory_busy);
     pack_u64(pk, "memory_closed", srv->stats.memory_closed);
     pack_u64(pk, "map_growths", srv->stats.map_growths);
+    /* Slow reads on the thread pool (readpool.h): running now, and how often a growth held them. */
+    pack_u64(pk, "reads_off_loop", srv->workers_running);
+    pack_u64(pk, "reads_held_for_growth", srv->stats.reads_held);
     /* The index pass: how far behind the committed changes it is, and whether it is failing. */
     uint64_t committed = atomic_load(&srv->ix.committed), indexed = atomic_load(&srv->ix.indexed);
     pack_u64(pk, "index_lag", committed > indexed ? committed - indexed : 0);
