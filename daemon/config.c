@@ -40,6 +40,7 @@ void cd_config_defaults(cd_config *cfg)
         .reserved_connections = 0,
         .memory_budget = default_memory_budget(),
         .publish_stream = "claimd",
+        .stream_replicas = 1,
     };
 }
 
@@ -56,6 +57,9 @@ static void usage(FILE *to)
         "usage: claimd [options]\n"
         "       claimd --check DIR    walk every table of DIR's database read-only and report\n"
         "                             damage (exit 0 none, 1 damage, 2 cannot open)\n"
+        "       claimd --promote DIR [--force]\n"
+        "                             make a stopped replica's data directory a primary's (refused\n"
+        "                             while it has not applied every change it heard of, unless --force)\n"
         "  --data DIR            LMDB data directory (default ./var/data)\n"
         "  --socket PATH         Unix socket (default $CLAIMD_SOCKET, else ./var/claimd.sock)\n"
         "  --socket-mode MODE    octal permissions of the socket (default 0660; 0666 lets every\n"
@@ -87,7 +91,12 @@ static void usage(FILE *to)
         "  --publish URL         publish every committed change to NATS JetStream at URL\n"
         "                        (nats://HOST:PORT), subjects claimd.STREAM.OP\n"
         "  --ratings FILE        more rating labels for verdict.add without a rating (label<TAB>rating lines)\n"
-        "  --stream NAME         the JetStream stream for --publish (default claimd)\n"
+        "  --stream NAME         the JetStream stream for --publish or --replica-of (default claimd)\n"
+        "  --stream-replicas N   copies of the stream --publish creates when it does not exist, on\n"
+        "                        that many nodes of a NATS cluster (default 1; 3 in a cluster of three)\n"
+        "  --replica-of URL      run as a read replica of the primary publishing --stream on NATS at\n"
+        "                        URL (nats://HOST:PORT, or several, comma-separated): writes are\n"
+        "                        refused with read_only\n"
         "  --config FILE         read settings from FILE: lines of key = value, keys as the\n"
         "                        flags above without --; flags given override the file\n"
         "  --version, --help\n");
@@ -151,6 +160,11 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "publish")) {
         bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
         cfg->publish_url = val;
+    }
+    else if (!strcmp(name, "stream-replicas")) bad = parse_uint(val, &cfg->stream_replicas) < 0 || cfg->stream_replicas > 5;
+    else if (!strcmp(name, "replica-of")) {
+        bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
+        cfg->replica_url = val;
     }
     else if (!strcmp(name, "ratings")) {
         char err[300];
@@ -224,6 +238,8 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "memory-budget", required_argument, 0, 0 },
         { "publish", required_argument, 0, 0 },
         { "ratings", required_argument, 0, 0 },
+        { "replica-of", required_argument, 0, 0 },
+        { "stream-replicas", required_argument, 0, 0 },
         { "stream", required_argument, 0, 0 },
         { "config", required_argument, 0, 'c' },
         { "version", no_argument, 0, 'V' },
