@@ -104,7 +104,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_OBJ) $(COMMON_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags $(PKGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
-unit-tests: $(UNIT_BIN) $(BUILD)/tests/nats_consume $(BUILD)/tests/nats_purge
+unit-tests: $(UNIT_BIN) $(BUILD)/tests/nats_consume $(BUILD)/tests/nats_purge $(BUILD)/tests/ixcheck
 
 # A JetStream consumer that is not claimd, for tests/py/publish.t.
 $(BUILD)/tests/nats_consume: tests/nats/consume.c
