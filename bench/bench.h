@@ -31,7 +31,7 @@ typedef struct {
     const char *only;          /* --only=import,get,...: run a subset */
 } bench_opts;
 
-/* True when the measurement named name (import, claimctl, get, query, search, writes) is
+/* True when the measurement named name (import, claimctl, get, query, search, getload, writes) is
  * selected by --only (or --only is unset). */
 int bench_selected(const bench_opts *o, const char *name);
 
@@ -280,6 +280,7 @@ int run_claimctl(bench_run *r);    /* claimctl import into a second daemon */
 int run_get(bench_run *r);         /* claim.get latency, 32 clients, depth 16; raw; Redis */
 int run_query(bench_run *r);       /* claim.query newest-20 by speaker, 32 clients; SQLite */
 int run_search(bench_run *r);      /* claim.search two terms top 20; SQLite FTS5 */
+int run_getload(bench_run *r);     /* claim.get p99 while 4 clients run heavy searches */
 int run_writes(bench_run *r);      /* durable claim.put, 1 and 64 clients; SQLite; fsync */
 
 /* ---- results ------------------------------------------------------------------------------ */

@@ -1,7 +1,7 @@
 /* claimbench: runs the whole suite in one go (so every ratio compares figures measured minutes
  * apart on the same machine), prints the table and writes the JSON results.
  *
- *   claimbench [--claims=N] [--smoke] [--seconds=S] [--only=import,claimctl,get,query,search,writes]
+ *   claimbench [--claims=N] [--smoke] [--seconds=S] [--only=import,claimctl,get,query,search,getload,writes]
  *              [--claimd=PATH] [--claimctl=PATH] [--results=DIR] [--json=PATH] [--dir=TMP]
  *              [--batch=N] [--depth=N] [--no-peers] [--keep] */
 #include <ftw.h>
@@ -25,7 +25,7 @@ static void usage(FILE *to)
         "  --claims=N       corpus size (default 100000; 1000000 for the 1M suite)\n"
         "  --smoke          tiny corpus (2000) and short runs, for CI\n"
         "  --seconds=S      length of each timed run (default 5, smoke 0.3)\n"
-        "  --only=LIST      comma list of: import claimctl get query search writes (import always runs)\n"
+        "  --only=LIST      comma list of: import claimctl get query search getload writes (import always runs)\n"
         "  --claimd=PATH    daemon binary (default: claimd next to claimbench)\n"
         "  --claimctl=PATH  claimctl binary (default: claimctl next to claimbench)\n"
         "  --results=DIR    write latest.json and claims-N.json there (default bench/results; smoke: none)\n"
@@ -211,6 +211,7 @@ int main(int argc, char **argv)
     if (!rc && bench_selected(&o, "get")) rc = run_get(&r);
     if (!rc && bench_selected(&o, "query")) rc = run_query(&r);
     if (!rc && bench_selected(&o, "search")) rc = run_search(&r);
+    if (!rc && bench_selected(&o, "getload")) rc = run_getload(&r);
     if (!rc && bench_selected(&o, "writes")) rc = run_writes(&r);
 
     bench_mem peak[PH_COUNT];

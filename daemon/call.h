@@ -61,6 +61,7 @@ struct cd_call {
     cd_change *changes;       /* zone array of changes made; count in nchanges */
     size_t nchanges, changes_cap;
     struct cd_name_cache *names; /* entity names already resolved by this call (entity.c) */
+    uint64_t ref_gen;         /* a read: the reference memo epoch its txn may fill (entity.h) */
 };
 
 /* The most values (array items, map keys and values, the request itself) a request of len bytes

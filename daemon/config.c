@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config.h"
+#include "readpool.h"
 
 /* 256 MiB, or a quarter of the machine's memory when that is less. */
 static size_t default_memory_budget(void)
@@ -41,6 +42,8 @@ void cd_config_defaults(cd_config *cfg)
         .memory_budget = default_memory_budget(),
         .publish_stream = "claimd",
         .stream_replicas = 1,
+        .read_threads = CD_READPOOL_DEFAULT_THREADS,
+        .read_nice = CD_READPOOL_DEFAULT_NICE,
     };
 }
 
@@ -97,6 +100,10 @@ static void usage(FILE *to)
         "  --replica-of URL      run as a read replica of the primary publishing --stream on NATS at\n"
         "                        URL (nats://HOST:PORT, or several, comma-separated): writes are\n"
         "                        refused with read_only\n"
+        "  --read-threads N      threads that run searches, matches, queries, long lists and\n"
+        "                        backups off the event loop (1-64, default 4)\n"
+        "  --read-nice N         their nice value, so cheap reads and writes go first on busy\n"
+        "                        cores (0-19, default 10; 0: the daemon's own)\n"
         "  --config FILE         read settings from FILE: lines of key = value, keys as the\n"
         "                        flags above without --; flags given override the file\n"
         "  --version, --help\n");
@@ -156,6 +163,12 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "request-timeout")) bad = parse_uint(val, &cfg->request_timeout_ms) < 0;
     else if (!strcmp(name, "max-connections-per-uid")) bad = parse_uint(val, &cfg->max_per_uid) < 0;
     else if (!strcmp(name, "reserved-connections")) bad = parse_uint(val, &cfg->reserved_connections) < 0;
+    else if (!strcmp(name, "read-threads")) bad = parse_uint(val, &cfg->read_threads) < 0 || cfg->read_threads > 64;
+    else if (!strcmp(name, "read-nice")) {
+        size_t v;
+        bad = parse_size(val, &v) < 0 || v > 19;
+        cfg->read_nice = bad ? cfg->read_nice : (unsigned)v;
+    }
     else if (!strcmp(name, "memory-budget")) bad = parse_size(val, &cfg->memory_budget) < 0 || cfg->memory_budget < (4u << 20);
     else if (!strcmp(name, "publish")) {
         bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
@@ -241,6 +254,8 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "replica-of", required_argument, 0, 0 },
         { "stream-replicas", required_argument, 0, 0 },
         { "stream", required_argument, 0, 0 },
+        { "read-threads", required_argument, 0, 0 },
+        { "read-nice", required_argument, 0, 0 },
         { "config", required_argument, 0, 'c' },
         { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' },

@@ -34,6 +34,8 @@ typedef struct {
     unsigned stream_replicas;    /* --stream-replicas: copies a stream created by --publish keeps (1-5) */
     const char *replica_url;     /* --replica-of: NATS server(s) of the primary's stream (replica.h); NULL: a primary */
     cd_vocab *ratings;           /* --ratings FILE: labels added to the rating vocabulary; NULL: none */
+    unsigned read_threads;       /* libuv thread pool size: slow reads and backups at once (readpool.h) */
+    unsigned read_nice;          /* the nice value of those threads (0-19; 0: the daemon's) */
 } cd_config;
 
 /* Fills *cfg with the defaults of the wire contract. */

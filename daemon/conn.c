@@ -18,6 +18,7 @@
 #include "prescan.h"
 #include "server.h"
 #include "publish.h"
+#include "readpool.h"
 #include "subscribe.h"
 #include "writer.h"
 
@@ -63,8 +64,8 @@ struct cd_conn {
     int close_after_flush;
     int closing;                 /* uv_close started; no more processing */
     int open_handles;
-    int slow_in_flight;          /* a CD_M_SLOW call is on the thread pool, or a read waits for
-                                  * the index pass */
+    int slow_in_flight;          /* a CD_M_SLOW call is on the thread pool (or held for a map
+                                  * growth), or a read waits for the index pass: one at a time */
     struct cd_sub *subs;         /* this connection's subscriptions */
 };
 
@@ -458,33 +459,27 @@ static void conn_deferred_done(cd_conn *c, cd_call *call)
     if (srv->stopping) cd_server_maybe_finish(srv);
 }
 
-typedef struct {
-    uv_work_t req;
-    cd_call *call;
-} slow_work;
-
-/* Thread pool: runs a slow call with a read txn of its own. */
-static void slow_run(uv_work_t *req)
+/* A call back from the thread pool (readpool.h): answer it, then go on with the connection. */
+static void conn_pool_done(cd_call *call)
 {
-    cd_call *call = ((slow_work *)req)->call;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(call->srv->db.env, NULL, MDB_RDONLY, &txn);
-    if (rc) { cd_fail_mdb(call, rc, "starting a read transaction"); return; }
-    call->method->fn(call, txn);
-    mdb_txn_abort(txn);
+    cd_conn *c = call->conn;
+    c->slow_in_flight = 0;
+    conn_deferred_done(c, call);
 }
 
-static void slow_done(uv_work_t *req, int status)
+/* Runs a read whose turn has come: a slow one goes to the thread pool (1: conn_pool_done
+ * answers it; the connection takes nothing more meanwhile, so replies keep request order),
+ * anything else runs here (0: the caller answers it). */
+static int conn_start_read(cd_conn *c, cd_call *call)
 {
-    slow_work *w = (slow_work *)req;
-    cd_call *call = w->call;
-    cd_conn *c = call->conn;
-    cd_server *srv = c->srv;
-    free(w);
-    if (status == UV_ECANCELED) cd_fail(call, CLAIMD_E_BUSY, NULL, "shutting down");
-    c->slow_in_flight = 0;
-    if (--srv->workers_running == 0 && srv->writer) cd_writer_kick(srv->writer);
-    conn_deferred_done(c, call);
+    if (!call->err && cd_dispatch_off_loop(call)) {
+        c->slow_in_flight = 1;
+        if (cd_readpool_submit(c->srv, call, conn_pool_done) == 0) return 1;
+        c->slow_in_flight = 0;
+        cd_fail(call, CLAIMD_E_INTERNAL, NULL, "cannot start background work");
+    }
+    if (!call->err) cd_dispatch_read(call);
+    return 0;
 }
 
 /* Checks the deadlines of reads waiting for a min_seq while any wait (dispatch.h). */
@@ -564,8 +559,8 @@ void cd_conn_ix_resume(cd_server *srv)
                     (unsigned long long)call->min_seq, (unsigned long long)committed);
         else if ((call->method->flags & CD_M_INDEXED) && call->ix_target > indexed && !atomic_load(&srv->ix.failing_full))
             cd_fail(call, CLAIMD_E_INTERNAL, NULL, "the index cannot catch up with the latest writes (see the log)");
-        else if (!c->closing)
-            cd_dispatch_read(call);
+        else if (!c->closing && conn_start_read(c, call))
+            continue;
         conn_deferred_done(c, call);
     }
 }
@@ -582,26 +577,13 @@ void cd_conn_ix_abandon(cd_server *srv)
     }
 }
 
-/* Runs a call that is not a write (or an early error) now and queues its reply; a slow call
- * goes to the thread pool and the connection waits for it, as a read of the indexes waits for
- * the index pass. */
+/* Runs a call that is not a write (or an early error) now and queues its reply; a read of the
+ * indexes first waits for the index pass, and a slow call goes to the thread pool, the
+ * connection waiting for it either way. */
 static void conn_run_now(cd_conn *c, cd_call *call)
 {
     if (!call->err && ((call->method->flags & CD_M_INDEXED) || call->min_seq) && conn_park_for_index(c, call)) return;
-    if (!call->err && (call->method->flags & CD_M_SLOW)) {
-        slow_work *w = malloc(sizeof *w);
-        if (w) {
-            w->call = call;
-            c->slow_in_flight = 1;
-            c->srv->workers_running++;
-            if (uv_queue_work(c->srv->loop, &w->req, slow_run, slow_done) == 0) return;
-            c->slow_in_flight = 0;
-            c->srv->workers_running--;
-            free(w);
-        }
-        cd_fail(call, CLAIMD_E_INTERNAL, NULL, "cannot start background work");
-    }
-    if (!call->err) cd_dispatch_read(call);
+    if (conn_start_read(c, call)) return;
     conn_reply(c, call);
 }
 

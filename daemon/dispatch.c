@@ -2,6 +2,7 @@
 #include <string.h>
 #include <uv.h>
 #include "dispatch.h"
+#include "entity.h"
 #include "log.h"
 #include "methods.h"
 #include "params.h"
@@ -9,33 +10,37 @@
 #include "server.h"
 #include "wire_values.h"
 
+/* Where reads run: claim.get, entity.get, stats and the subscription calls touch one record or
+ * the loop's own state and stay on the loop thread; every read whose cost grows with the data
+ * (a list, a scan, a ranking: 1-20 ms measured on long histories, many verdicts or relations,
+ * a big entity prefix, 1,000 changes) is CD_M_SLOW and runs on the thread pool. */
 static const cd_method methods[] = {
     { "ping", cd_m_ping, CD_ROLE_READ, CD_M_NOTXN },
     { "stats", cd_m_stats, CD_ROLE_READ, 0 },
     { "entity.put", cd_m_entity_put, CD_ROLE_WRITE, CD_M_WRITE },
     { "entity.get", cd_m_entity_get, CD_ROLE_READ, 0 },
-    { "entity.find", cd_m_entity_find, CD_ROLE_READ, 0 },
+    { "entity.find", cd_m_entity_find, CD_ROLE_READ, CD_M_SLOW },
     { "claim.put", cd_m_claim_put, CD_ROLE_WRITE, CD_M_WRITE },
-    { "claim.get", cd_m_claim_get, CD_ROLE_READ, 0 },
+    { "claim.get", cd_m_claim_get, CD_ROLE_READ, CD_M_SLOW_AS_OF },
     { "claim.import", cd_m_claim_import, CD_ROLE_WRITE, CD_M_WRITE },
     { "verdict.add", cd_m_verdict_add, CD_ROLE_WRITE, CD_M_WRITE },
-    { "verdict.list", cd_m_verdict_list, CD_ROLE_READ, 0 },
+    { "verdict.list", cd_m_verdict_list, CD_ROLE_READ, CD_M_SLOW },
     { "appearance.add", cd_m_appearance_add, CD_ROLE_WRITE, CD_M_WRITE },
     { "claim.update", cd_m_claim_update, CD_ROLE_WRITE, CD_M_WRITE },
     { "claim.retract", cd_m_claim_retract, CD_ROLE_WRITE, CD_M_WRITE },
-    { "claim.history", cd_m_claim_history, CD_ROLE_READ, 0 },
+    { "claim.history", cd_m_claim_history, CD_ROLE_READ, CD_M_SLOW },
     { "entity.merge", cd_m_entity_merge, CD_ROLE_WRITE, CD_M_WRITE },
     { "relation.add", cd_m_relation_add, CD_ROLE_WRITE, CD_M_WRITE },
-    { "relation.list", cd_m_relation_list, CD_ROLE_READ, 0 },
-    { "claim.query", cd_m_claim_query, CD_ROLE_READ, CD_M_INDEXED },
-    /* Loop thread: a search over a big index can hold the loop for milliseconds (see
-     * docs/search.md); moving it to a worker with its own read txn is a later step. */
-    { "claim.search", cd_m_claim_search, CD_ROLE_READ, CD_M_INDEXED },
-    { "claim.match", cd_m_claim_match, CD_ROLE_READ, CD_M_INDEXED },
-    { "changes", cd_m_changes, CD_ROLE_READ, 0 },
+    { "relation.list", cd_m_relation_list, CD_ROLE_READ, CD_M_SLOW },
+    /* Thread pool: a query, search or match over a big index takes milliseconds; the loop
+     * thread serves the other connections meanwhile. */
+    { "claim.query", cd_m_claim_query, CD_ROLE_READ, CD_M_INDEXED | CD_M_SLOW },
+    { "claim.search", cd_m_claim_search, CD_ROLE_READ, CD_M_INDEXED | CD_M_SLOW },
+    { "claim.match", cd_m_claim_match, CD_ROLE_READ, CD_M_INDEXED | CD_M_SLOW },
+    { "changes", cd_m_changes, CD_ROLE_READ, CD_M_SLOW },
     { "subscribe", cd_m_subscribe, CD_ROLE_READ, 0 },
     { "unsubscribe", cd_m_unsubscribe, CD_ROLE_READ, CD_M_NOTXN },
-    { "backup", cd_m_backup, CD_ROLE_ADMIN, CD_M_SLOW },
+    { "backup", cd_m_backup, CD_ROLE_ADMIN, CD_M_SLOW | CD_M_LONG },
     { "wait_seq", cd_m_wait_seq, CD_ROLE_READ, CD_M_NOTXN },
 };
 
@@ -114,6 +119,14 @@ int cd_dispatch_prepare(cd_call *c, cd_role role)
     return c->method->flags & CD_M_WRITE ? 0 : take_wait(c);
 }
 
+int cd_dispatch_off_loop(const cd_call *c)
+{
+    unsigned f = c->method ? c->method->flags : 0;
+    if (f & CD_M_SLOW) return 1;
+    /* An as-of read replays the claim's history: as slow as claim.history. */
+    return (f & CD_M_SLOW_AS_OF) && c->params.type == MSGPACK_OBJECT_MAP && cd_map_get(&c->params, "as_of");
+}
+
 void cd_dispatch_read(cd_call *c)
 {
     if (c->method->flags & CD_M_NOTXN) {
@@ -121,6 +134,7 @@ void cd_dispatch_read(cd_call *c)
         return;
     }
     cd_db *db = &c->srv->db;
+    cd_entity_refs_snapshot(c);   /* before the txn: see entity.h */
     MDB_txn *txn = cd_db_read_begin(db);
     if (!txn) {
         cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot start a read transaction");

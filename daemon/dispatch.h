@@ -11,11 +11,15 @@ typedef enum { CD_ROLE_READ = 0, CD_ROLE_WRITE = 1, CD_ROLE_ADMIN = 2 } cd_role;
  * txn is the loop's read txn, or the writer's batch txn for CD_M_WRITE methods. */
 typedef void (*cd_method_fn)(cd_call *c, MDB_txn *txn);
 
-/* CD_M_WRITE: runs on the writer thread; CD_M_NOTXN: needs no txn; CD_M_SLOW: may take long, so
- * it runs on the libuv thread pool with its own read txn while its connection waits;
+/* CD_M_WRITE: runs on the writer thread; CD_M_NOTXN: needs no txn; CD_M_SLOW: may take more
+ * than ~1 ms, so it runs on the libuv thread pool with its own read txn (readpool.h) while its
+ * connection waits, and the loop thread stays free for other connections; CD_M_LONG: a slow
+ * call that may take seconds (backup: a map growth does not hold reads back for it);
+ * CD_M_SLOW_AS_OF: slow only when called with an as_of parameter (a history replay);
  * CD_M_INDEXED: reads idx, search or match tables, so it waits for the index pass to reach
- * every change committed before it arrived (ixpass.h). */
-enum { CD_M_WRITE = 1, CD_M_NOTXN = 2, CD_M_SLOW = 4, CD_M_INDEXED = 8 };
+ * every change committed before it arrived (ixpass.h), then runs. */
+enum { CD_M_WRITE = 1, CD_M_NOTXN = 2, CD_M_SLOW = 4, CD_M_INDEXED = 8, CD_M_LONG = 16,
+       CD_M_SLOW_AS_OF = 32 };
 
 struct cd_method {
     const char *name;
@@ -45,7 +49,11 @@ int cd_dispatch_prepare(cd_call *c, cd_role role);
 #define CD_WAIT_SEQ_DEFAULT_MS 5000
 #define CD_WAIT_SEQ_MAX_MS 60000
 
-/* Runs a read (non-CD_M_WRITE) call on the loop thread with a short read txn. */
+/* Whether the prepared read c runs on the thread pool (readpool.h): its method is CD_M_SLOW, or
+ * this call of it is (CD_M_SLOW_AS_OF with as_of). */
+int cd_dispatch_off_loop(const cd_call *c);
+
+/* Runs a read call on the calling thread with the loop's short read txn (loop thread only). */
 void cd_dispatch_read(cd_call *c);
 
 #endif

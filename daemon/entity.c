@@ -1,5 +1,7 @@
 /* entity: storage of entities and the resolution of entity references in input. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
@@ -309,39 +311,84 @@ int cd_entity_resolve(cd_call *c, MDB_txn *txn, const msgpack_object *ref, const
     return resolve_map(c, txn, &in, create, id);
 }
 
-/* The loop thread's memo of entity references (id -> the id and name it answers as): every
- * claim read packs a few, and each would otherwise be an mdb_get and a record decode. Names
- * never change; merges do, so the memo is dropped whenever an entity.merge commits
- * (cd_entity_ref_cache_clear). Write calls, on the writer thread, never use it. */
+/* Each thread's memo of entity references (id -> the id and name it answers as): every claim
+ * read packs a few, and each would otherwise be an mdb_get and a record decode. Reads run on the
+ * loop and on the thread pool (readpool.h), so each thread keeps its own and none is shared.
+ * Names never change; merges do: an entity.merge commit advances srv->ref_gen, and a memo that
+ * is behind the epoch a read took before its txn began (cd_entity_refs_snapshot) is emptied. A
+ * read whose epoch is older than the memo's (its snapshot predates a merge the memo already
+ * knows) neither uses nor fills it. Write calls, on the writer thread, never use it. */
 #define REF_CACHE_SLOTS 4096
 #define REF_NAME_MAX 56
 struct cd_ref_cache {
+    uint64_t gen;                /* the epoch its entries were learned in */
     struct { uint64_t id, as_id; uint32_t len; char name[REF_NAME_MAX]; } slot[REF_CACHE_SLOTS];
 };
 
+static _Thread_local struct cd_ref_cache *tl_refs;
+static pthread_once_t refs_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t refs_key;
+static int refs_key_ready;
+
+/* pthread key destructor: a pool thread's memo goes when the thread exits. */
+static void refs_free_at_exit(void *p)
+{
+    if (tl_refs == p) tl_refs = NULL;
+    free(p);
+}
+
+static void refs_make_key(void)
+{
+    refs_key_ready = pthread_key_create(&refs_key, refs_free_at_exit) == 0;
+}
+
+/* This thread's memo for a read of epoch gen, emptied when it is behind; NULL when the read
+ * is older than the memo or memory is short. */
+static struct cd_ref_cache *thread_refs(uint64_t gen)
+{
+    if (!tl_refs) {
+        tl_refs = calloc(1, sizeof *tl_refs);
+        if (!tl_refs) return NULL;
+        tl_refs->gen = gen;
+        pthread_once(&refs_key_once, refs_make_key);
+        if (refs_key_ready) pthread_setspecific(refs_key, tl_refs);
+    }
+    if (tl_refs->gen == gen) return tl_refs;
+    if (tl_refs->gen > gen) return NULL;
+    memset(tl_refs->slot, 0, sizeof tl_refs->slot);
+    tl_refs->gen = gen;
+    return tl_refs;
+}
+
 void cd_entity_ref_cache_clear(cd_server *srv)
 {
-    if (srv->refs) memset(srv->refs, 0, sizeof *srv->refs);
+    atomic_fetch_add(&srv->ref_gen, 1);
+}
+
+void cd_entity_refs_snapshot(cd_call *c)
+{
+    c->ref_gen = atomic_load(&c->srv->ref_gen);
 }
 
 void cd_entity_ref_cache_free(cd_server *srv)
 {
-    free(srv->refs);
-    srv->refs = NULL;
+    (void)srv;
+    if (refs_key_ready) pthread_setspecific(refs_key, NULL);
+    free(tl_refs);
+    tl_refs = NULL;
 }
 
 void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t id, unsigned extra)
 {
-    cd_server *srv = c->srv;
     int cacheable = c->method && !(c->method->flags & CD_M_WRITE);
-    if (cacheable && !srv->refs) srv->refs = calloc(1, sizeof *srv->refs);
+    struct cd_ref_cache *refs = cacheable ? thread_refs(c->ref_gen) : NULL;
     size_t slot = (size_t)(id % REF_CACHE_SLOTS);
-    if (cacheable && srv->refs && srv->refs->slot[slot].id == id && id) {
+    if (refs && refs->slot[slot].id == id && id) {
         msgpack_pack_map(pk, 2 + extra);
         cd_pack_cstr(pk, "id");
-        msgpack_pack_uint64(pk, srv->refs->slot[slot].as_id);
+        msgpack_pack_uint64(pk, refs->slot[slot].as_id);
         cd_pack_cstr(pk, "name");
-        cd_pack_strn(pk, srv->refs->slot[slot].name, srv->refs->slot[slot].len);
+        cd_pack_strn(pk, refs->slot[slot].name, refs->slot[slot].len);
         return;
     }
     cd_entity e;
@@ -355,11 +402,11 @@ void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t i
         if (!e.merged_into) break;
         id = e.merged_into;
     }
-    if (cacheable && srv->refs && found && name.n <= REF_NAME_MAX) {
-        srv->refs->slot[slot].id = asked;
-        srv->refs->slot[slot].as_id = id;
-        srv->refs->slot[slot].len = (uint32_t)name.n;
-        cd_copy(srv->refs->slot[slot].name, name.p, name.n);
+    if (refs && found && name.n <= REF_NAME_MAX) {
+        refs->slot[slot].id = asked;
+        refs->slot[slot].as_id = id;
+        refs->slot[slot].len = (uint32_t)name.n;
+        cd_copy(refs->slot[slot].name, name.p, name.n);
     }
     msgpack_pack_map(pk, 2 + extra);
     cd_pack_cstr(pk, "id");

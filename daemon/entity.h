@@ -60,10 +60,15 @@ int cd_entity_resolve_name(cd_call *c, MDB_txn *txn, cd_str name, int kind, int 
  * extra more pairs that the caller packs right after (e.g. a via hop's "how"). */
 void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t id, unsigned extra);
 
-/* Drops the loop thread's memo of packed references (after an entity.merge commits). */
+/* Marks every thread's memo of packed references stale (after an entity.merge commits; loop
+ * thread). Each memo drops itself on its next use by a read that began after this. */
 void cd_entity_ref_cache_clear(cd_server *srv);
 
-/* Frees that memo (at exit). */
+/* Takes the memo epoch a read call may fill the memo for; call right before its read txn
+ * begins, so nothing it learns from an older snapshot outlives a later merge. */
+void cd_entity_refs_snapshot(cd_call *c);
+
+/* Frees the calling thread's memo (at exit; other threads' memos go with their threads). */
 void cd_entity_ref_cache_free(cd_server *srv);
 
 /* Packs the full entity map. */

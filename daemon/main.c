@@ -15,6 +15,7 @@
 #include "server.h"
 #include "publish.h"
 #include "replica.h"
+#include "readpool.h"
 #include "writer.h"
 
 #define MAINTENANCE_MS 60000
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
     srv.started_us = cd_time_now_us();
     if (resolve_writers_group(&srv) < 0) return 1;
     raise_fd_limit(&srv.cfg);
+    cd_readpool_configure(srv.cfg.read_threads, (int)srv.cfg.read_nice);   /* before anything uses libuv's pool */
 
     if (cd_db_open(&srv.db, srv.cfg.data_dir, srv.cfg.map_size)) return 1;
     if (cd_replica_check_dir(&srv)) goto close_db;

@@ -49,8 +49,12 @@ struct cd_server {
     int listening;
     dev_t socket_dev;            /* the socket file we bound: shutdown unlinks only that one */
     ino_t socket_ino;
-    struct cd_ref_cache *refs;   /* loop thread's memo of packed entity references (entity.c) */
-    unsigned workers_running;    /* slow calls on the libuv thread pool, each with a read txn */
+    _Atomic uint64_t ref_gen;    /* entity merges answered so far: the epoch of the threads'
+                                  * memos of packed entity references (entity.c) */
+    unsigned workers_running;    /* calls on the libuv thread pool, each with a read txn (readpool.h) */
+    unsigned workers_long;       /* of which CD_M_LONG ones (backup) */
+    int pool_hold;               /* a map growth waits for those: new pool work is held back */
+    struct cd_pool_work *pool_held, *pool_held_tail; /* that work, in arrival order */
     uid_t self_uid;
     gid_t writers_gid;
     int have_writers_gid;

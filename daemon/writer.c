@@ -11,6 +11,7 @@
 #include "ixpass.h"
 #include "log.h"
 #include "params.h"
+#include "readpool.h"
 #include "search.h"
 #include "server.h"
 #include "wbuf.h"
@@ -348,9 +349,12 @@ static void on_async(uv_async_t *h)
     pthread_mutex_lock(&w->mu);
     cd_call *done = w->done_head;
     w->done_head = w->done_tail = NULL;
-    /* Growth remaps the file: it waits while a worker thread (backup) holds a read txn. */
+    /* Growth remaps the file: it waits while a pool thread holds a read txn, and new pool work
+     * is held back meanwhile (readpool.h) so that reads coming all the time cannot starve it;
+     * the last pool call to end kicks this again. */
     int grow = w->grow_wanted && srv->workers_running == 0;
     if (grow) w->grow_wanted = 0;
+    else if (w->grow_wanted) cd_readpool_hold(srv);
     pthread_mutex_unlock(&w->mu);
 
     if (grow) {
@@ -362,6 +366,7 @@ static void on_async(uv_async_t *h)
         w->grow_done = 1;
         pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->mu);
+        cd_readpool_release(srv);
     }
     /* Counted by the writer: one wake-up here may hand back several batches. */
     srv->stats.commits = atomic_load(&w->commits);

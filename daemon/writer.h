@@ -25,8 +25,8 @@ void cd_writer_submit(cd_writer *w, cd_call *c);
 /* Asks for an index pass before the next write batch: a reader is waiting (loop thread). */
 void cd_writer_want_index(cd_writer *w);
 
-/* Re-checks pending work on the loop thread (e.g. a map growth deferred while a worker thread
- * held a read txn); call when srv->workers_running drops to 0. */
+/* Re-checks pending work on the loop thread (e.g. a map growth deferred while a pool thread
+ * held a read txn); readpool.c calls it when srv->workers_running drops to 0 during a hold. */
 void cd_writer_kick(cd_writer *w);
 
 /* Calls submitted and not yet handed back (loop thread). */
