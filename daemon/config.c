@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "readpool.h"
+#include "search_runs.h"
 
 /* 256 MiB, or a quarter of the machine's memory when that is less. */
 static size_t default_memory_budget(void)
@@ -40,6 +41,7 @@ void cd_config_defaults(cd_config *cfg)
         .max_per_uid = 0,
         .reserved_connections = 0,
         .memory_budget = default_memory_budget(),
+        .merge_step = CD_RUN_STEP_POSTINGS,
         .publish_stream = "claimd",
         .read_threads = CD_READPOOL_DEFAULT_THREADS,
         .read_nice = CD_READPOOL_DEFAULT_NICE,
@@ -73,6 +75,9 @@ static void usage(FILE *to)
         "  --max-batch N         most claims in one claim.import (default 10000)\n"
         "  --max-output BYTES    unsent replies before a connection is no longer read (default 64M)\n"
         "  --max-subscriptions N subscriptions one connection may hold (default 1024)\n"
+        "  --merge-step N        postings one merge step of the search runs moves: a bigger\n"
+        "                        step merges sooner, a smaller one holds writes back less\n"
+        "                        (default 131072)\n"
         "  --idle-timeout MS     close a connection that has done nothing for MS (no request\n"
         "                        received, no reply written, nothing running; subscribers are\n"
         "                        never idle) (default 60000)\n"
@@ -150,6 +155,7 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "max-batch")) bad = parse_uint(val, &cfg->max_batch) < 0;
     else if (!strcmp(name, "max-output")) bad = parse_size(val, &cfg->max_output) < 0 || cfg->max_output < 4096;
     else if (!strcmp(name, "max-subscriptions")) bad = parse_uint(val, &cfg->max_subscriptions) < 0;
+    else if (!strcmp(name, "merge-step")) bad = parse_uint(val, &cfg->merge_step) < 0 || cfg->merge_step == 0;
     else if (!strcmp(name, "idle-timeout")) bad = parse_uint(val, &cfg->idle_timeout_ms) < 0;
     else if (!strcmp(name, "request-timeout")) bad = parse_uint(val, &cfg->request_timeout_ms) < 0;
     else if (!strcmp(name, "max-connections-per-uid")) bad = parse_uint(val, &cfg->max_per_uid) < 0;
@@ -230,6 +236,7 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "max-batch", required_argument, 0, 0 },
         { "max-output", required_argument, 0, 0 },
         { "max-subscriptions", required_argument, 0, 0 },
+        { "merge-step", required_argument, 0, 0 },
         { "idle-timeout", required_argument, 0, 0 },
         { "request-timeout", required_argument, 0, 0 },
         { "max-connections-per-uid", required_argument, 0, 0 },

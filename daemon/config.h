@@ -27,6 +27,7 @@ typedef struct {
     unsigned max_per_uid;        /* connections one non-admin uid may hold (0: max_connections/4) */
     unsigned reserved_connections; /* the last slots: readers never get them, writers not the last
                                   * half (0 given: max_connections/16) */
+    unsigned merge_step;         /* postings one merge step of the search runs moves (search_runs.h) */
     size_t memory_budget;        /* what all connections together may hold (buffers, requests,
                                   * replies, backlogs) */
     const char *publish_url;     /* NATS server to publish the change feed to (publish.h); NULL: off */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <msgpack.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -118,6 +119,9 @@ static int reindex_search(cd_db *db, MDB_txn *txn)
     int rc = 0;
     for (size_t i = 0; !rc && i < sizeof derived / sizeof derived[0]; i++)
         rc = mdb_drop(txn, db->dbi[derived[i]], 0);
+    for (int i = 0; !rc && i < CD_DB_RUN_SLOTS; i++) rc = mdb_drop(txn, db->run_slots[i], 0);
+    MDB_val rk = { 4, (void *)"runs" };
+    if (!rc && (rc = mdb_del(txn, db->dbi[CD_DBI_META], &rk, NULL)) == MDB_NOTFOUND) rc = 0;
     unsigned char zero[8] = { 0 };
     MDB_val ik = { 7, (void *)"indexed" }, iv = { 8, zero };
     if (!rc) rc = mdb_put(txn, db->dbi[CD_DBI_META], &ik, &iv, 0);
@@ -288,6 +292,13 @@ static int check_format(cd_db *db, MDB_txn *txn)
         if ((rc = add_checksums(db, txn))) return rc;
         format = 5;
     }
+    if (format == 5) {
+        /* Format 6 keeps the search postings in sorted runs (search_runs.h): the postings
+         * are rebuilt by the index pass from the change log, as for format 3. */
+        if ((rc = reindex_search(db, txn))) return rc;
+        cd_info("data format 5 upgraded to 6 (search postings moved to runs, rebuilt by the index pass)");
+        format = 6;
+    }
     if (format == CD_DB_FORMAT && stored != CD_DB_FORMAT) {
         unsigned char buf[4];
         cd_put_u32be(buf, CD_DB_FORMAT);
@@ -317,7 +328,7 @@ static int env_open(cd_db *db, const char *dir, size_t map_size, int writemap)
 {
     int rc;
     if ((rc = mdb_env_create(&db->env))) return rc;
-    if ((rc = mdb_env_set_maxdbs(db->env, 32)) || (rc = mdb_env_set_maxreaders(db->env, 256)) ||
+    if ((rc = mdb_env_set_maxdbs(db->env, 64)) || (rc = mdb_env_set_maxreaders(db->env, 256)) ||
         (rc = mdb_env_set_mapsize(db->env, map_size)) ||
         /* MDB_NOTLS: read txns are tied to our handles, not threads (the loop reuses one,
          * workers open their own). MDB_NORDAHEAD: random access over a map larger than RAM. */
@@ -378,6 +389,11 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
     for (int i = 0; i < CD_DBI_COUNT; i++)
         if ((rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags | MDB_CREATE, &db->dbi[i])))
             goto fail_txn;
+    for (int i = 0; i < CD_DB_RUN_SLOTS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "search_run%02d", i);
+        if ((rc = mdb_dbi_open(txn, name, MDB_CREATE, &db->run_slots[i]))) goto fail_txn;
+    }
     if ((rc = check_format(db, txn))) goto fail_txn;
     if ((rc = empty_legacy_bands(db, txn))) goto fail_txn;
     if ((rc = mdb_txn_commit(txn))) goto fail_env;

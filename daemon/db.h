@@ -42,7 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 5
+#define CD_DB_FORMAT 6
+#define CD_DB_RUN_SLOTS 40               /* tables search postings runs live in (search_runs.h) */
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {
@@ -56,6 +57,7 @@ typedef enum {
 typedef struct {
     MDB_env *env;
     MDB_dbi dbi[CD_DBI_COUNT];
+    MDB_dbi run_slots[CD_DB_RUN_SLOTS];  /* "search_run00"..: search postings runs */
     size_t map_size;
     int writemap;           /* opened with MDB_WRITEMAP, the map's file range fully allocated */
     MDB_txn *read_txn;      /* the loop thread's reusable read txn (reset between requests) */

@@ -21,7 +21,10 @@ static int is_claimd_table(const MDB_val *k)
     };
     for (int i = 0; names[i]; i++)
         if (k->mv_size == strlen(names[i]) && !memcmp(k->mv_data, names[i], k->mv_size)) return 1;
-    return 0;
+    /* search_run00..: the slots of the search postings runs (format 6) */
+    const unsigned char *p = k->mv_data;
+    return k->mv_size == 12 && !memcmp(p, "search_run", 10) && p[10] >= '0' && p[10] <= '9' &&
+           p[11] >= '0' && p[11] <= '9';
 }
 
 /* Looks at the main table's names and the meta stamp; 0 when claimd may open it. */

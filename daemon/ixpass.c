@@ -9,6 +9,7 @@
 #include "ixpass.h"
 #include "record.h"
 #include "search.h"
+#include "search_runs.h"
 #include "server.h"
 #include "wbuf.h"
 
@@ -107,13 +108,19 @@ int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more)
         rc = index_claim(c, txn, ids[i]);
     }
     free(ids);
-    if (rc || cd_wbuf_flush(c, srv->wbuf, txn)) return -1;
+    uint64_t written = 0;
+    /* The pass's postings become one run; on failure the txn is aborted, so are they. */
+    if (rc || cd_runs_flush(c, srv->runs, txn, &written) || cd_wbuf_flush(c, srv->wbuf, txn)) {
+        cd_run_builder_clear(srv->runs);
+        return -1;
+    }
     if (last == from) return 0;
     unsigned char seq[8];
     cd_put_u64be(seq, last);
     MDB_val k = indexed_key, v = { 8, seq };
     if ((rc = mdb_put(txn, srv->db.dbi[CD_DBI_META], &k, &v, 0))) return cd_fail_mdb(c, rc, "recording index state");
     srv->ix.pend_indexed = last;
+    srv->ix.pend_postings += written;
     return 0;
 }
 

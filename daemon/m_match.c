@@ -42,7 +42,8 @@ typedef struct { uint64_t h; char *term; size_t len; double idf; } memo_slot;
 typedef struct {
     memo_slot *slots;
     size_t cap, used;
-    MDB_cursor *cur;               /* on search_terms, for df lookups */
+    MDB_txn *txn;                  /* for df lookups over the runs of dir */
+    cd_run_dir dir;
     char tag[4];
     uint64_t ndocs;
 } idf_memo;
@@ -85,7 +86,7 @@ static int memo_idf(cd_call *c, idf_memo *m, const char *term, size_t len, doubl
             return 0;
         }
     uint64_t df;
-    if (cd_plist_df(c, m->cur, m->tag, term, len, &df)) return -1;
+    if (cd_plist_df(c, m->txn, &m->dir, m->tag, term, len, &df)) return -1;
     char *copy = malloc(len + 1);
     if (!copy) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     memcpy(copy, term, len);
@@ -287,9 +288,10 @@ static int match_spaces(cd_call *c, MDB_txn *txn, match_req *rq, const cd_str *l
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_LANGS], &cur);
     if (rc) return cd_fail_mdb(c, rc, "reading search statistics");
-    if ((rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &m.cur))) {
+    m.txn = txn;
+    if (cd_runs_dir(c, txn, &m.dir)) {
         mdb_cursor_close(cur);
-        return cd_fail_mdb(c, rc, "reading postings");
+        return -1;
     }
     MDB_val k, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -302,7 +304,6 @@ static int match_spaces(cd_call *c, MDB_txn *txn, match_req *rq, const cd_str *l
         if (match_space(c, txn, rq, &m)) break;
     }
     memo_clear(&m);
-    mdb_cursor_close(m.cur);
     mdb_cursor_close(cur);
     if (c->err) return -1;
     return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "reading search statistics") : 0;

@@ -6,6 +6,7 @@
 #include "isotime.h"
 #include "methods.h"
 #include "publish.h"
+#include "search_runs.h"
 #include "server.h"
 #include "writer.h"
 
@@ -33,6 +34,33 @@ static uint64_t table_entries(MDB_txn *txn, MDB_dbi dbi)
 
 /* "publish": the change feed to NATS (publish.h): nil when off; else its state, the last seq
  * acknowledged, how far behind the log it is, and the failed attempts so far. */
+/* The search postings runs (search_runs.h): how many a reader consults, merges done. */
+static void pack_search_runs(cd_call *c, MDB_txn *txn)
+{
+    msgpack_packer *pk = &c->pk;
+    cd_run_dir d;
+    if (cd_runs_dir(c, txn, &d)) {          /* a damaged directory: stats still answers */
+        c->err = CLAIMD_OK;
+        c->err_field = NULL;
+        c->err_msg[0] = 0;
+        memset(&d, 0, sizeof d);
+    }
+    uint64_t postings = 0;
+    int merging = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        postings += d.run[i].postings;
+        if (d.run[i].role != CD_RUN_LIVE) merging = 1;
+    }
+    cd_pack_cstr(pk, "search_runs");
+    msgpack_pack_map(pk, 5);
+    pack_u64(pk, "runs", d.n);
+    cd_pack_cstr(pk, "merging");
+    if (merging) msgpack_pack_true(pk); else msgpack_pack_false(pk);
+    pack_u64(pk, "postings_written", postings);
+    pack_u64(pk, "merges", atomic_load(&c->srv->ix.merges));
+    pack_u64(pk, "merge_steps", atomic_load(&c->srv->ix.merge_steps));
+}
+
 static void pack_publish(msgpack_packer *pk, cd_server *srv)
 {
     cd_pack_cstr(pk, "publish");
@@ -61,7 +89,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 32);
+    msgpack_pack_map(pk, 35);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -85,12 +113,16 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "memory_busy", srv->stats.memory_busy);
     pack_u64(pk, "memory_closed", srv->stats.memory_closed);
     pack_u64(pk, "map_growths", srv->stats.map_growths);
+    /* Slow reads on the thread pool (readpool.h): running now, and how often a growth held them. */
+    pack_u64(pk, "reads_off_loop", srv->workers_running);
+    pack_u64(pk, "reads_held_for_growth", srv->stats.reads_held);
     /* The index pass: how far behind the committed changes it is, and whether it is failing. */
     uint64_t committed = atomic_load(&srv->ix.committed), indexed = atomic_load(&srv->ix.indexed);
     pack_u64(pk, "index_lag", committed > indexed ? committed - indexed : 0);
     pack_u64(pk, "index_passes", atomic_load(&srv->ix.passes));
     cd_pack_cstr(pk, "index_failing");
     if (atomic_load(&srv->ix.failing)) msgpack_pack_true(pk); else msgpack_pack_false(pk);
+    pack_search_runs(c, txn);
     pack_publish(pk, srv);
     cd_pack_cstr(pk, "version");
     cd_pack_cstr(pk, CLAIMD_VERSION_STRING);

@@ -114,6 +114,7 @@ int cd_readpool_submit(cd_server *srv, cd_call *c, cd_readpool_done_fn done)
 
 void cd_readpool_hold(cd_server *srv)
 {
+    if (!srv->pool_hold) srv->stats.reads_held++;
     srv->pool_hold = 1;
 }
 

@@ -6,17 +6,13 @@
  * each space separately with the query words made into terms the same way.
  *
  * Storage (named LMDB databases, integers big-endian; v = LEB128 varint):
- *   search_terms   space(3) term -> posting(10) = id(8) tf|flags(1) norm(1), MDB_DUPSORT |
- *                  MDB_DUPFIXED: one posting per claim and term, in claim-id order. tf is capped
- *                  at 127; flag 0x80 marks a retracted claim; norm is the claim's token count,
- *                  log-quantised to one byte (cd_search_norm_encode).
- *   search_blocks  space(3) term 0x00 block(4) -> maxtf(1) minnorm(1): for each block of 1024
- *                  claim ids (id >> 10) holding postings of the term, the largest tf and the
- *                  smallest norm there, so a BM25 upper bound for the block. Only terms with at
- *                  least CD_SEARCH_BLOCK_MIN_DF postings have entries (skipping pays off on long
- *                  lists; a short list's blocks are computed from its postings when read), and
- *                  they have one for every block they occur in. Adding a posting writes the
- *                  entry only when it raises the bound (rarely, once a block has filled up).
+ *   postings       one posting(10) = id(8) tf|flags(1) norm(1) per claim and term, kept in the
+ *                  search runs (search_runs.h): tables search_run00.. holding chunks of a term's
+ *                  postings keyed space(3) term 0x00 first_id(8), delta-coded, each with the
+ *                  block-max bound (largest tf, smallest norm) of its postings. tf is capped at
+ *                  127; flag 0x80 marks a retracted claim; norm is the claim's token count,
+ *                  log-quantised to one byte (cd_search_norm_encode). search_terms and
+ *                  search_blocks held them until format 6 and are kept empty.
  *   search_docs    id(8) -> forward record: space(3) flags(1) tokens(v) nterms(v), then per term
  *                  in byte order: len(v) term tf(v) position deltas(v) x tf. Lets an update or a
  *                  retraction remove exactly the postings it wrote, and phrases check positions.
@@ -37,10 +33,7 @@
 #define CD_SEARCH_TF_MAX 127         /* tf stored in a posting saturates here */
 #define CD_SEARCH_RETRACTED 0x80     /* posting flag: the claim is retracted */
 #define CD_SEARCH_BLOCK_SHIFT 10     /* claim ids per block-max entry: 1 << 10 */
-#define CD_SEARCH_BLOCK_VALUE 2      /* bytes of a search_blocks value */
-#define CD_SEARCH_BLOCK_MIN_DF 128   /* postings a term needs to have block entries stored */
 #define CD_SEARCH_TERM_KEY (CD_SEARCH_SPACE + CD_TEXT_TERM_MAX)
-#define CD_SEARCH_BLOCK_KEY (CD_SEARCH_TERM_KEY + 1 + 4)
 #define CD_SEARCH_BM25_K1 1.2
 #define CD_SEARCH_BM25_B 0.75
 
@@ -92,10 +85,6 @@ static inline uint8_t cd_search_posting_norm(const unsigned char *p) { return p[
 
 /* Builds space|term into key (room for CD_SEARCH_TERM_KEY); returns its length. */
 size_t cd_search_term_key(unsigned char *key, const char tag[4], const char *term, size_t len);
-
-/* Builds space|term|0x00|block into key (room for CD_SEARCH_BLOCK_KEY); returns its length. */
-size_t cd_search_block_key(unsigned char *key, const char tag[4], const char *term, size_t len,
-                           uint32_t block);
 
 /* ---- BM25 (search_codec.c) ---- */
 
@@ -263,12 +252,6 @@ void cd_search_cursor_free(cd_search_cursor *cur);
 int cd_search_claim_peek(cd_call *c, MDB_txn *txn, msgpack_zone *scratch, uint64_t id, cd_claim *cl);
 
 /* ---- the index (search_index.c) ---- */
-
-/* Writes one term's held-back postings (key space|term, vals in id order) through cur, a cursor
- * on search_terms, keeping its block entries exact: the write buffer's writer for that table.
- * 0, or -1 with the error set on c. */
-int cd_search_postings_apply(cd_call *c, MDB_txn *txn, MDB_cursor *cur, const MDB_val *key,
-                             const MDB_val *vals, size_t n);
 
 /* Moves claim old's (NULL: none) postings, forward record, space statistics and match signature
  * to those of cl (NULL: none), in txn, when its text, language space or retraction changed.

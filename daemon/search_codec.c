@@ -80,15 +80,6 @@ size_t cd_search_term_key(unsigned char *key, const char tag[4], const char *ter
     return CD_SEARCH_SPACE + len;
 }
 
-size_t cd_search_block_key(unsigned char *key, const char tag[4], const char *term, size_t len,
-                           uint32_t block)
-{
-    size_t n = cd_search_term_key(key, tag, term, len);
-    key[n++] = 0;
-    cd_put_u32be(key + n, block);
-    return n + 4;
-}
-
 double cd_search_idf(uint64_t ndocs, uint64_t df)
 {
     double idf = log(1.0 + ((double)ndocs - (double)df + 0.5) / ((double)df + 0.5));

@@ -1,4 +1,4 @@
-/* search_plist: posting lists over LMDB pages and materialised prefix unions. */
+/* search_plist: posting lists merged over the search runs, and materialised prefix unions. */
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
@@ -7,24 +7,6 @@
 #include "server.h"
 
 static uint64_t pid(const unsigned char *p) { return cd_search_posting_id(p); }
-
-/* Makes the page the cursor is on the current run (op: MDB_GET_MULTIPLE or MDB_NEXT_MULTIPLE). */
-static int load_page(cd_plist *l, MDB_cursor_op op)
-{
-    MDB_val k, v = { 0, NULL };
-    int rc = mdb_cursor_get(l->cur, &k, &v, op);
-    /* A key holding a single posting may be a plain node: GET_MULTIPLE then returns nothing. */
-    if (rc == 0 && v.mv_size == 0 && op == MDB_GET_MULTIPLE) rc = mdb_cursor_get(l->cur, &k, &v, MDB_GET_CURRENT);
-    if (rc || v.mv_size < CD_SEARCH_POSTING) {
-        l->eof = 1;
-        l->page_n = 0;
-        return -1;
-    }
-    l->page = v.mv_data;
-    l->page_n = v.mv_size / CD_SEARCH_POSTING;
-    l->i = 0;
-    return 0;
-}
 
 /* Appends a block entry to l->blocks (growing it). */
 static int push_block(cd_plist *l, size_t *cap, cd_sblock b)
@@ -40,35 +22,161 @@ static int push_block(cd_plist *l, size_t *cap, cd_sblock b)
     return 0;
 }
 
-static int load_blocks(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *term, size_t len)
+/* Block entries of n postings in id order. */
+static int blocks_of_postings(cd_plist *l, size_t *cap, const unsigned char *post, size_t n)
 {
-    unsigned char key[CD_SEARCH_BLOCK_KEY];
-    size_t klen = cd_search_block_key(key, tag, term, len, 0), plen = klen - 4, cap = 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_BLOCKS], &cur);
-    if (rc) return cd_fail_mdb(c, rc, "reading search blocks");
-    MDB_val k = { klen, key }, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const unsigned char *kp = k.mv_data, *vp = v.mv_data;
-        if (k.mv_size != klen || memcmp(kp, key, plen) != 0) break;
-        if (v.mv_size != CD_SEARCH_BLOCK_VALUE) continue;
-        cd_sblock b = { cd_get_u32be(kp + plen), vp[0], vp[1] };
-        if (push_block(l, &cap, b)) { mdb_cursor_close(cur); return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); }
+    for (size_t i = 0; i < n;) {
+        const unsigned char *p = post + i * CD_SEARCH_POSTING;
+        cd_sblock b = { (uint32_t)(pid(p) >> CD_SEARCH_BLOCK_SHIFT), 0, 255 };
+        for (; i < n; i++) {
+            p = post + i * CD_SEARCH_POSTING;
+            if (pid(p) >> CD_SEARCH_BLOCK_SHIFT != b.block) break;
+            if (cd_search_posting_tf(p) > b.maxtf) b.maxtf = (uint8_t)cd_search_posting_tf(p);
+            if (cd_search_posting_norm(p) < b.minnorm) b.minnorm = cd_search_posting_norm(p);
+        }
+        if (push_block(l, cap, b)) return -1;
     }
-    mdb_cursor_close(cur);
-    return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "reading search blocks") : 0;
+    return 0;
 }
 
-int cd_plist_df(cd_call *c, MDB_cursor *cur, const char tag[4], const char *term, size_t len, uint64_t *df)
+static int block_cmp(const void *a, const void *b)
+{
+    const cd_sblock *x = a, *y = b;
+    return x->block < y->block ? -1 : x->block > y->block;
+}
+
+/* Sorts the block entries gathered from every run and folds those of one block together. */
+static void blocks_fold(cd_plist *l)
+{
+    if (l->nblocks > 1) qsort(l->blocks, l->nblocks, sizeof *l->blocks, block_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < l->nblocks; i++) {
+        cd_sblock b = l->blocks[i];
+        if (u && l->blocks[u - 1].block == b.block) {
+            cd_sblock *o = &l->blocks[u - 1];
+            if (b.maxtf > o->maxtf) o->maxtf = b.maxtf;
+            if (b.minnorm < o->minnorm) o->minnorm = b.minnorm;
+        } else {
+            l->blocks[u++] = b;
+        }
+    }
+    l->nblocks = u;
+}
+
+/* Whether the entry k is a chunk of l's term. */
+static int own_chunk(const cd_plist *l, const MDB_val *k)
+{
+    size_t tlen;
+    return cd_run_key_term(k, &tlen) == 0 && tlen == l->klen && memcmp(k->mv_data, l->key, tlen) == 0;
+}
+
+/* Decodes the chunk at (k, v) into r. 0, or -1 when it is damaged (the run then ends here). */
+static int load_chunk(cd_plist_run *r, const MDB_val *k, const MDB_val *v)
+{
+    cd_run_head h;
+    if (cd_run_chunk_head(k, v, &h) || cd_run_chunk_decode(k, v, r->post, &r->n)) {
+        r->eof = 1;
+        r->n = 0;
+        return -1;
+    }
+    r->i = 0;
+    r->last = h.last_id;
+    return 0;
+}
+
+/* Puts r on the first posting with an id >= id at or after its current one (eof when none). */
+static void run_seek(const cd_plist *l, cd_plist_run *r, uint64_t id)
+{
+    if (r->eof) return;
+    if (r->n && pid(r->post + r->i * CD_SEARCH_POSTING) >= id) return;
+    if (!r->n || r->last < id) {
+        MDB_val k, v;
+        /* Seeks mostly move forward a little: the next chunk is the cheap first guess. */
+        int rc = mdb_cursor_get(r->cur, &k, &v, MDB_NEXT), found = rc == 0 && own_chunk(l, &k);
+        cd_run_head h;
+        if (found && (cd_run_chunk_head(&k, &v, &h) || h.last_id < id)) {
+            found = 0;
+            if (cd_runs_seek_chunk(r->cur, l->key, l->klen, id, &k, &v, &found)) found = 0;
+        }
+        if (!found || load_chunk(r, &k, &v)) { r->eof = 1; return; }
+    }
+    /* Gallop from the current posting (targets are usually near), then bisect. */
+    size_t lo = r->i, hi = r->n, step = 1;
+    while (lo + step < hi && pid(r->post + (lo + step) * CD_SEARCH_POSTING) < id) {
+        lo += step;
+        step *= 2;
+    }
+    if (lo + step < hi) hi = lo + step + 1;
+    if (pid(r->post + lo * CD_SEARCH_POSTING) < id) lo++;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pid(r->post + mid * CD_SEARCH_POSTING) < id) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == r->n) { r->eof = 1; return; }      /* cannot happen: the chunk's last id >= id */
+    r->i = lo;
+}
+
+/* Moves r past its current posting. */
+static void run_next(const cd_plist *l, cd_plist_run *r)
+{
+    if (r->eof) return;
+    if (r->i + 1 < r->n) { r->i++; return; }
+    MDB_val k, v;
+    if (mdb_cursor_get(r->cur, &k, &v, MDB_NEXT) || !own_chunk(l, &k) || load_chunk(r, &k, &v)) r->eof = 1;
+}
+
+/* Makes the smallest current posting over the runs l's current one. */
+static const unsigned char *pick_current(cd_plist *l)
+{
+    const unsigned char *best = NULL;
+    for (size_t i = 0; i < l->nruns; i++) {
+        cd_plist_run *r = &l->runs[i];
+        if (r->eof) continue;
+        const unsigned char *p = r->post + r->i * CD_SEARCH_POSTING;
+        if (!best || pid(p) < pid(best)) { best = p; l->at_run = i; }
+    }
+    l->at = best;
+    if (!best) l->eof = 1;
+    return best;
+}
+
+int cd_plist_df(cd_call *c, MDB_txn *txn, const cd_run_dir *d, const char tag[4], const char *term, size_t len,
+                uint64_t *df)
 {
     unsigned char key[CD_SEARCH_TERM_KEY];
-    MDB_val k = { cd_search_term_key(key, tag, term, len), key }, v;
-    size_t n = 0;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-    if (rc == 0) rc = mdb_cursor_count(cur, &n);
-    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "counting postings");
-    *df = n;
+    return cd_runs_df(c, txn, d, key, cd_search_term_key(key, tag, term, len), df);
+}
+
+/* Reads the chunk headers of l's term in run r (cursor on its first chunk, at k, v) into l's
+ * block entries and df, and leaves r on the first chunk, decoded. */
+static int scan_run(cd_call *c, cd_plist *l, cd_plist_run *r, MDB_val k, MDB_val v, size_t *cap)
+{
+    unsigned char post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
+    int rc = 0, first = 1;
+    for (; rc == 0 && own_chunk(l, &k); rc = mdb_cursor_get(r->cur, &k, &v, MDB_NEXT)) {
+        cd_run_head h;
+        size_t n;
+        if (cd_run_chunk_head(&k, &v, &h)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");
+        if (first) l->df += h.df;
+        first = 0;
+        uint32_t b0 = (uint32_t)(h.first_id >> CD_SEARCH_BLOCK_SHIFT), b1 = (uint32_t)(h.last_id >> CD_SEARCH_BLOCK_SHIFT);
+        if (b1 - b0 <= 1) {
+            /* Within two blocks: the chunk's bound holds for both (an upper bound is enough). */
+            for (uint32_t b = b0; b <= b1; b++)
+                if (push_block(l, cap, (cd_sblock){ b, h.maxtf, h.minnorm })) goto oom;
+        } else {
+            if (cd_run_chunk_decode(&k, &v, post, &n)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");
+            if (blocks_of_postings(l, cap, post, n)) goto oom;
+        }
+    }
+    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading postings");
+    int found;
+    if ((rc = cd_runs_seek_chunk(r->cur, l->key, l->klen, 0, &k, &v, &found))) return cd_fail_mdb(c, rc, "reading postings");
+    if (!found || load_chunk(r, &k, &v)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");
     return 0;
+oom:
+    return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
 }
 
 int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *term,
@@ -76,41 +184,31 @@ int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4],
 {
     memset(l, 0, sizeof *l);
     l->klen = cd_search_term_key(l->key, tag, term, len);
-    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &l->cur);
-    if (rc) { l->cur = NULL; return cd_fail_mdb(c, rc, "reading postings"); }
-    MDB_val k = { l->klen, l->key }, v;
-    rc = mdb_cursor_get(l->cur, &k, &v, MDB_SET_KEY);
-    if (rc == MDB_NOTFOUND) { l->eof = 1; return 0; }
-    if (rc) return cd_fail_mdb(c, rc, "reading postings");
-    size_t n = 0;
-    if ((rc = mdb_cursor_count(l->cur, &n))) return cd_fail_mdb(c, rc, "counting postings");
-    l->df = n;
-    if (n >= CD_SEARCH_BLOCK_MIN_DF) {
-        load_page(l, MDB_GET_MULTIPLE);
-        return load_blocks(c, txn, l, tag, term, len);
-    }
-    /* A short list has no stored block entries: read it once to make them, then rewind. */
+    cd_run_dir d;
+    if (cd_runs_dir(c, txn, &d)) return -1;
+    l->eof = 1;
+    if (!d.n) return 0;
+    if (!(l->runs = calloc(d.n, sizeof *l->runs))) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     size_t cap = 0;
-    cd_sblock b = { 0, 0, 255 };
-    int have = 0;
-    for (int more = load_page(l, MDB_GET_MULTIPLE) == 0; more; more = load_page(l, MDB_NEXT_MULTIPLE) == 0) {
-        for (size_t i = 0; i < l->page_n; i++) {
-            const unsigned char *p = l->page + i * CD_SEARCH_POSTING;
-            uint32_t blk = (uint32_t)(pid(p) >> CD_SEARCH_BLOCK_SHIFT);
-            if (have && blk != b.block) {
-                if (push_block(l, &cap, b)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-                have = 0;
-            }
-            if (!have) { b = (cd_sblock){ blk, 0, 255 }; have = 1; }
-            if (cd_search_posting_tf(p) > b.maxtf) b.maxtf = (uint8_t)cd_search_posting_tf(p);
-            if (cd_search_posting_norm(p) < b.minnorm) b.minnorm = cd_search_posting_norm(p);
+    for (size_t i = 0; i < d.n; i++) {
+        cd_plist_run *r = &l->runs[l->nruns];
+        int rc = mdb_cursor_open(txn, c->srv->db.run_slots[d.run[i].slot], &r->cur);
+        if (rc) { r->cur = NULL; return cd_fail_mdb(c, rc, "reading postings"); }
+        l->nruns++;
+        MDB_val k, v;
+        int found;
+        if ((rc = cd_runs_seek_chunk(r->cur, l->key, l->klen, 0, &k, &v, &found))) return cd_fail_mdb(c, rc, "reading postings");
+        if (!found) {                              /* not in this run: forget it */
+            mdb_cursor_close(r->cur);
+            memset(r, 0, sizeof *r);
+            l->nruns--;
+            continue;
         }
+        if (scan_run(c, l, r, k, v, &cap)) return -1;
     }
-    if (have && push_block(l, &cap, b)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    l->eof = 0;
-    k = (MDB_val){ l->klen, l->key };
-    if ((rc = mdb_cursor_get(l->cur, &k, &v, MDB_SET_KEY))) return cd_fail_mdb(c, rc, "reading postings");
-    load_page(l, MDB_GET_MULTIPLE);
+    blocks_fold(l);
+    l->eof = l->nruns == 0;
+    if (!l->eof) pick_current(l);
     return 0;
 }
 
@@ -119,53 +217,75 @@ static int posting_cmp(const void *a, const void *b)
     return memcmp(a, b, 8);
 }
 
-/* Block maxima of a sorted, merged array of postings. */
-static int blocks_of_array(cd_plist *l)
+static int term_cmp(const void *a, const void *b)
 {
-    size_t cap = 0;
-    for (size_t i = 0; i < l->page_n;) {
-        const unsigned char *p = l->page + i * CD_SEARCH_POSTING;
-        cd_sblock b = { (uint32_t)(pid(p) >> CD_SEARCH_BLOCK_SHIFT), 0, 255 };
-        for (; i < l->page_n; i++) {
-            p = l->page + i * CD_SEARCH_POSTING;
-            if (pid(p) >> CD_SEARCH_BLOCK_SHIFT != b.block) break;
-            if (cd_search_posting_tf(p) > b.maxtf) b.maxtf = (uint8_t)cd_search_posting_tf(p);
-            if (cd_search_posting_norm(p) < b.minnorm) b.minnorm = cd_search_posting_norm(p);
-        }
-        if (push_block(l, &cap, b)) return -1;
-    }
-    return 0;
+    const MDB_val *x = a, *y = b;
+    size_t n = x->mv_size < y->mv_size ? x->mv_size : y->mv_size;
+    int r = memcmp(x->mv_data, y->mv_data, n);
+    return r ? r : (x->mv_size > y->mv_size) - (x->mv_size < y->mv_size);
+}
+
+/* The distinct terms among n (sorted in place). */
+static size_t count_distinct(MDB_val *terms, size_t n)
+{
+    if (n > 1) qsort(terms, n, sizeof *terms, term_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!u || term_cmp(&terms[u - 1], &terms[i]) != 0) terms[u++] = terms[i];
+    return u;
 }
 
 int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *prefix,
                          size_t len, size_t *budget)
 {
     memset(l, 0, sizeof *l);
+    l->materialised = 1;
     unsigned char key[CD_SEARCH_TERM_KEY];
-    size_t klen = cd_search_term_key(key, tag, prefix, len), n = 0, cap = 0, terms = 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_SEARCH_TERMS], &cur);
-    if (rc) return cd_fail_mdb(c, rc, "reading postings");
-    MDB_val k = { klen, key }, v, last = { 0, NULL };
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < klen || memcmp(k.mv_data, key, klen) != 0) break;
-        if (v.mv_size != CD_SEARCH_POSTING) continue;
-        if (!last.mv_data || last.mv_size != k.mv_size || memcmp(last.mv_data, k.mv_data, k.mv_size) != 0) {
-            last = k;
-            if (++terms > CD_SEARCH_PREFIX_TERMS) break;
+    size_t klen = cd_search_term_key(key, tag, prefix, len), n = 0, cap = 0, nterms = 0, terms_cap = 0;
+    int too_many = 0, rc = 0;
+    MDB_val *terms = NULL;                /* term keys seen (pointing into the txn's pages) */
+    cd_run_dir d;
+    if (cd_runs_dir(c, txn, &d)) return -1;
+    for (size_t r = 0; r < d.n && !too_many && !c->err; r++) {
+        MDB_cursor *cur;
+        if ((rc = mdb_cursor_open(txn, c->srv->db.run_slots[d.run[r].slot], &cur))) { cd_fail_mdb(c, rc, "reading postings"); break; }
+        MDB_val k = { klen, key }, v, last = { 0, NULL };
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            size_t tlen, got;
+            if (k.mv_size < klen || memcmp(k.mv_data, key, klen) != 0) break;
+            if (cd_run_key_term(&k, &tlen)) continue;
+            MDB_val t = { tlen, k.mv_data };
+            if (!last.mv_data || term_cmp(&last, &t) != 0) {
+                last = t;
+                if (nterms == terms_cap) {
+                    terms_cap = terms_cap ? terms_cap * 2 : 64;
+                    MDB_val *bigger = realloc(terms, terms_cap * sizeof *terms);
+                    if (!bigger) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); break; }
+                    terms = bigger;
+                }
+                terms[nterms++] = t;
+                /* Counted exactly once the runs' lists get long (a word is in several runs). */
+                if (nterms > CD_SEARCH_PREFIX_TERMS && (nterms = count_distinct(terms, nterms)) > CD_SEARCH_PREFIX_TERMS) {
+                    too_many = 1;
+                    break;
+                }
+            }
+            if (n + CD_RUN_CHUNK > cap) {
+                cap = cap ? cap * 2 : 1024;
+                unsigned char *bigger = realloc(l->owned, cap * CD_SEARCH_POSTING);
+                if (!bigger) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); break; }
+                l->owned = bigger;
+            }
+            if (cd_run_chunk_decode(&k, &v, l->owned + n * CD_SEARCH_POSTING, &got)) continue;
+            if (n + got > *budget) { too_many = 1; break; }
+            n += got;
         }
-        if (n == *budget) { terms = CD_SEARCH_PREFIX_TERMS + 1; break; }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            unsigned char *bigger = realloc(l->owned, cap * CD_SEARCH_POSTING);
-            if (!bigger) { mdb_cursor_close(cur); return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); }
-            l->owned = bigger;
-        }
-        memcpy(l->owned + n++ * CD_SEARCH_POSTING, v.mv_data, CD_SEARCH_POSTING);
+        mdb_cursor_close(cur);
+        if (rc && rc != MDB_NOTFOUND && !c->err) cd_fail_mdb(c, rc, "reading postings");
     }
-    mdb_cursor_close(cur);
-    if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading postings");
-    if (terms > CD_SEARCH_PREFIX_TERMS)
+    free(terms);
+    if (c->err) return -1;
+    if (too_many)
         return cd_fail(c, CLAIMD_E_INVALID, "q", "the prefix %.*s* matches too many words; make it longer",
                        (int)len, prefix);
     *budget -= n;
@@ -182,56 +302,47 @@ int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4
             memmove(l->owned + u++ * CD_SEARCH_POSTING, p, CD_SEARCH_POSTING);
         }
     }
-    l->page = l->owned;
-    l->page_n = u;
+    l->owned_n = u;
     l->df = u;
     l->eof = u == 0;
-    if (blocks_of_array(l)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    l->at = u ? l->owned : NULL;
+    size_t bcap = 0;
+    if (blocks_of_postings(l, &bcap, l->owned, u)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     return 0;
+}
+
+/* The materialised list's first posting with an id >= id from the current one. */
+static const unsigned char *owned_seek(cd_plist *l, uint64_t id)
+{
+    size_t lo = l->oi, hi = l->owned_n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pid(l->owned + mid * CD_SEARCH_POSTING) < id) lo = mid + 1;
+        else hi = mid;
+    }
+    l->oi = lo;
+    if (lo == l->owned_n) { l->eof = 1; return l->at = NULL; }
+    return l->at = l->owned + lo * CD_SEARCH_POSTING;
 }
 
 const unsigned char *cd_plist_seek(cd_plist *l, uint64_t id)
 {
     if (l->eof) return NULL;
-    if (!(l->page_n && pid(l->page + (l->page_n - 1) * CD_SEARCH_POSTING) >= id)) {
-        if (!l->cur) { l->eof = 1; return NULL; }
-        /* Seeks mostly move forward a little: the next page is the cheap first guess (a seek
-         * from the root compares the term key again at every level of the tree). */
-        if (load_page(l, MDB_NEXT_MULTIPLE)) return NULL;       /* no more pages: past the end */
-        if (pid(l->page + (l->page_n - 1) * CD_SEARCH_POSTING) < id) {
-            unsigned char from[CD_SEARCH_POSTING] = { 0 };
-            cd_put_u64be(from, id);
-            MDB_val k = { l->klen, l->key }, v = { CD_SEARCH_POSTING, from };
-            if (mdb_cursor_get(l->cur, &k, &v, MDB_GET_BOTH_RANGE) || load_page(l, MDB_GET_MULTIPLE)) {
-                l->eof = 1;
-                return NULL;
-            }
-        }
-    }
-    /* Gallop from the current posting (targets are usually near), then bisect. */
-    size_t lo = l->i, hi = l->page_n, step = 1;
-    while (lo + step < hi && pid(l->page + (lo + step) * CD_SEARCH_POSTING) < id) {
-        lo += step;
-        step *= 2;
-    }
-    if (lo + step < hi) hi = lo + step + 1;
-    if (pid(l->page + lo * CD_SEARCH_POSTING) < id) lo++;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (pid(l->page + mid * CD_SEARCH_POSTING) < id) lo = mid + 1;
-        else hi = mid;
-    }
-    if (lo == l->page_n) { l->eof = 1; return NULL; }   /* cannot happen: the page's last id >= id */
-    l->i = lo;
-    return l->page + lo * CD_SEARCH_POSTING;
+    if (l->at && pid(l->at) >= id) return l->at;
+    if (l->materialised) return owned_seek(l, id);
+    for (size_t i = 0; i < l->nruns; i++) run_seek(l, &l->runs[i], id);
+    return pick_current(l);
 }
 
 const unsigned char *cd_plist_next(cd_plist *l)
 {
-    if (l->eof) return NULL;
-    if (l->i + 1 < l->page_n) return l->page + ++l->i * CD_SEARCH_POSTING;
-    if (!l->cur || load_page(l, MDB_NEXT_MULTIPLE)) { l->eof = 1; return NULL; }
-    return l->page;
+    if (l->eof || !l->at) return NULL;
+    if (l->materialised) {
+        if (++l->oi >= l->owned_n) { l->eof = 1; return l->at = NULL; }
+        return l->at = l->owned + l->oi * CD_SEARCH_POSTING;
+    }
+    run_next(l, &l->runs[l->at_run]);
+    return pick_current(l);
 }
 
 const cd_sblock *cd_plist_block(cd_plist *l, uint32_t block)
@@ -242,7 +353,9 @@ const cd_sblock *cd_plist_block(cd_plist *l, uint32_t block)
 
 void cd_plist_close(cd_plist *l)
 {
-    if (l->cur) mdb_cursor_close(l->cur);
+    for (size_t i = 0; i < l->nruns; i++)
+        if (l->runs[i].cur) mdb_cursor_close(l->runs[i].cur);
+    free(l->runs);
     free(l->blocks);
     free(l->owned);
     memset(l, 0, sizeof *l);

@@ -1,8 +1,10 @@
-/* search_plist: reading one query clause's postings in claim-id order, a page at a time, with
+/* search_plist: reading one query clause's postings in claim-id order, a chunk at a time, with
  * the block maxima that let the evaluator skip blocks that cannot reach the top k.
  *
- * A term's postings are read straight from LMDB's DUPFIXED pages (MDB_GET_MULTIPLE): no copy.
- * A prefix clause is materialised: the postings of every term starting with the prefix are
+ * A term's postings are spread over the runs (search_runs.h): each run's chunks are decoded one
+ * at a time and the runs merged by claim id (a posting is in one run only). The block maxima
+ * come from the chunks' headers (a chunk within two blocks bounds both), or from the postings
+ * of a chunk spread wider. A prefix clause is materialised: the postings of every term starting with the prefix are
  * merged into one sorted array (tf summed), and its block maxima are computed from it. */
 #ifndef CD_SEARCH_PLIST_H
 #define CD_SEARCH_PLIST_H
@@ -10,6 +12,7 @@
 #include <lmdb.h>
 #include "call.h"
 #include "search.h"
+#include "search_runs.h"
 
 /* More terms than this under one prefix: the query is refused (make the prefix longer). */
 #define CD_SEARCH_PREFIX_TERMS 4096
@@ -22,17 +25,28 @@ typedef struct {
     uint8_t maxtf, minnorm;
 } cd_sblock;
 
+/* One run's part of a term's postings: the chunk the cursor is on, decoded. */
 typedef struct {
-    MDB_cursor *cur;                 /* NULL for a materialised (prefix) list */
+    MDB_cursor *cur;
+    unsigned char post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
+    size_t n, i;                     /* postings in post, the current one */
+    uint64_t last;                   /* the chunk's last id */
+    int eof;
+} cd_plist_run;
+
+typedef struct {
     unsigned char key[CD_SEARCH_TERM_KEY];
     size_t klen;
-    const unsigned char *page;       /* the current run of postings (LMDB page or array) */
-    size_t page_n, i;                /* its length and the current index */
-    int eof;
+    cd_plist_run *runs;              /* malloc'd: the runs that hold the term */
+    size_t nruns;
+    const unsigned char *at;         /* the current posting (NULL before the first seek) */
+    size_t at_run;                   /* the run it is in */
+    unsigned char *owned;            /* a materialised (prefix) list's postings, malloc'd */
+    size_t owned_n, oi;
+    int materialised, eof;
     cd_sblock *blocks;               /* malloc'd, in block order */
     size_t nblocks, bi;
     uint64_t df;                     /* postings in the list (live) */
-    unsigned char *owned;            /* a materialised list's postings (malloc'd) */
 } cd_plist;
 
 /* Opens the postings of term in space tag; df 0 when the term is absent. 0 or -1 (error set). */
@@ -40,8 +54,9 @@ int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4],
                        size_t len);
 
 /* The number of postings of term in space tag (0 when absent) into *df, without reading them,
- * through cur (a cursor on search_terms the caller keeps open across lookups). 0 or -1 (error set). */
-int cd_plist_df(cd_call *c, MDB_cursor *cur, const char tag[4], const char *term, size_t len, uint64_t *df);
+ * over the runs of d (cd_runs_dir). 0 or -1 (error set). */
+int cd_plist_df(cd_call *c, MDB_txn *txn, const cd_run_dir *d, const char tag[4], const char *term, size_t len,
+                uint64_t *df);
 
 /* Opens the union of the postings of every term of space tag that starts with prefix, taking
  * them from *budget (the postings the request may still materialise). 0, or -1 (error set:

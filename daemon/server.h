@@ -25,7 +25,9 @@ typedef struct {
     _Atomic uint64_t attempts;   /* passes started */
     _Atomic uint64_t failed_attempt; /* the number of the last pass that failed (0: none) */
     _Atomic uint64_t passes;     /* passes committed */
+    _Atomic uint64_t merge_steps, merges; /* search run merge steps and merges committed */
     uint64_t pend_committed, pend_indexed; /* writer thread: as of its open txn */
+    uint64_t pend_postings;      /* writer thread: postings passes wrote that merges still owe work for */
     cd_call *waiters;            /* loop thread: parked reads, in arrival order */
 } cd_ix_state;
 
@@ -38,6 +40,7 @@ struct cd_server {
     uv_timer_t maintenance;      /* periodic stale-reader check */
     cd_writer *writer;
     cd_publisher *publisher;     /* the change feed to NATS JetStream (publish.h), NULL when off */
+    struct cd_run_builder *runs; /* writer thread: search postings of the pass under way */
     struct cd_wbuf *wbuf;        /* writer thread: index entries held back until a call ends */
     cd_conn *conns;              /* doubly linked list of open connections */
     unsigned nconns;

@@ -26,6 +26,7 @@ typedef struct {
     uint64_t memory_busy;       /* requests answered busy because the budget could not hold them */
     uint64_t memory_closed;     /* connections closed as the biggest holders over the budget */
     uint64_t map_growths;
+    uint64_t reads_held;        /* times new pool reads were held back for a map growth (readpool.h) */
     cd_method_stats per_method[CD_STATS_METHODS];
     cd_method_stats unknown;    /* requests that named no method or were malformed */
 } cd_stats;

@@ -4,8 +4,6 @@
 #include "call.h"
 #include "wbuf.h"
 
-#define APPLY_MAX 4              /* tables with their own writer (only search_terms so far) */
-
 typedef struct {
     uint64_t head;               /* the key's first 8 bytes as a big-endian number: most
                                   * comparisons end here, without touching bytes[] */
@@ -20,10 +18,6 @@ struct cd_wbuf {
     size_t n, cap;
     unsigned char *bytes;
     size_t used, size;
-    struct { MDB_dbi dbi; cd_wbuf_apply_fn fn; } apply[APPLY_MAX];
-    int napply;
-    MDB_val *vals;               /* scratch for one key's values */
-    size_t vals_cap;
     entry *tmp;                  /* radix sort's second array */
     size_t tmp_cap;
     size_t *count;               /* radix sort's buckets */
@@ -58,18 +52,9 @@ void cd_wbuf_free(cd_wbuf *b)
     if (!b) return;
     free(b->e);
     free(b->bytes);
-    free(b->vals);
     free(b->tmp);
     free(b->count);
     free(b);
-}
-
-void cd_wbuf_set_apply(cd_wbuf *b, MDB_dbi dbi, cd_wbuf_apply_fn fn)
-{
-    if (b->napply < APPLY_MAX) {
-        b->apply[b->napply].dbi = dbi;
-        b->apply[b->napply++].fn = fn;
-    }
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t item)
@@ -145,37 +130,16 @@ static int sort_entries(cd_wbuf *b)
     return 0;
 }
 
-static cd_wbuf_apply_fn apply_of(const cd_wbuf *b, MDB_dbi dbi)
-{
-    for (int i = 0; i < b->napply; i++)
-        if (b->apply[i].dbi == dbi) return b->apply[i].fn;
-    return NULL;
-}
-
 static MDB_val key_of(const cd_wbuf *b, const entry *e) { return (MDB_val){ e->klen, b->bytes + e->off }; }
 static MDB_val val_of(const cd_wbuf *b, const entry *e) { return (MDB_val){ e->vlen, b->bytes + e->off + e->klen }; }
 
 /* Writes the entries [i, j) of one table through cur. */
-static int write_table(cd_call *c, cd_wbuf *b, MDB_txn *txn, MDB_cursor *cur, size_t i, size_t j)
+static int write_table(cd_call *c, cd_wbuf *b, MDB_cursor *cur, size_t i, size_t j)
 {
-    cd_wbuf_apply_fn fn = apply_of(b, b->e[i].dbi);
-    while (i < j) {
-        MDB_val k = key_of(b, &b->e[i]);
-        if (!fn) {
-            MDB_val v = val_of(b, &b->e[i]);
-            int rc = mdb_cursor_put(cur, &k, &v, b->e[i].flags);
-            if (rc && rc != MDB_KEYEXIST) return cd_fail_mdb(c, rc, "writing an index");
-            i++;
-            continue;
-        }
-        size_t n = 0;                            /* the run of entries with this key */
-        while (i + n < j && b->e[i + n].klen == k.mv_size && memcmp(b->bytes + b->e[i + n].off, k.mv_data, k.mv_size) == 0)
-            n++;
-        if (grow((void **)&b->vals, &b->vals_cap, n, sizeof *b->vals))
-            return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-        for (size_t x = 0; x < n; x++) b->vals[x] = val_of(b, &b->e[i + x]);
-        if (fn(c, txn, cur, &k, b->vals, n)) return -1;
-        i += n;
+    for (; i < j; i++) {
+        MDB_val k = key_of(b, &b->e[i]), v = val_of(b, &b->e[i]);
+        int rc = mdb_cursor_put(cur, &k, &v, b->e[i].flags);
+        if (rc && rc != MDB_KEYEXIST) return cd_fail_mdb(c, rc, "writing an index");
     }
     return 0;
 }
@@ -194,7 +158,7 @@ int cd_wbuf_flush(cd_call *c, cd_wbuf *b, MDB_txn *txn)
         MDB_cursor *cur;
         int mrc = mdb_cursor_open(txn, b->e[i].dbi, &cur);
         if (mrc) { rc = cd_fail_mdb(c, mrc, "writing an index"); break; }
-        rc = write_table(c, b, txn, cur, i, j);
+        rc = write_table(c, b, cur, i, j);
         mdb_cursor_close(cur);
     }
     cd_wbuf_clear(b);

@@ -1,6 +1,6 @@
 /* wbuf: index entries a write call adds, held back and written in key order.
  *
- * A claim adds some 80 entries to the idx and search_terms tables at random places.
+ * A claim adds some 20 entries to the claim_index, ix_revs and other tables at random places.
  * Written as they come, each put descends its B-tree from the root; sorted and written through one
  * cursor per table, consecutive puts mostly land on the leaf the cursor is already on, which LMDB
  * checks first. The writer thread owns one buffer (cd_server.wbuf); it is flushed before its txn
@@ -16,10 +16,6 @@
 
 typedef struct cd_wbuf cd_wbuf;
 
-/* Writes one term's held-back postings: key is space|term, vals[0..n) its postings in order. */
-typedef int (*cd_wbuf_apply_fn)(cd_call *c, MDB_txn *txn, MDB_cursor *cur, const MDB_val *key,
-                                const MDB_val *vals, size_t n);
-
 /* A new, empty buffer, or NULL when out of memory. */
 cd_wbuf *cd_wbuf_new(void);
 
@@ -30,9 +26,6 @@ void cd_wbuf_free(cd_wbuf *b);
  * 0, or -1 with the error set on c (out of memory). */
 int cd_wbuf_put(cd_call *c, cd_wbuf *b, MDB_dbi dbi, const void *key, size_t klen, const void *val,
                 size_t vlen, unsigned flags);
-
-/* Makes fn write the entries of table dbi, a key's values at a time, instead of plain puts. */
-void cd_wbuf_set_apply(cd_wbuf *b, MDB_dbi dbi, cd_wbuf_apply_fn fn);
 
 /* Writes every held-back entry in (table, key, value) order and empties b. An MDB_KEYEXIST from
  * a plain put counts as done. 0, or -1 with the error set on c; b is emptied either way. */

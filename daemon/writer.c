@@ -14,6 +14,7 @@
 #include "readpool.h"
 #include "search.h"
 #include "server.h"
+#include "search_runs.h"
 #include "wbuf.h"
 #include "writer.h"
 
@@ -34,6 +35,8 @@
 #define IX_IDLE_DELAY_NS 20000000LL
 #define IX_RETRY_NS 1000000000LL     /* a failed pass is tried again after this, new changes or not */
 #define IX_PASS_MIN 16           /* the smallest pass MDB_TXN_FULL can halve it to */
+#define MERGE_STEPS_MAX_NS 50000000LL /* merge steps after a pass, while no write waits */
+#define MERGE_WORK 8                 /* postings merged per posting a pass wrote, at least */
 #define IX_PASS_REGROW 64        /* passes after a halving before the size doubles again */
 
 struct cd_writer {
@@ -57,6 +60,7 @@ struct cd_writer {
     int64_t ix_failed_at;        /* writer thread: uv_hrtime of the last failed pass */
     size_t ix_pass_max;          /* writer thread: changes a pass takes (halved on MDB_TXN_FULL) */
     int ix_pass_ok;              /* writer thread: passes that went through since it was halved */
+    int merge_more;              /* writer thread: search run merge work is left (run when idle) */
 };
 
 /* How many claims a call writes, as far as the batch bound is concerned. */
@@ -257,6 +261,48 @@ static int run_index_pass(cd_writer *w)
     return rc;
 }
 
+/* Merge steps of the search runs (search_runs.h), each in a txn of its own, after a pass: at
+ * least one, so merges keep up under a steady stream of writes, and more while no write
+ * waits, up to MERGE_STEPS_MAX_NS; what is left goes on whenever the writer is idle
+ * (w->merge_more). A failed step is logged and left for the next pass. */
+static void run_merge_steps(cd_writer *w)
+{
+    cd_server *srv = w->srv;
+    cd_call *c = w->ixcall;
+    int64_t start = (int64_t)uv_hrtime();
+    for (int steps = 0;; steps++) {
+        /* Each posting a pass writes is rewritten about once per size class it climbs: until
+         * the merges did MERGE_WORK times the postings passes wrote, or the runs pile up, the
+         * steps go on even while writes wait, so merges keep pace with any write load. */
+        if (steps && w->merge_more < 2 && srv->ix.pend_postings == 0) {
+            pthread_mutex_lock(&w->mu);
+            int waiting = w->queue_head != NULL || w->stop;
+            pthread_mutex_unlock(&w->mu);
+            if (waiting || (int64_t)uv_hrtime() - start > MERGE_STEPS_MAX_NS) return;
+        }
+        MDB_txn *txn;
+        cd_run_step st;
+        int rc;
+        cd_call_reset(c);
+        msgpack_zone_clear(&c->zone);
+        if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) { cd_error("search run merge: %s", mdb_strerror(rc)); return; }
+        w->merge_more = 0;                       /* a failed step waits for the next pass */
+        if (cd_runs_merge_step(c, txn, srv->cfg.merge_step, &st)) {
+            mdb_txn_abort(txn);
+            /* Out of room: the next pass grows the map; the merge waits for it. */
+            if (c->mdb_rc != MDB_MAP_FULL) cd_error("search run merge failed: %s", c->err_msg);
+            return;
+        }
+        if ((rc = mdb_txn_commit(txn))) { cd_error("search run merge: %s", mdb_strerror(rc)); return; }
+        atomic_fetch_add(&srv->ix.merge_steps, 1);
+        if (st.finished) atomic_fetch_add(&srv->ix.merges, 1);
+        uint64_t owed = st.moved / MERGE_WORK;
+        srv->ix.pend_postings = st.more && srv->ix.pend_postings > owed ? srv->ix.pend_postings - owed : 0;
+        w->merge_more = st.more;
+        if (!st.more) return;
+    }
+}
+
 /* Whether the index has changes to catch up on and may try: after a failed pass, only once
  * new changes came or a reader asks (writer thread). */
 static int index_behind(const cd_writer *w)
@@ -276,8 +322,9 @@ static int index_first(const cd_writer *w)
                                (w->ix_behind_since && (int64_t)uv_hrtime() - w->ix_behind_since > 10 * IX_IDLE_DELAY_NS));
 }
 
-/* Waits (w->mu held) for work: a write batch (1), or an index pass (0) once the index has
- * lagged IX_IDLE_DELAY_NS or a reader waits for it; -1 when the writer must stop. */
+/* Waits (w->mu held) for work: a write batch (1), an index pass (0) once the index has
+ * lagged IX_IDLE_DELAY_NS or a reader waits for it, merge steps (2) when nothing else is to
+ * do; -1 when the writer must stop. */
 static int wait_for_work(cd_writer *w)
 {
     for (;;) {
@@ -286,6 +333,7 @@ static int wait_for_work(cd_writer *w)
         else if (!w->ix_behind_since) w->ix_behind_since = (int64_t)uv_hrtime();
         if (w->queue_head) return index_first(w) ? 0 : 1;
         if (w->stop) return -1;
+        if (!behind && w->merge_more) return 2;
         int64_t due = w->ix_behind_since + IX_IDLE_DELAY_NS;
         if (!behind && w->ix_stalled && w->srv->ix.pend_indexed < w->srv->ix.pend_committed)
             due = w->ix_failed_at + IX_RETRY_NS;     /* a failed pass is tried again by itself */
@@ -308,8 +356,13 @@ static void *writer_main(void *arg)
         if (work < 0) { pthread_mutex_unlock(&w->mu); break; }
         if (work == 0) {
             pthread_mutex_unlock(&w->mu);
-            run_index_pass(w);
+            if (run_index_pass(w) == 0) run_merge_steps(w);
             w->ix_behind_since = 0;
+            continue;
+        }
+        if (work == 2) {
+            pthread_mutex_unlock(&w->mu);
+            run_merge_steps(w);
             continue;
         }
         /* Take everything that queued while the last batch committed, up to the bound. */
@@ -388,9 +441,12 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     w->srv = srv;
     w->done = done;
     w->ix_pass_max = CD_IX_PASS_MAX;
-    if (!(srv->wbuf = cd_wbuf_new()) || !(w->ixcall = cd_call_new_internal(srv))) {
+    if (!(srv->wbuf = cd_wbuf_new()) || !(srv->runs = cd_run_builder_new()) ||
+        !(w->ixcall = cd_call_new_internal(srv))) {
         cd_wbuf_free(srv->wbuf);
         srv->wbuf = NULL;
+        cd_run_builder_free(srv->runs);
+        srv->runs = NULL;
         free(w);
         return NULL;
     }
@@ -402,7 +458,6 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
         mdb_txn_abort(txn);
     }
     ix_publish(srv);
-    cd_wbuf_set_apply(srv->wbuf, srv->db.dbi[CD_DBI_SEARCH_TERMS], cd_search_postings_apply);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
     if (uv_async_init(srv->loop, &w->async, on_async)) goto fail;
@@ -417,6 +472,8 @@ fail:
     cd_call_free(w->ixcall);
     cd_wbuf_free(srv->wbuf);
     srv->wbuf = NULL;
+    cd_run_builder_free(srv->runs);
+    srv->runs = NULL;
     free(w);
     return NULL;
 }
@@ -440,6 +497,8 @@ static void free_on_close(uv_handle_t *h)
     cd_writer *w = h->data;
     cd_wbuf_free(w->srv->wbuf);
     w->srv->wbuf = NULL;
+    cd_run_builder_free(w->srv->runs);
+    w->srv->runs = NULL;
     cd_call_free(w->ixcall);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->wake);

@@ -1,16 +1,137 @@
-/* ixcheck: a test tool for the derived tables (tests/py/ix_rebuild.t), run on a stopped daemon's
- * data directory.
+/* ixcheck: a test tool for the derived tables (tests/py/ix_rebuild.t, search_runs.t), run on a
+ * stopped daemon's data directory.
  *   ixcheck dump DIR    prints every entry of the derived tables (claim_index, search_*,
- *                       ix_revs) as "table hex(key) hex(value)" lines, in table order
+ *                       ix_revs) as "table hex(key) hex(value)" lines, in table order, and the
+ *                       search postings as "posting hex(space|term) hex(posting)" lines, sorted,
+ *                       whatever runs hold them (a posting in two runs prints twice; a term whose
+ *                       df in a run is not its number of postings there prints a "bad_df" line)
+ *   ixcheck runs DIR    prints "runs N" and one "run SLOT ROLE POSTINGS" line per run
  *   ixcheck reset DIR   empties them and sets meta "indexed" to 0, so the next daemon start
  *                       rebuilds them from the change log: an index made from scratch
- * Two directories whose dumps are equal have the same derived index, byte for byte. */
+ * Two directories whose dumps are equal have the same derived index, however their runs are cut. */
+#include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "search_runs.h"
+
+static void hex(const MDB_val *v);
 
 static const char *const derived[] = { "claim_index", "search_terms", "search_blocks", "search_docs",
                                        "search_langs", "ix_revs", NULL };
+
+typedef struct { unsigned char key[CD_SEARCH_TERM_KEY]; size_t klen; unsigned char p[CD_SEARCH_POSTING]; } entry;
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int r = memcmp(x->key, y->key, n);
+    if (r) return r;
+    if (x->klen != y->klen) return x->klen < y->klen ? -1 : 1;
+    return memcmp(x->p, y->p, CD_SEARCH_POSTING);
+}
+
+static int read_dir(MDB_txn *txn, cd_run_dir *d)
+{
+    MDB_dbi meta;
+    MDB_val k = { 4, (void *)"runs" }, v;
+    memset(d, 0, sizeof *d);
+    int rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (!rc) rc = mdb_get(txn, meta, &k, &v);
+    if (rc == MDB_NOTFOUND) return 0;
+    if (rc) return rc;
+    return cd_run_dir_decode(v.mv_data, v.mv_size, d) ? MDB_CORRUPTED : 0;
+}
+
+static MDB_dbi slot_dbi(MDB_txn *txn, int slot, int *rc)
+{
+    char name[16];
+    MDB_dbi dbi = 0;
+    snprintf(name, sizeof name, "search_run%02d", slot);
+    *rc = mdb_dbi_open(txn, name, 0, &dbi);
+    return dbi;
+}
+
+/* Every posting of every run, sorted, with a check of each term's df in each run. */
+static int dump_postings(MDB_txn *txn)
+{
+    cd_run_dir d;
+    int rc = read_dir(txn, &d);
+    entry *all = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t r = 0; !rc && r < d.n; r++) {
+        MDB_dbi dbi = slot_dbi(txn, d.run[r].slot, &rc);
+        MDB_cursor *cur;
+        if (rc || (rc = mdb_cursor_open(txn, dbi, &cur))) break;
+        MDB_val k, v;
+        unsigned char term[CD_SEARCH_TERM_KEY], post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
+        size_t tlen = 0, got;
+        uint64_t df = 0, seen = 0;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            cd_run_head h;
+            size_t kt = 0;
+            int end = rc != 0, same = !end && cd_run_key_term(&k, &kt) == 0 && kt == tlen && !memcmp(k.mv_data, term, kt);
+            if (tlen && (end || !same) && df != seen) printf("bad_df slot %u %.*s df %llu postings %llu\n", d.run[r].slot,
+                                                             (int)tlen - 3, term + 3, (unsigned long long)df, (unsigned long long)seen);
+            if (end) break;
+            if (cd_run_chunk_head(&k, &v, &h) || cd_run_chunk_decode(&k, &v, post, &got)) { printf("bad_chunk slot %u\n", d.run[r].slot); continue; }
+            if (!same) {
+                memcpy(term, k.mv_data, kt);
+                tlen = kt;
+                seen = 0;
+                df = h.first ? h.df : 0;
+                if (!h.first) printf("bad_first slot %u %.*s\n", d.run[r].slot, (int)kt - 3, term + 3);
+            } else if (h.first) {
+                printf("bad_first slot %u %.*s\n", d.run[r].slot, (int)kt - 3, term + 3);
+            }
+            seen += got;
+            for (size_t i = 0; i < got; i++) {
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 4096;
+                    entry *bigger = realloc(all, cap * sizeof *all);
+                    if (!bigger) { free(all); mdb_cursor_close(cur); return ENOMEM; }
+                    all = bigger;
+                }
+                memcpy(all[n].key, term, tlen);
+                all[n].klen = tlen;
+                memcpy(all[n].p, post + i * CD_SEARCH_POSTING, CD_SEARCH_POSTING);
+                n++;
+            }
+        }
+        mdb_cursor_close(cur);
+        if (rc == MDB_NOTFOUND) rc = 0;
+    }
+    if (!rc) {
+        qsort(all, n, sizeof *all, entry_cmp);
+        for (size_t i = 0; i < n; i++) {
+            MDB_val k = { all[i].klen, all[i].key }, v = { CD_SEARCH_POSTING, all[i].p };
+            printf("posting ");
+            hex(&k);
+            putchar(' ');
+            hex(&v);
+            putchar('\n');
+        }
+    }
+    free(all);
+    return rc;
+}
+
+static int list_runs(MDB_env *env)
+{
+    MDB_txn *txn;
+    cd_run_dir d;
+    int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    if (!rc) rc = read_dir(txn, &d);
+    if (!rc) {
+        printf("runs %zu\n", d.n);
+        for (size_t i = 0; i < d.n; i++)
+            printf("run %u %u %llu\n", d.run[i].slot, d.run[i].role, (unsigned long long)d.run[i].postings);
+    }
+    if (txn) mdb_txn_abort(txn);
+    return rc;
+}
 
 static void hex(const MDB_val *v)
 {
@@ -38,6 +159,7 @@ static int dump(MDB_env *env)
         mdb_cursor_close(cur);
         if (rc == MDB_NOTFOUND) rc = 0;
     }
+    if (!rc) rc = dump_postings(txn);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -52,26 +174,34 @@ static int reset(MDB_env *env)
         if ((rc = mdb_dbi_open(txn, derived[t], 0, &dbi)) == MDB_NOTFOUND) { rc = 0; continue; }
         if (!rc) rc = mdb_drop(txn, dbi, 0);
     }
+    for (int slot = 0; !rc && slot < CD_RUN_SLOTS; slot++) {
+        MDB_dbi dbi = slot_dbi(txn, slot, &rc);
+        if (rc == MDB_NOTFOUND) { rc = 0; continue; }
+        if (!rc) rc = mdb_drop(txn, dbi, 0);
+    }
     MDB_dbi meta;
+    MDB_val rk = { 4, (void *)"runs" };
     unsigned char zero[8] = { 0 };
     MDB_val k = { 7, (void *)"indexed" }, v = { 8, zero };
     if (!rc) rc = mdb_dbi_open(txn, "meta", 0, &meta);
     if (!rc) rc = mdb_put(txn, meta, &k, &v, 0);
+    if (!rc && (rc = mdb_del(txn, meta, &rk, NULL)) == MDB_NOTFOUND) rc = 0;
     if (rc) { mdb_txn_abort(txn); return rc; }
     return mdb_txn_commit(txn);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "dump") && strcmp(argv[1], "reset"))) {
-        fprintf(stderr, "usage: ixcheck dump|reset DATA_DIR\n");
+    if (argc != 3 || (strcmp(argv[1], "dump") && strcmp(argv[1], "reset") && strcmp(argv[1], "runs"))) {
+        fprintf(stderr, "usage: ixcheck dump|runs|reset DATA_DIR\n");
         return 2;
     }
     MDB_env *env;
     int rc = mdb_env_create(&env);
-    if (!rc) rc = mdb_env_set_maxdbs(env, 32);
-    if (!rc) rc = mdb_env_open(env, argv[2], strcmp(argv[1], "dump") ? 0 : MDB_RDONLY, 0640);
-    if (!rc) rc = strcmp(argv[1], "dump") ? reset(env) : dump(env);
+    int writes = strcmp(argv[1], "reset") == 0;
+    if (!rc) rc = mdb_env_set_maxdbs(env, 64);
+    if (!rc) rc = mdb_env_open(env, argv[2], writes ? 0 : MDB_RDONLY, 0640);
+    if (!rc) rc = writes ? reset(env) : strcmp(argv[1], "runs") ? dump(env) : list_runs(env);
     mdb_env_close(env);
     if (rc) fprintf(stderr, "ixcheck %s %s: %s\n", argv[1], argv[2], mdb_strerror(rc));
     return rc ? 1 : 0;

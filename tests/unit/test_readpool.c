@@ -95,6 +95,7 @@ int main(void)
     cd_readpool_submit(&srv, a, on_done);
     cd_readpool_hold(&srv);
     ok(cd_readpool_holding(&srv), "the pool holds new work once a growth waits");
+    is_int((long long)srv.stats.reads_held, 1, "stats count the hold");
     cd_readpool_submit(&srv, b, on_done);
     cd_readpool_submit(&srv, d, on_done);
     is_int((int)srv.workers_running, 1, "only the call from before the hold runs");

@@ -2,6 +2,7 @@
  * postings, keys, documents and forward records, BM25 arithmetic, cursors. */
 #include "tap.h"
 #include "search.h"
+#include "search_runs.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -85,15 +86,17 @@ static void test_postings_keys(void)
     cd_search_posting(a, 255, 127, 1, 255);
     cd_search_posting(b, 256, 1, 0, 0);
     ok(memcmp(a, b, CD_SEARCH_POSTING) < 0, "postings sort by claim id first");
-    unsigned char key[CD_SEARCH_BLOCK_KEY];
+    unsigned char key[CD_RUN_KEY_MAX];
     size_t n = cd_search_term_key(key, "ru\0", "письм", strlen("письм"));
     ok(n == 3 + strlen("письм") && memcmp(key, "ru\0письм", n) == 0, "term key is space|term");
-    n = cd_search_block_key(key, "en\0", "letter", 6, 0x01020304);
-    ok(n == 3 + 6 + 1 + 4 && key[9] == 0 && key[10] == 1 && key[13] == 4, "block key is space|term|0|block");
-    unsigned char k1[CD_SEARCH_BLOCK_KEY], k2[CD_SEARCH_BLOCK_KEY];
-    size_t n1 = cd_search_block_key(k1, "en\0", "let", 3, UINT32_MAX);
-    size_t n2 = cd_search_block_key(k2, "en\0", "letter", 6, 0);
-    ok(memcmp(k1, k2, n1 < n2 ? n1 : n2) < 0, "all blocks of a term sort before a longer term's");
+    unsigned char t1[CD_SEARCH_TERM_KEY], t2[CD_SEARCH_TERM_KEY];
+    size_t tl = cd_search_term_key(t1, "en\0", "letter", 6);
+    n = cd_run_key(key, t1, tl, 0x0102030405060708ULL);
+    ok(n == 3 + 6 + 1 + 8 && key[9] == 0 && key[10] == 1 && key[17] == 8, "chunk key is space|term|0|first id");
+    unsigned char k1[CD_RUN_KEY_MAX], k2[CD_RUN_KEY_MAX];
+    size_t n1 = cd_run_key(k1, t1, cd_search_term_key(t1, "en\0", "let", 3), UINT64_MAX);
+    size_t n2 = cd_run_key(k2, t2, cd_search_term_key(t2, "en\0", "letter", 6), 0);
+    ok(memcmp(k1, k2, n1 < n2 ? n1 : n2) < 0, "all chunks of a term sort before a longer term's");
     char big[300];
     memset(big, 'a', sizeof big);
     ok(cd_search_term_key(key, "en\0", big, sizeof big) == CD_SEARCH_TERM_KEY, "term keys are capped");

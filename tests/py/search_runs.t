@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""search_runs.t: the search postings as sorted runs merged in steps (daemon/search_runs.h).
+- kill -9 while merge steps run, three times: after the restarts catch up, the postings equal,
+  entry for entry, those a daemon rebuilds from scratch (build/tests/ixcheck), every term's df in
+  every run is exact, and no posting is in two runs;
+- a claim.search cursor paged while writes make new runs and merges move postings returns every
+  matching claim once, and the same ones as an unpaged search;
+- a format 5 directory (postings in search_terms) is upgraded to 6 on open: the postings are
+  rebuilt from the change log and the searches answer as before.
+Seeded; CLAIMD_SEARCHRUNS_SEED replays."""
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tap  # noqa: E402
+from claimd_harness import Daemon, build_dir, run  # noqa: E402
+
+IXCHECK = os.path.join(build_dir(), "tests", "ixcheck")
+COMMON = "zqcommon"
+
+
+def ixcheck(cmd, data):
+    r = subprocess.run([IXCHECK, cmd, data], capture_output=True, text=True)
+    if r.returncode != 0:
+        tap.bail_out("ixcheck %s failed: %s" % (cmd, r.stderr.strip()))
+    return r.stdout
+
+
+def word(rng):
+    return "zq" + "".join(rng.choice("bcdfghjklmnprstvwxz") for _ in range(rng.randrange(2, 4)))
+
+
+def claims(rng, n, common_every=3):
+    return [{"text": " ".join([word(rng) for _ in range(8)] + ([COMMON] if i % common_every == 0 else [])),
+             "lang": rng.choice(["en", "fr"]), "speaker": "Speaker %d" % rng.randrange(20)} for i in range(n)]
+
+
+def import_claims(c, rng, n):
+    calls = [("claim.import", {"claims": claims(rng, 500)}) for _ in range(n // 500)]
+    for r in c.pipeline(calls, timeout=300):
+        r.unwrap()
+
+
+def runs_stats(c):
+    return c.call("stats")["search_runs"]
+
+
+def kill_during_merges(rng):
+    # Small merge steps: a merge takes many steps, so a kill lands inside one.
+    d, fresh = Daemon(extra_args=["--merge-step", "200"]), Daemon()
+    try:
+        d.start()
+        kills = merging_kills = 0
+        ids = []
+        for rnd in range(8):
+            if merging_kills >= 2 and kills >= 3:
+                break
+            with d.client(timeout=300) as c:
+                import_claims(c, rng, 6000)
+                # updates and retractions of earlier claims remove postings from older runs
+                for _ in range(200):
+                    if ids:
+                        cid, rev = rng.choice(ids)
+                        if rng.random() < 0.3:
+                            c.request("claim.retract", {"id": cid, "rev": rev, "reason": "test"})
+                        else:
+                            c.request("claim.update", {"id": cid, "rev": rev,
+                                                       "set": {"text": "%s %s %s" % (word(rng), word(rng), COMMON)}})
+                ids = [(h["id"], h["rev"]) for h in c.call("claim.query", {"limit": 500})["items"]]
+                deadline = time.time() + 20
+                while not runs_stats(c)["merging"] and time.time() < deadline:
+                    time.sleep(0.002)
+                st = runs_stats(c)
+            d.kill9()
+            kills += 1
+            merging_kills += bool(st["merging"])
+            tap.diag("round %d: killed with %d runs, merging %s, %d merges done" % (rnd, st["runs"], st["merging"], st["merges"]))
+            d.start()
+        tap.ok(merging_kills >= 1, "%d of %d kills came while a merge was under way" % (merging_kills, kills))
+        with d.client(timeout=300) as c:
+            c.call("claim.query", {"limit": 1})
+            deadline = time.time() + 60
+            while runs_stats(c)["merging"] and time.time() < deadline:
+                c.call("claim.put", {"text": "one more %s" % word(rng)})   # passes drive merge steps
+                c.call("claim.query", {"limit": 1})
+                time.sleep(0.05)
+            st = runs_stats(c)
+        tap.ok(st["merges"] >= 1 and st["runs"] <= 16, "merges ran (%d after the last restart), %d runs left" % (st["merges"], st["runs"]))
+        d.stop()
+        caught_up = ixcheck("dump", d.data)
+        shutil.rmtree(fresh.data, ignore_errors=True)
+        shutil.copytree(d.data, fresh.data)
+        ixcheck("reset", fresh.data)
+        fresh.start()
+        with fresh.client(timeout=300) as c:
+            c.call("claim.query", {"limit": 1})
+        fresh.stop()
+        rebuilt = ixcheck("dump", fresh.data)
+        a, b = caught_up.splitlines(), rebuilt.splitlines()
+        bad = [x for x in a if x.startswith("bad_")]
+        tap.ok(not bad, "every term's df in every run is exact", *bad[:5])
+        postings = [x for x in a if x.startswith("posting ")]
+        tap.ok(len(postings) == len(set(postings)), "no posting is in two runs (%d postings)" % len(postings))
+        diff = sorted(set(a) ^ set(b))[:5]
+        tap.ok(a == b and len(postings) > 100000, "after kill -9 during merges the index equals the one rebuilt from scratch", *diff)
+    finally:
+        for x in (d, fresh):
+            x.stop()
+            x.cleanup()
+
+
+def cursor_during_merges(rng):
+    d = Daemon()
+    try:
+        d.start()
+        with d.client(timeout=300) as c, d.client(timeout=300) as w:
+            import_claims(c, rng, 6000)
+            q = {"q": COMMON, "lang": "en"}
+
+            def page_all(write):
+                seen, cursor, pages = [], None, 0
+                while True:
+                    p = dict(q, limit=20)
+                    if cursor:
+                        p["cursor"] = cursor
+                    r = c.call("claim.search", p)
+                    seen += [h["id"] for h in r["items"]]
+                    pages += 1
+                    cursor = r["cursor"]
+                    if not cursor:
+                        return seen, pages
+                    if write:       # new claims with the word, a pass each: new runs, then merges
+                        w.call("claim.import", {"claims": claims(rng, 300, common_every=2)})
+                        w.call("claim.query", {"limit": 1})
+
+            # the first page's cursor is taken before any write: page the same query twice
+            want, _ = page_all(False)
+            before = runs_stats(c)["merges"]
+            seen, pages = page_all(True)
+            merges = runs_stats(c)["merges"] - before
+        tap.ok(len(seen) == len(set(seen)), "a cursor paged %d times while %d merges ran returns each claim once" % (pages, merges))
+        tap.ok(seen[:len(want)] == want, "its pages up to the writes' claims are those of the same search paged before them")
+        tap.ok(merges >= 1, "merges ran while the cursor was paged (%d)" % merges)
+    finally:
+        d.stop()
+        d.cleanup()
+
+
+def mdb_put(data, table, pairs):
+    lines = ["VERSION=3", "format=bytevalue", "type=btree", "HEADER=END"]
+    for k, v in pairs:
+        lines += [" " + k.hex(), " " + v.hex()]
+    lines.append("DATA=END")
+    subprocess.run(["mdb_load", "-s", table, data], input=("\n".join(lines) + "\n").encode(), check=True)
+
+
+def upgrade_from_5(rng):
+    d = Daemon(log_level="info")
+    try:
+        d.start()
+        with d.client(timeout=300) as c:
+            import_claims(c, rng, 3000)
+            queries = [{"q": COMMON, "limit": 50}, {"q": "zqbc*", "limit": 30, "lang": "fr"}]
+            before = [c.call("claim.search", q)["items"] for q in queries]
+        d.stop()
+        mdb_put(d.data, "meta", [(b"format", (5).to_bytes(4, "big"))])
+        d.start()
+        with d.client(timeout=300) as c:
+            tap.is_(c.call("stats")["format"], 6, "a format 5 directory opens as format 6")
+            after = [c.call("claim.search", q)["items"] for q in queries]
+        log = open(d.log_path).read() if hasattr(d, "log_path") else d.log_tail(200)
+        tap.ok("upgraded to 6" in log, "the log says the postings were moved to runs")
+        tap.ok(after == before and len(before[0]) == 50, "the searches answer as before the upgrade")
+    finally:
+        d.stop()
+        d.cleanup()
+
+
+def main():
+    seed = int(os.environ.get("CLAIMD_SEARCHRUNS_SEED") or random.randrange(1 << 30))
+    tap.diag("seed %d (CLAIMD_SEARCHRUNS_SEED=%d replays)" % (seed, seed))
+    rng = random.Random(seed)
+    if not os.access(IXCHECK, os.X_OK):
+        tap.bail_out("%s is missing (make unit-tests)" % IXCHECK)
+    kill_during_merges(rng)
+    cursor_during_merges(rng)
+    upgrade_from_5(rng)
+
+
+run(main)
