@@ -257,7 +257,8 @@ int corpus_make(bench_corpus *cp, size_t n, uint64_t seed)
         zipf_init(&cp->zoutlet, cp->noutlets, 1.1) || zipf_init(&cp->ztag, cp->ntags, 1.1))
         return -1;
     /* The claims themselves are not kept: each is made again when it is needed (about 9 us),
-     * so a 10M corpus costs claimbench no memory (kept, it took ~1 KB a claim). */
+     * so a 10M corpus costs claimbench no memory. Kept, they took about 0.7 KB a claim
+     * (claimbench's VmHWM over a 100k import: 81 MiB with them, 11 MiB without). */
     cp->n = n;
     return 0;
 }
