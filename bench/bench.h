@@ -75,7 +75,7 @@ char **names_make(size_t n, uint64_t seed, int outlets);
 void vocab_name(bench_rng *r, int lang, int words, char *buf, size_t cap);
 
 /* One claim of the corpus, in the shape of libclaimd's claimd_claim plus the ranks the peers
- * need. All strings live in the corpus arena. */
+ * need. Its strings live in the corpus arena or the thread's scratch (see corpus_claim). */
 typedef struct {
     claimd_claim c;                 /* what goes to the daemon */
     claimd_appearance apps[2];
