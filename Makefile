@@ -258,7 +258,8 @@ bench-scale: bench-deps $(BUILD)/claimd $(BUILD)/claimbench
 	    $(BUILD)/claimbench --claimd $(BUILD)/claimd --claims=$$n --results=$(BENCH_RESULTS) \
 	        $(BENCH_SCALE_ARGS) || exit 1; \
 	done
-	/usr/bin/python3 bench/scale.py --results $(BENCH_RESULTS) $(BENCH_SCALE) | tee $(BENCH_RESULTS)/scale.md
+	/usr/bin/python3 bench/scale.py --results $(BENCH_RESULTS) $(BENCH_SCALE) >$(BENCH_RESULTS)/scale.md
+	@cat $(BENCH_RESULTS)/scale.md
 
 # Long failure tests (issue 6). `make soak`: the kill -9 loop x1,000 and the other operations
 # tests at length (tests/py/*.t read these knobs; `make test` runs the short versions).
