@@ -104,10 +104,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_OBJ) $(COMMON_OBJ) $(CLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags $(PKGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
 
-unit-tests: $(UNIT_BIN) $(BUILD)/tests/nats_consume $(BUILD)/tests/ixcheck
+unit-tests: $(UNIT_BIN) $(BUILD)/tests/nats_consume $(BUILD)/tests/nats_purge $(BUILD)/tests/ixcheck
 
 # A JetStream consumer that is not claimd, for tests/py/publish.t.
 $(BUILD)/tests/nats_consume: tests/nats/consume.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lnats
+
+# A stream's retention in one step, for tests/py/replica.t.
+$(BUILD)/tests/nats_purge: tests/nats/purge.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lnats
 

@@ -73,6 +73,12 @@ int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out);
 int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
                    const char *op, cd_str by);
 
+/* The writes of cd_claim_store but the change log's, for cl exactly as given: its id and rev
+ * (old's + 1, or 1 without old), and rec, its stored record (cd_claim_encode's bytes), stamped
+ * c->at_us. A replica applies its primary's revisions with it (replica_apply.h). 0 or -1. */
+int cd_claim_store_revision(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
+                            const msgpack_sbuffer *rec, const char *op, cd_str by);
+
 /* Packs the claim as the wire's claim map (entity refs expanded to {id, name}). */
 void cd_claim_pack(cd_call *c, MDB_txn *txn, const cd_claim *cl);
 

@@ -162,6 +162,29 @@ static int archive_revision(cd_call *c, MDB_txn *txn, const cd_claim *old)
     return rc;
 }
 
+int cd_claim_store_revision(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
+                            const msgpack_sbuffer *rec, const char *op, cd_str by)
+{
+    cd_db *db = &c->srv->db;
+    unsigned char key[8];
+    cd_put_u64be(key, cl->id);
+    int rc = old ? archive_revision(c, txn, old) : 0;
+    if (!rc) rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CLAIMS], key, 8, rec, old ? 0 : MDB_APPEND, "storing a claim");
+    if (!rc) rc = put_revision(c, txn, cl, NULL, op, by, old == NULL);
+    if (rc) return -1;
+    /* idx, search and match entries follow in the index pass (ixpass.h). */
+    int text_moved = !old || old->speaker != cl->speaker || old->text.n != cl->text.n ||
+                     memcmp(old->text.p, cl->text.p, cl->text.n) != 0;
+    if (text_moved) {
+        cd_claim before;
+        if (old) { before = *old; before.has_dedup_hash = 0; }
+        if ((old && put_dedup(c, txn, &before, 1)) || put_dedup(c, txn, cl, 0)) return -1;
+    }
+    if (cl->external_id.n && (!old || !old->external_id.n) && cd_claim_add_extid(c, txn, cl->external_id, cl->id))
+        return -1;
+    return 0;
+}
+
 int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
                    const char *op, cd_str by)
 {
@@ -178,23 +201,9 @@ int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
     msgpack_sbuffer rec;
     msgpack_sbuffer_init(&rec);
     cd_claim_encode(cl, &rec);
-    unsigned char key[8];
-    cd_put_u64be(key, cl->id);
-    int rc = old ? archive_revision(c, txn, old) : 0;
-    if (!rc) rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CLAIMS], key, 8, &rec, old ? 0 : MDB_APPEND, "storing a claim");
-    if (!rc) rc = put_revision(c, txn, cl, NULL, op, by, old == NULL);
+    int rc = cd_claim_store_revision(c, txn, old, cl, &rec, op, by);
     msgpack_sbuffer_destroy(&rec);
     if (rc) return -1;
-    /* idx, search and match entries follow in the index pass (ixpass.h). */
-    int text_moved = !old || old->speaker != cl->speaker || old->text.n != cl->text.n ||
-                     memcmp(old->text.p, cl->text.p, cl->text.n) != 0;
-    if (text_moved) {
-        cd_claim before;
-        if (old) { before = *old; before.has_dedup_hash = 0; }
-        if ((old && put_dedup(c, txn, &before, 1)) || put_dedup(c, txn, cl, 0)) return -1;
-    }
-    if (cl->external_id.n && (!old || !old->external_id.n) && cd_claim_add_extid(c, txn, cl->external_id, cl->id))
-        return -1;
     if (cd_change_log(c, txn, op, "claim", cl->id)) return -1;
     c->changes[c->nchanges - 1].speaker = cl->speaker;
     return 0;

@@ -43,6 +43,7 @@ void cd_config_defaults(cd_config *cfg)
         .memory_budget = default_memory_budget(),
         .merge_step = CD_RUN_STEP_POSTINGS,
         .publish_stream = "claimd",
+        .stream_replicas = 1,
         .read_threads = CD_READPOOL_DEFAULT_THREADS,
         .read_nice = CD_READPOOL_DEFAULT_NICE,
     };
@@ -61,6 +62,9 @@ static void usage(FILE *to)
         "usage: claimd [options]\n"
         "       claimd --check DIR    walk every table of DIR's database read-only and report\n"
         "                             damage (exit 0 none, 1 damage, 2 cannot open)\n"
+        "       claimd --promote DIR [--force]\n"
+        "                             make a stopped replica's data directory a primary's (refused\n"
+        "                             while it has not applied every change it heard of, unless --force)\n"
         "  --data DIR            LMDB data directory (default ./var/data)\n"
         "  --socket PATH         Unix socket (default $CLAIMD_SOCKET, else ./var/claimd.sock)\n"
         "  --socket-mode MODE    octal permissions of the socket (default 0660; 0666 lets every\n"
@@ -95,7 +99,12 @@ static void usage(FILE *to)
         "  --publish URL         publish every committed change to NATS JetStream at URL\n"
         "                        (nats://HOST:PORT), subjects claimd.STREAM.OP\n"
         "  --ratings FILE        more rating labels for verdict.add without a rating (label<TAB>rating lines)\n"
-        "  --stream NAME         the JetStream stream for --publish (default claimd)\n"
+        "  --stream NAME         the JetStream stream for --publish or --replica-of (default claimd)\n"
+        "  --stream-replicas N   copies of the stream --publish creates when it does not exist, on\n"
+        "                        that many nodes of a NATS cluster (default 1; 3 in a cluster of three)\n"
+        "  --replica-of URL      run as a read replica of the primary publishing --stream on NATS at\n"
+        "                        URL (nats://HOST:PORT, or several, comma-separated): writes are\n"
+        "                        refused with read_only\n"
         "  --read-threads N      threads that run searches, matches, queries, long lists and\n"
         "                        backups off the event loop (1-64, default 4)\n"
         "  --read-nice N         their nice value, so cheap reads and writes go first on busy\n"
@@ -171,6 +180,11 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
         bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
         cfg->publish_url = val;
     }
+    else if (!strcmp(name, "stream-replicas")) bad = parse_uint(val, &cfg->stream_replicas) < 0 || cfg->stream_replicas > 5;
+    else if (!strcmp(name, "replica-of")) {
+        bad = strncmp(val, "nats://", 7) != 0 && strncmp(val, "tls://", 6) != 0;
+        cfg->replica_url = val;
+    }
     else if (!strcmp(name, "ratings")) {
         char err[300];
         cd_vocab_free(cfg->ratings);
@@ -244,6 +258,8 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "memory-budget", required_argument, 0, 0 },
         { "publish", required_argument, 0, 0 },
         { "ratings", required_argument, 0, 0 },
+        { "replica-of", required_argument, 0, 0 },
+        { "stream-replicas", required_argument, 0, 0 },
         { "stream", required_argument, 0, 0 },
         { "read-threads", required_argument, 0, 0 },
         { "read-nice", required_argument, 0, 0 },

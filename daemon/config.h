@@ -31,7 +31,9 @@ typedef struct {
     size_t memory_budget;        /* what all connections together may hold (buffers, requests,
                                   * replies, backlogs) */
     const char *publish_url;     /* NATS server to publish the change feed to (publish.h); NULL: off */
-    const char *publish_stream;  /* its JetStream stream (default "claimd") */
+    const char *publish_stream;  /* its JetStream stream (default "claimd"); a replica's too */
+    unsigned stream_replicas;    /* --stream-replicas: copies a stream created by --publish keeps (1-5) */
+    const char *replica_url;     /* --replica-of: NATS server(s) of the primary's stream (replica.h); NULL: a primary */
     cd_vocab *ratings;           /* --ratings FILE: labels added to the rating vocabulary; NULL: none */
     unsigned read_threads;       /* libuv thread pool size: slow reads and backups at once (readpool.h) */
     unsigned read_nice;          /* the nice value of those threads (0-19; 0: the daemon's) */

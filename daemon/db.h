@@ -3,6 +3,7 @@
  * Storage layout (all integers big-endian so that key order is numeric order):
  *   meta          "format" -> u32 version (the last change seq is the last key of changes)
  *                 "indexed" -> u64 seq: the derived tables below reflect every change up to it
+ *                 "replica_of", "replica_primary_seq": a read replica's mark (replica_apply.h)
  *   ix_revs       claim id(8) -> rev(4): the revision claim_index/search entries were made from
  *   claims        id(8) -> current claim record (see record.h)
  *   claim_revs    id(8) rev(4) -> {op, at, by, record} for every superseded revision; the

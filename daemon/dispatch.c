@@ -1,10 +1,12 @@
 /* dispatch: one table says which methods exist, who may call them and where they run. */
 #include <string.h>
+#include <uv.h>
 #include "dispatch.h"
 #include "entity.h"
 #include "log.h"
 #include "methods.h"
 #include "params.h"
+#include "replica.h"
 #include "server.h"
 #include "wire_values.h"
 
@@ -39,6 +41,7 @@ static const cd_method methods[] = {
     { "subscribe", cd_m_subscribe, CD_ROLE_READ, 0 },
     { "unsubscribe", cd_m_unsubscribe, CD_ROLE_READ, CD_M_NOTXN },
     { "backup", cd_m_backup, CD_ROLE_ADMIN, CD_M_SLOW | CD_M_LONG },
+    { "wait_seq", cd_m_wait_seq, CD_ROLE_READ, CD_M_NOTXN },
 };
 
 const cd_method *cd_method_find(const char *s, size_t n)
@@ -65,6 +68,33 @@ const char *cd_role_name(cd_role r)
     return r == CD_ROLE_ADMIN ? "admin" : r == CD_ROLE_WRITE ? "write" : "read";
 }
 
+/* Takes a read's min_seq and timeout_ms out of its params (the method never sees them), or
+ * wait_seq's seq and timeout_ms (left for it to check): c->min_seq and its deadline. */
+static int take_wait(cd_call *c)
+{
+    int is_wait = strcmp(c->method->name, "wait_seq") == 0;
+    const char *key = is_wait ? "seq" : "min_seq";
+    if (c->params.type != MSGPACK_OBJECT_MAP || (!cd_map_get(&c->params, key) && !is_wait)) return 0;
+    uint64_t seq = 0, ms = CD_WAIT_SEQ_DEFAULT_MS;
+    if (cd_get_u64(c, &c->params, NULL, key, CD_REQUIRED, 0, UINT64_MAX, &seq) ||
+        cd_get_u64(c, &c->params, NULL, "timeout_ms", CD_OPTIONAL, 0, CD_WAIT_SEQ_MAX_MS, &ms))
+        return -1;
+    c->min_seq = seq;
+    c->wait_deadline_ns = (int64_t)uv_hrtime() + (int64_t)ms * 1000000;
+    if (is_wait) return 0;
+    msgpack_object_map *m = &c->params.via.map;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < m->size; i++) {
+        const msgpack_object *k = &m->ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && ((k->via.str.size == 7 && !memcmp(k->via.str.ptr, "min_seq", 7)) ||
+                                              (k->via.str.size == 10 && !memcmp(k->via.str.ptr, "timeout_ms", 10))))
+            continue;
+        m->ptr[n++] = m->ptr[i];
+    }
+    m->size = n;
+    return 0;
+}
+
 int cd_dispatch_prepare(cd_call *c, cd_role role)
 {
     if (c->err) return -1;
@@ -80,10 +110,13 @@ int cd_dispatch_prepare(cd_call *c, cd_role role)
         shown[n] = 0;
         return cd_fail(c, CLAIMD_E_UNKNOWN_METHOD, NULL, "no method named \"%s\"", shown);
     }
+    /* A replica takes its writes from its primary only (replica.h). */
+    if ((c->method->flags & CD_M_WRITE) && c->srv->replica) return cd_replica_refuse(c);
     if (role < c->method->role)
         return cd_fail(c, CLAIMD_E_FORBIDDEN, NULL, "%s needs the %s role; this connection has %s",
                        c->method->name, cd_role_name(c->method->role), cd_role_name(role));
-    return cd_wire_normalize(c, &c->params);
+    if (cd_wire_normalize(c, &c->params)) return -1;
+    return c->method->flags & CD_M_WRITE ? 0 : take_wait(c);
 }
 
 int cd_dispatch_off_loop(const cd_call *c)

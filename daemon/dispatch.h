@@ -44,6 +44,11 @@ const char *cd_role_name(cd_role r);
  * forbidden) and returns -1. */
 int cd_dispatch_prepare(cd_call *c, cd_role role);
 
+/* The wait of a read for a seq (read-your-writes on a replica, docs/protocol.md): a read's
+ * `min_seq` (with `timeout_ms`, default and most below) or wait_seq's `seq`. */
+#define CD_WAIT_SEQ_DEFAULT_MS 5000
+#define CD_WAIT_SEQ_MAX_MS 60000
+
 /* Whether the prepared read c runs on the thread pool (readpool.h): its method is CD_M_SLOW, or
  * this call of it is (CD_M_SLOW_AS_OF with as_of). */
 int cd_dispatch_off_loop(const cd_call *c);

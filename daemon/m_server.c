@@ -5,7 +5,9 @@
 #include "db.h"
 #include "isotime.h"
 #include "methods.h"
+#include "params.h"
 #include "publish.h"
+#include "replica.h"
 #include "search_runs.h"
 #include "server.h"
 #include "writer.h"
@@ -80,6 +82,45 @@ static void pack_publish(msgpack_packer *pk, cd_server *srv)
     pack_u64(pk, "errors", st.errors);
 }
 
+/* wait_seq {seq, timeout_ms}: answered once seq has committed here (the wait is conn.c's, set
+ * up by dispatch), with the last seq committed: {"seq"}. */
+void cd_m_wait_seq(cd_call *c, MDB_txn *txn)
+{
+    static const char *const allowed[] = { "seq", "timeout_ms", NULL };
+    uint64_t seq;
+    (void)txn;
+    if (cd_params_only(c, &c->params, NULL, allowed) ||
+        cd_get_u64(c, &c->params, NULL, "seq", CD_REQUIRED, 0, UINT64_MAX, &seq))
+        return;
+    msgpack_pack_map(&c->pk, 1);
+    pack_u64(&c->pk, "seq", atomic_load(&c->srv->ix.committed));
+}
+
+/* "replica": nil on a primary; on a replica (replica.h) where it follows, its state, the last
+ * seq applied here and the primary's it knows of, and how far behind it is in seqs and seconds. */
+static void pack_replica(msgpack_packer *pk, cd_server *srv)
+{
+    cd_pack_cstr(pk, "replica");
+    if (!srv->replica) { msgpack_pack_nil(pk); return; }
+    cd_replica_status st;
+    cd_replica_status_get(srv->replica, &st);
+    msgpack_pack_map(pk, 9);
+    cd_pack_cstr(pk, "primary");
+    cd_pack_cstr(pk, st.primary);
+    cd_pack_cstr(pk, "url");
+    cd_pack_cstr(pk, srv->cfg.replica_url);
+    cd_pack_cstr(pk, "stream");
+    cd_pack_cstr(pk, srv->cfg.publish_stream);
+    cd_pack_cstr(pk, "state");
+    cd_pack_cstr(pk, st.state);
+    pack_u64(pk, "applied_seq", st.applied);
+    pack_u64(pk, "primary_seq", st.primary_seq);
+    pack_u64(pk, "replica_lag_seqs", st.primary_seq - st.applied);
+    cd_pack_cstr(pk, "replica_lag_seconds");
+    msgpack_pack_double(pk, st.lag_seconds);
+    pack_u64(pk, "errors", st.errors);
+}
+
 void cd_m_stats(cd_call *c, MDB_txn *txn)
 {
     cd_server *srv = c->srv;
@@ -89,7 +130,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 35);
+    msgpack_pack_map(pk, 36);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -124,6 +165,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     if (atomic_load(&srv->ix.failing)) msgpack_pack_true(pk); else msgpack_pack_false(pk);
     pack_search_runs(c, txn);
     pack_publish(pk, srv);
+    pack_replica(pk, srv);
     cd_pack_cstr(pk, "version");
     cd_pack_cstr(pk, CLAIMD_VERSION_STRING);
     cd_pack_cstr(pk, "limits");

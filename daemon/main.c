@@ -14,6 +14,7 @@
 #include "log.h"
 #include "server.h"
 #include "publish.h"
+#include "replica.h"
 #include "readpool.h"
 #include "writer.h"
 
@@ -81,6 +82,10 @@ int main(int argc, char **argv)
     /* An offline job of its own: no socket, no writer (check.h). */
     if (argc == 3 && !strcmp(argv[1], "--check")) return cd_check_run(argv[2]);
     if (argc == 2 && !strncmp(argv[1], "--check=", 8)) return cd_check_run(argv[1] + 8);
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "--promote")) {
+        if (argc == 4 && strcmp(argv[3], "--force")) { fprintf(stderr, "usage: claimd --promote DIR [--force]\n"); return 2; }
+        return cd_replica_promote(argv[2], argc == 4);
+    }
     cd_config_defaults(&srv.cfg);
     int rc = cd_config_parse_args(&srv.cfg, argc, argv);
     if (rc) return rc < 0 ? 2 : 0;
@@ -93,10 +98,12 @@ int main(int argc, char **argv)
     cd_readpool_configure(srv.cfg.read_threads, (int)srv.cfg.read_nice);   /* before anything uses libuv's pool */
 
     if (cd_db_open(&srv.db, srv.cfg.data_dir, srv.cfg.map_size)) return 1;
+    if (cd_replica_check_dir(&srv)) goto close_db;
     srv.loop = uv_default_loop();
-    srv.writer = cd_writer_start(&srv, cd_conn_write_done);
+    srv.writer = cd_writer_start(&srv, srv.cfg.replica_url ? cd_replica_write_done : cd_conn_write_done);
     if (!srv.writer) goto close_db;
     if (srv.cfg.publish_url && !(srv.publisher = cd_publish_start(&srv))) goto stop_writer;
+    if (srv.cfg.replica_url && !cd_replica_start(&srv)) goto stop_writer;
     if (cd_server_listen(&srv) < 0) goto stop_writer;
 
     uv_signal_init(srv.loop, &srv.sig_term);
@@ -114,6 +121,7 @@ int main(int argc, char **argv)
     cd_info("claimd %s ready: data %s, socket %s, map %zu bytes", CLAIMD_VERSION_STRING,
             srv.cfg.data_dir, srv.cfg.socket_path, srv.db.map_size);
     uv_run(srv.loop, UV_RUN_DEFAULT);
+    cd_replica_stop(srv.replica);
     cd_publish_stop(srv.publisher);
     uv_loop_close(srv.loop);
     cd_entity_ref_cache_free(&srv);
@@ -121,6 +129,7 @@ int main(int argc, char **argv)
     return 0;
 
 stop_writer:
+    cd_replica_stop(srv.replica);
     cd_publish_stop(srv.publisher);
     cd_writer_stop(srv.writer);
     uv_run(srv.loop, UV_RUN_NOWAIT);

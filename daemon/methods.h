@@ -8,7 +8,8 @@
 #include "dispatch.h"
 
 void cd_m_ping(cd_call *c, MDB_txn *txn);            /* {version, protocol} */
-void cd_m_stats(cd_call *c, MDB_txn *txn);           /* counts, sizes, limits, counters */
+void cd_m_stats(cd_call *c, MDB_txn *txn);
+void cd_m_wait_seq(cd_call *c, MDB_txn *txn);           /* counts, sizes, limits, counters */
 void cd_m_entity_put(cd_call *c, MDB_txn *txn);      /* create or extend an entity */
 void cd_m_entity_get(cd_call *c, MDB_txn *txn);      /* one entity by id */
 void cd_m_entity_find(cd_call *c, MDB_txn *txn);     /* entities by folded name or prefix */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "bytes.h"
 #include "call.h"
 #include "claim.h"
@@ -16,8 +17,10 @@
 #include "history.h"
 #include "isotime.h"
 #include "log.h"
+#include "nats_url.h"
 #include "publish.h"
 #include "record.h"
+#include "replica_rows.h"
 #include "server.h"
 #include "verdict.h"
 
@@ -44,6 +47,7 @@ struct cd_publisher {
     pthread_cond_t wake;
     int stop, kicked;
     char prefix[160];            /* "claimd.<stream>." */
+    char primary[256];           /* this host's name: the Claimd-Primary header a replica names */
     MDB_env *pos_env;            /* DATA/publish.mdb: where publishing stands */
     MDB_dbi pos_dbi;
     uint64_t pos_saved;          /* the position last written there */
@@ -146,6 +150,7 @@ static natsStatus stream_last_seq(cd_publisher *p, uint64_t *out)
         cfg.Subjects = list;
         cfg.SubjectsLen = 1;
         cfg.Storage = js_FileStorage;
+        cfg.Replicas = p->srv->cfg.stream_replicas;
         s = js_AddStream(&si, p->js, &cfg, NULL, &jerr);
         if (s == NATS_OK) cd_info("publish: created stream %s (subjects %s)", cfg.Name, subjects);
         if (si) jsStreamInfo_Destroy(si);
@@ -185,7 +190,11 @@ static natsStatus connect_nats(cd_publisher *p)
     if (s == NATS_OK) s = natsConnection_JetStream(&p->js, p->nc, &jo);
     uint64_t last = 0;
     if (s == NATS_OK) s = stream_last_seq(p, &last);
-    if (s != NATS_OK) { disconnect(p); return s; }
+    if (s != NATS_OK) {
+        cd_debug("publish: %s: %s", p->srv->cfg.publish_url, nats_GetLastError(NULL) ? nats_GetLastError(NULL) : natsStatus_GetText(s));
+        disconnect(p);
+        return s;
+    }
     /* The stream may be ahead of the saved position (killed between the ack and the save). */
     uint64_t at = p->pos_saved > last ? p->pos_saved : last;
     if (last > p->pos_saved) cd_info("publish: the stream holds up to seq %" PRIu64 ", past the saved %" PRIu64, last, p->pos_saved);
@@ -200,11 +209,12 @@ static natsStatus connect_nats(cd_publisher *p)
 
 /* Packs the message of change seq (op, type, id at `at`) into c's result: the change and the
  * record as it was right after the change's commit. 0, or -1 (error set on c). */
-static int pack_message(cd_call *c, MDB_txn *txn, uint64_t seq, int64_t at, cd_str op, cd_str type, uint64_t id)
+static int pack_message(cd_call *c, MDB_txn *txn, uint64_t seq, const MDB_val *change, int64_t at, cd_str op,
+                        cd_str type, uint64_t id)
 {
     char when[40];
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, 7);
     cd_pack_cstr(pk, "seq");
     msgpack_pack_uint64(pk, seq);
     cd_pack_cstr(pk, "at");
@@ -215,6 +225,9 @@ static int pack_message(cd_call *c, MDB_txn *txn, uint64_t seq, int64_t at, cd_s
     cd_pack_strn(pk, type.p, type.n);
     cd_pack_cstr(pk, "id");
     msgpack_pack_uint64(pk, id);
+    /* What a replica writes (replica_rows.h). */
+    cd_pack_cstr(pk, "stored");
+    if (cd_rows_pack(c, txn, change, at, op, type, id)) return -1;
     cd_pack_cstr(pk, "record");
     if (type.n == 6 && memcmp(type.p, "entity", 6) == 0) {
         cd_entity e;
@@ -246,6 +259,7 @@ static natsStatus publish_one(cd_publisher *p, uint64_t seq, uint64_t after, cd_
     natsMsg *m = NULL;
     natsStatus s = natsMsg_Create(&m, subject, NULL, body->data, (int)body->size);
     if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", msgid);
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Claimd-Primary", p->primary);
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msgid;
@@ -285,7 +299,7 @@ static int publish_some(cd_publisher *p)
             if (cd_rec_unpack(c, &v, 4, &o)) { rc = -1; break; }
             const msgpack_object *f = o.via.array.ptr;
             cd_str op = cd_rec_str(&f[1]), type = cd_rec_str(&f[2]);
-            if (pack_message(c, txn, seq, cd_rec_i64(&f[0]), op, type, cd_rec_u64(&f[3])) < 0) { rc = -1; break; }
+            if (pack_message(c, txn, seq, &v, cd_rec_i64(&f[0]), op, type, cd_rec_u64(&f[3])) < 0) { rc = -1; break; }
             natsStatus s = publish_one(p, seq, sent > from || p->chain ? sent : 0, op, &c->result);
             if (s != NATS_OK) {
                 cd_debug("publish: seq %" PRIu64 ": %s", seq, natsStatus_GetText(s));
@@ -376,6 +390,7 @@ cd_publisher *cd_publish_start(cd_server *srv)
     if (!p) return NULL;
     p->srv = srv;
     snprintf(p->prefix, sizeof p->prefix, "claimd.%s.", srv->cfg.publish_stream);
+    if (gethostname(p->primary, sizeof p->primary - 1) < 0 || !p->primary[0]) snprintf(p->primary, sizeof p->primary, "unknown host");
     int rc = pos_open(p);
     if (rc) {
         cd_error("publish: cannot open %s/publish.mdb: %s", srv->cfg.data_dir, mdb_strerror(rc));
@@ -384,7 +399,7 @@ cd_publisher *cd_publish_start(cd_server *srv)
     }
     atomic_store(&p->published, p->pos_saved);
     natsStatus s = natsOptions_Create(&p->opts);
-    if (s == NATS_OK) s = natsOptions_SetURL(p->opts, srv->cfg.publish_url);
+    if (s == NATS_OK) s = cd_nats_set_servers(p->opts, srv->cfg.publish_url);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(p->opts, -1);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(p->opts, 500);
     if (s == NATS_OK) s = natsOptions_SetTimeout(p->opts, 2000);

@@ -12,6 +12,7 @@
 
 typedef struct cd_writer cd_writer;
 typedef struct cd_publisher cd_publisher;
+typedef struct cd_replica cd_replica;
 typedef struct cd_conn cd_conn;
 
 /* Where the index pass stands (ixpass.h). The writer publishes after each commit; the loop
@@ -40,6 +41,7 @@ struct cd_server {
     uv_timer_t maintenance;      /* periodic stale-reader check */
     cd_writer *writer;
     cd_publisher *publisher;     /* the change feed to NATS JetStream (publish.h), NULL when off */
+    cd_replica *replica;         /* following a primary's feed (replica.h): NULL on a primary */
     struct cd_run_builder *runs; /* writer thread: search postings of the pass under way */
     struct cd_wbuf *wbuf;        /* writer thread: index entries held back until a call ends */
     cd_conn *conns;              /* doubly linked list of open connections */

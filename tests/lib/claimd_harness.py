@@ -25,7 +25,7 @@ EXAMPLES = os.path.join(REPO, "examples")
 
 REQUEST, RESPONSE, NOTIFICATION = 0, 1, 2
 ERROR_CODES = ("bad_request", "unknown_method", "invalid", "not_found", "conflict", "too_large",
-               "forbidden", "busy", "storage_full", "internal")
+               "forbidden", "busy", "storage_full", "read_only", "internal")
 
 
 def build_dir():

@@ -8,11 +8,8 @@ its change fields and the record as it was after the change; after kill -9 of th
 a load and a restart, still no gap and no repeat; with NATS down the daemon keeps serving and
 reports the lag, then catches up by itself when NATS is back."""
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -21,49 +18,9 @@ import msgpack
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tap  # noqa: E402
 from claimd_harness import Daemon, build_dir, run, short  # noqa: E402
+from nats_harness import NATS, Nats, mixed_load  # noqa: E402
 
 STREAM = "newsroom"
-NATS = shutil.which("nats-server") or "/usr/bin/nats-server"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Nats:
-    """One nats-server with JetStream, its store in a temp dir kept across restarts."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="claimd-nats-")
-        self.proc = None
-
-    def url(self):
-        return "nats://127.0.0.1:%d" % self.port
-
-    def start(self):
-        log = open(os.path.join(self.dir, "nats.log"), "ab")
-        self.proc = subprocess.Popen([NATS, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self.dir],
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("nats-server did not start")
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def cleanup(self):
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def consume(nats, want, idle_ms=1500):
@@ -101,41 +58,6 @@ def wait_caught_up(c, timeout=30):
             return st
         time.sleep(0.05)
     return publish_stats(c)
-
-
-def mixed_load(d, n, seed, clients=4):
-    """n writes of every kind, from several connections at once; returns the errors seen."""
-    errors = []
-
-    def worker(k):
-        with d.client(timeout=30) as c:
-            ids = []
-            for i in range(k, n, clients):
-                try:
-                    kind = i % 6
-                    if kind in (0, 1) or len(ids) < 2:
-                        r = c.call("claim.put", {"text": "Claim %d-%d about the budget of ministry %d" % (seed, i, i % 7),
-                                                 "speaker": "Speaker %d" % (i % 5), "lang": "en"})
-                        ids.append(r["id"])
-                    elif kind == 2:
-                        c.call("verdict.add", {"claim": ids[-1], "rating": "false", "label": "False", "by": "Desk"})
-                    elif kind == 3:
-                        c.call("appearance.add", {"claim": ids[-1], "url": "https://example.org/%d/%d" % (seed, i)})
-                    elif kind == 4:
-                        g = c.call("claim.get", {"id": ids[-1]})
-                        c.call("claim.update", {"id": ids[-1], "rev": g["rev"], "set": {"tags": ["t%d" % i]}})
-                    else:
-                        c.call("relation.add", {"from": ids[-1], "to": ids[0], "kind": "repeats"})
-                except Exception as e:          # noqa: BLE001 (a kill -9 mid-load ends a worker)
-                    errors.append(e)
-                    return
-
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
 
 
 def check_feed(nats, c, name):
