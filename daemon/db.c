@@ -390,7 +390,7 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
         if ((rc = mdb_dbi_open(txn, tables[i].name, tables[i].flags | MDB_CREATE, &db->dbi[i])))
             goto fail_txn;
     for (int i = 0; i < CD_DB_RUN_SLOTS; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "search_run%02d", i);
         if ((rc = mdb_dbi_open(txn, name, MDB_CREATE, &db->run_slots[i]))) goto fail_txn;
     }

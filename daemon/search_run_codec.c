@@ -1,5 +1,5 @@
 /* search_run_codec: chunk keys and values of the search runs (layout in search_runs.h). Pure
- * functions of their bytes, so the test tools and the unit tests link this file alone. */
+ * functions of their bytes (with search_varint.c), so test tools and fuzzers can link them alone. */
 #include <string.h>
 #include "bytes.h"
 #include "search_runs.h"
@@ -20,27 +20,6 @@ int cd_run_key_term(const MDB_val *k, size_t *tlen)
     return 0;
 }
 
-/* The varint codec of search.h, local so this file links alone. */
-static size_t put_v(unsigned char *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) { p[n++] = (unsigned char)(v | 0x80); v >>= 7; }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-static int get_v(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (*p >= end) return -1;
-        unsigned char b = *(*p)++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) { *v = r; return 0; }
-    }
-    return -1;
-}
-
 size_t cd_run_chunk_encode(unsigned char *out, const unsigned char *postings, size_t n, int first, uint64_t df)
 {
     unsigned char *p = out;
@@ -52,9 +31,9 @@ size_t cd_run_chunk_encode(unsigned char *out, const unsigned char *postings, si
         if (q[9] < minnorm) minnorm = q[9];
     }
     *p++ = first ? 1 : 0;
-    if (first) p += put_v(p, df);
-    p += put_v(p, n);
-    p += put_v(p, last_id - first_id);
+    if (first) p += cd_search_put_varint(p, df);
+    p += cd_search_put_varint(p, n);
+    p += cd_search_put_varint(p, last_id - first_id);
     *p++ = (unsigned char)maxtf;
     *p++ = (unsigned char)minnorm;
     uint64_t prev = first_id;
@@ -62,7 +41,7 @@ size_t cd_run_chunk_encode(unsigned char *out, const unsigned char *postings, si
         const unsigned char *q = postings + i * CD_SEARCH_POSTING;
         if (i) {
             uint64_t id = cd_get_u64be(q);
-            p += put_v(p, id - prev);
+            p += cd_search_put_varint(p, id - prev);
             prev = id;
         }
         *p++ = q[8];
@@ -82,8 +61,8 @@ static int read_head(const MDB_val *k, const MDB_val *v, cd_run_head *h, const u
     h->first_id = cd_get_u64be((const unsigned char *)k->mv_data + tlen + 1);
     if (*p > 1) return -1;
     h->first = *p++ == 1;
-    if (h->first && get_v(&p, end, &h->df)) return -1;
-    if (get_v(&p, end, &n) || get_v(&p, end, &span) || n == 0 || n > CD_RUN_CHUNK || end - p < 2) return -1;
+    if (h->first && cd_search_get_varint(&p, end, &h->df)) return -1;
+    if (cd_search_get_varint(&p, end, &n) || cd_search_get_varint(&p, end, &span) || n == 0 || n > CD_RUN_CHUNK || end - p < 2) return -1;
     if (span > UINT64_MAX - h->first_id || span < n - 1) return -1;
     h->n = (uint32_t)n;
     h->last_id = h->first_id + span;
@@ -108,7 +87,7 @@ int cd_run_chunk_decode(const MDB_val *k, const MDB_val *v, unsigned char *out, 
     for (uint32_t i = 0; i < h.n; i++) {
         if (i) {
             uint64_t d;
-            if (get_v(&p, end, &d) || d == 0 || d > h.last_id - id) return -1;
+            if (cd_search_get_varint(&p, end, &d) || d == 0 || d > h.last_id - id) return -1;
             id += d;
         }
         if (end - p < 2) return -1;

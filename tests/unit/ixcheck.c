@@ -47,7 +47,7 @@ static int read_dir(MDB_txn *txn, cd_run_dir *d)
 
 static MDB_dbi slot_dbi(MDB_txn *txn, int slot, int *rc)
 {
-    char name[16];
+    char name[32];
     MDB_dbi dbi = 0;
     snprintf(name, sizeof name, "search_run%02d", slot);
     *rc = mdb_dbi_open(txn, name, 0, &dbi);
