@@ -470,9 +470,29 @@ static int merge_term(cd_call *c, MDB_cursor **in, size_t nin, MDB_cursor *out, 
             if ((rc = mdb_cursor_del(in[i], 0))) return cd_fail_mdb(c, rc, "merging search runs");
         }
     }
-    /* Each input's postings are in id order and no id is in two runs: one sort merges them. */
-    qsort(*buf, n, CD_SEARCH_POSTING, posting_id_cmp);
-    if (append_term(c, out, term, tlen, *buf, n)) return -1;
+    /* Each input's postings are in id order and no id is in two runs: merge the inputs'
+     * stretches of buf (one after the other, taken[i] postings each) into one. */
+    size_t parts = 0;
+    for (size_t i = 0; i < nin; i++) parts += taken[i] > 0;
+    const unsigned char *merged = *buf;
+    unsigned char *tmp = NULL;
+    if (parts > 1) {
+        size_t at[CD_RUN_SLOTS], end[CD_RUN_SLOTS], off = 0;
+        for (size_t i = 0; i < nin; i++) { at[i] = off; off += taken[i]; end[i] = off; }
+        if (!(tmp = malloc(n * CD_SEARCH_POSTING))) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+        for (size_t o = 0; o < n; o++) {
+            size_t best = nin;
+            for (size_t i = 0; i < nin; i++)
+                if (at[i] < end[i] && (best == nin || memcmp(*buf + at[i] * CD_SEARCH_POSTING,
+                                                             *buf + at[best] * CD_SEARCH_POSTING, 8) < 0))
+                    best = i;
+            memcpy(tmp + o * CD_SEARCH_POSTING, *buf + at[best]++ * CD_SEARCH_POSTING, CD_SEARCH_POSTING);
+        }
+        merged = tmp;
+    }
+    int arc = append_term(c, out, term, tlen, merged, n);
+    free(tmp);
+    if (arc) return -1;
     *moved = n;
     return 0;
 }
