@@ -251,6 +251,21 @@ $(BUILD)/claimbench: $(BENCH_OBJ) $(BUILD)/libclaimd.a
 bench: bench-deps $(BUILD)/claimd $(BUILD)/claimbench
 	$(BUILD)/claimbench --claimd $(BUILD)/claimd $(BENCH_ARGS)
 
+# `make bench-scale`: claimbench at each size of BENCH_SCALE in turn (10M:
+# BENCH_SCALE="100000 1000000 10000000"), then bench/scale.py prints the growth table (also into
+# BENCH_RESULTS/scale.md) and draws BENCH_RESULTS/scale.svg (bench/README.md, "Scale").
+BENCH_SCALE ?= 100000 1000000
+BENCH_SCALE_ARGS ?= --only=get,query,search,getload,writes
+BENCH_RESULTS ?= bench/results
+.PHONY: bench-scale
+bench-scale: bench-deps $(BUILD)/claimd $(BUILD)/claimbench
+	@for n in $(BENCH_SCALE); do \
+	    $(BUILD)/claimbench --claimd $(BUILD)/claimd --claims=$$n --results=$(BENCH_RESULTS) \
+	        $(BENCH_SCALE_ARGS) || exit 1; \
+	done
+	/usr/bin/python3 bench/scale.py --results $(BENCH_RESULTS) $(BENCH_SCALE) >$(BENCH_RESULTS)/scale.md
+	@cat $(BENCH_RESULTS)/scale.md
+
 # Long failure tests (issue 6). `make soak`: the kill -9 loop x1,000 and the other operations
 # tests at length (tests/py/*.t read these knobs; `make test` runs the short versions).
 # `make fuzz`: every tests/fuzz/fuzz_NAME.c through its fuzz-NAME rule, FUZZ_SECONDS=300 each

@@ -75,7 +75,7 @@ char **names_make(size_t n, uint64_t seed, int outlets);
 void vocab_name(bench_rng *r, int lang, int words, char *buf, size_t cap);
 
 /* One claim of the corpus, in the shape of libclaimd's claimd_claim plus the ranks the peers
- * need. All strings live in the corpus arena. */
+ * need. Its strings live in the corpus arena or the thread's scratch (see corpus_claim). */
 typedef struct {
     claimd_claim c;                 /* what goes to the daemon */
     claimd_appearance apps[2];
@@ -89,8 +89,7 @@ typedef struct {
 } bench_claim;
 
 typedef struct {
-    bench_claim *claims;
-    size_t n;
+    size_t n;                            /* claims 0..n-1 (made on demand by corpus_claim) */
     uint64_t seed;
     char **speakers; size_t nspeakers;   /* names by rank */
     char **outlets; size_t noutlets;
@@ -98,10 +97,11 @@ typedef struct {
     bench_vocab vocab[BENCH_NLANGS];
     bench_zipf zspeaker, zoutlet, ztag, zword;
     void *blocks;                        /* the arena: chained blocks, see corpus.c */
-    size_t text_bytes;                   /* sum of text lengths */
+    size_t text_bytes;                   /* sum of text lengths (counted by the import) */
 } bench_corpus;
 
-/* Builds n claims from seed (the first n of the infinite deterministic sequence). */
+/* Sets up a corpus of n claims from seed (the first n of the infinite deterministic sequence):
+ * names, vocabularies, distributions. The claims are not stored; corpus_claim makes each. */
 int corpus_make(bench_corpus *cp, size_t n, uint64_t seed);
 /* Makes claim number idx (any idx, also beyond n: for fresh writes) into *out, with strings in
  * the corpus arena when arena is true, else in a per-thread scratch (valid until the next
@@ -109,7 +109,7 @@ int corpus_make(bench_corpus *cp, size_t n, uint64_t seed);
 void corpus_claim(bench_corpus *cp, size_t idx, bench_claim *out, int arena);
 void corpus_free(bench_corpus *cp);
 /* Writes the corpus as JSON Lines (the claimctl import format) to path. 0 or -1. */
-int corpus_write_jsonl(const bench_corpus *cp, const char *path);
+int corpus_write_jsonl(bench_corpus *cp, const char *path);
 /* Appends s as a JSON string literal to a growing buffer (used by the JSONL writer and SQLite's
  * JSON columns). */
 typedef struct { char *p; size_t n, cap; } bench_buf;
@@ -227,8 +227,10 @@ typedef struct bench_sqlite bench_sqlite;
  * (indexes on speaker/time, outlet/time, status/time, FTS5 on the text). NULL on failure. */
 bench_sqlite *sq_open(const char *path);
 void sq_close(bench_sqlite *s);
-/* Loads every corpus claim in one transaction; returns seconds, or -1. */
-double sq_bulk_load(bench_sqlite *s, const bench_corpus *cp);
+/* Loads every corpus claim in one transaction (the database at path); returns the seconds SQLite
+ * took (making the claims not counted), or -1. Records the "sqlite_load" series: a checkpoint
+ * each 1/BENCH_CHECKPOINTS of the corpus with the bytes on disk then (file + WAL, mid-transaction). */
+double sq_bulk_load(bench_sqlite *s, bench_corpus *cp, const char *path);
 /* Checkpoints the WAL into the main file and returns the bytes on disk (db + wal + shm). */
 uint64_t sq_size_on_disk(bench_sqlite *s, const char *path);
 /* Durable single-claim inserts from nthreads threads (each its own connection, one
@@ -316,6 +318,13 @@ bench_holds fig_holds(const bench_figure *f);
 /* Extra key/values for the JSON (sizes, batch counts, settings). */
 void info_num(const char *key, double v);
 void info_str(const char *key, const char *v);
+
+/* Appends a checkpoint to the named series ("claimd_import", "sqlite_load"): claims loaded, seconds
+ * since the load began, bytes on disk, and bytes of data (< 0: unknown). Written to the JSON's
+ * "series" for bench/scale.py's plot. */
+void series_add(const char *name, double claims, double seconds, double disk_bytes, double data_bytes);
+/* How many checkpoints an import records (one every 1/BENCH_CHECKPOINTS of the corpus). */
+#define BENCH_CHECKPOINTS 20
 
 /* Adds the "1M vs 100k" growth figures when the results of the other size are on disk. */
 void report_growth(const bench_opts *o);

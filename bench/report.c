@@ -17,6 +17,31 @@ static size_t nfigs;
 static struct { char key[96]; double num; char str[160]; int is_str; } infos[MAX_INFO];
 static size_t ninfos;
 
+#define MAX_SERIES 4
+#define MAX_POINTS (BENCH_CHECKPOINTS + 4)
+static struct {
+    char name[32];
+    size_t n;
+    struct { double claims, seconds, disk_bytes, data_bytes; } p[MAX_POINTS];
+} series[MAX_SERIES];
+static size_t nseries;
+
+void series_add(const char *name, double claims, double seconds, double disk_bytes, double data_bytes)
+{
+    size_t i = 0;
+    while (i < nseries && strcmp(series[i].name, name)) i++;
+    if (i == nseries) {
+        if (nseries == MAX_SERIES) return;
+        snprintf(series[nseries++].name, sizeof series[i].name, "%s", name);
+    }
+    if (series[i].n == MAX_POINTS) return;
+    size_t k = series[i].n++;
+    series[i].p[k].claims = claims;
+    series[i].p[k].seconds = seconds;
+    series[i].p[k].disk_bytes = disk_bytes;
+    series[i].p[k].data_bytes = data_bytes;
+}
+
 bench_figure *fig_add(const char *id, const char *figure, const char *unit, double claimd,
                       const char *peer_name, double peer)
 {
@@ -149,6 +174,13 @@ static void json_num(bench_buf *b, double v)
     else buf_printf(b, "%.6g", v);
 }
 
+/* A byte count in full (%g would round it to 6 digits), or null when unknown. */
+static void json_bytes(bench_buf *b, double v)
+{
+    if (v < 0) buf_adds(b, "null");
+    else buf_printf(b, "%.0f", v);
+}
+
 /* The machine: CPU model and count, memory, kernel. */
 static void machine_json(bench_buf *b)
 {
@@ -214,7 +246,24 @@ int report_json(const bench_opts *o, const char *path)
         buf_adds(&b, ", \"note\": "); buf_json_str(&b, f->note);
         buf_adds(&b, i + 1 < nfigs ? "},\n" : "}\n");
     }
-    buf_adds(&b, "  ],\n  \"info\": {\n");
+    /* The import checkpoints, one series per line of points. */
+    buf_adds(&b, "  ],\n  \"series\": {");
+    for (size_t i = 0; i < nseries; i++) {
+        buf_adds(&b, i ? ",\n    " : "\n    ");
+        buf_json_str(&b, series[i].name);
+        buf_adds(&b, ": [");
+        for (size_t k = 0; k < series[i].n; k++) {
+            buf_printf(&b, "%s{\"claims\": %.0f, \"seconds\": ", k ? ", " : "", series[i].p[k].claims);
+            json_num(&b, series[i].p[k].seconds);
+            buf_adds(&b, ", \"disk_bytes\": ");
+            json_bytes(&b, series[i].p[k].disk_bytes);
+            buf_adds(&b, ", \"data_bytes\": ");
+            json_bytes(&b, series[i].p[k].data_bytes);
+            buf_adds(&b, "}");
+        }
+        buf_adds(&b, "]");
+    }
+    buf_adds(&b, nseries ? "\n  },\n  \"info\": {\n" : "},\n  \"info\": {\n");
     for (size_t i = 0; i < ninfos; i++) {
         buf_adds(&b, "    ");
         buf_json_str(&b, infos[i].key);

@@ -44,6 +44,13 @@ int bench_wait_indexed(claimd_ctx *ctx)
     return rc == CLAIMD_OK ? 0 : -1;
 }
 
+/* The daemon's stats.bytes_used (the pages in use, without the map's preallocated tail), or -1. */
+static double data_bytes(bench_run *r)
+{
+    uint64_t b = claimd_stat(r->claimd.sock, "bytes_used");
+    return b ? (double)b : -1;
+}
+
 /* Imports the corpus; returns the seconds until everything was acknowledged and indexed (the
  * seconds until the last acknowledgement in *acked_secs), or -1. */
 static double import_library(bench_run *r, uint64_t *rejected, char *first_err, size_t cap, double *acked_secs)
@@ -53,7 +60,8 @@ static double import_library(bench_run *r, uint64_t *rejected, char *first_err, 
     claimd_args *a = claimd_args_new();
     size_t batch = (size_t)o->import_batch, n = r->cp->n;
     size_t *starts = calloc(n / batch + 2, sizeof *starts);
-    size_t sent = 0, nsent = 0, ntaken = 0;
+    size_t sent = 0, nsent = 0, ntaken = 0, acked = 0, next_cp = 1;
+    bench_claim bc;
     int64_t t0 = now_ns();
     while (ntaken < nsent || sent < n) {
         /* Keep import_depth batches in flight: the daemon commits one while the next arrives. */
@@ -61,7 +69,12 @@ static double import_library(bench_run *r, uint64_t *rejected, char *first_err, 
             size_t m = n - sent < batch ? n - sent : batch;
             claimd_args_reset(a);
             claimd_args_begin_array(a, "claims");
-            for (size_t i = 0; i < m; i++) claimd_args_claim(a, NULL, &r->cp->claims[sent + i].c);
+            for (size_t i = 0; i < m; i++) {
+                /* Made now rather than kept: the args builder copies it at once. */
+                corpus_claim(r->cp, sent + i, &bc, 0);
+                r->cp->text_bytes += strlen(bc.c.text);
+                claimd_args_claim(a, NULL, &bc.c);
+            }
             claimd_args_end(a);
             if (claimd_append(ctx, "claim.import", a) != CLAIMD_OK) {
                 fprintf(stderr, "claimbench: claim.import: %s\n", claimd_errstr(ctx));
@@ -75,10 +88,19 @@ static double import_library(bench_run *r, uint64_t *rejected, char *first_err, 
         size_t m = (ntaken + 1 < nsent ? starts[ntaken + 1] : sent) - first;
         if (take_import_reply(r, ctx, first, m, rejected, first_err, cap)) return -1;
         ntaken++;
+        acked += m;
+        /* Checkpoints at each 1/20 of the corpus acknowledged; the last one once indexed, below. */
+        /* (One point per reply: a batch larger than 1/20 of the corpus crosses several.) */
+        if (next_cp < BENCH_CHECKPOINTS && acked >= n * next_cp / BENCH_CHECKPOINTS) {
+            series_add("claimd_import", (double)acked, (double)(now_ns() - t0) / 1e9,
+                       (double)disk_bytes(r->claimd.data), data_bytes(r));
+            while (next_cp < BENCH_CHECKPOINTS && acked >= n * next_cp / BENCH_CHECKPOINTS) next_cp++;
+        }
     }
     *acked_secs = (double)(now_ns() - t0) / 1e9;
     if (bench_wait_indexed(ctx)) return -1;
     double secs = (double)(now_ns() - t0) / 1e9;
+    series_add("claimd_import", (double)n, secs, (double)disk_bytes(r->claimd.data), data_bytes(r));
     free(starts);
     claimd_args_free(a);
     claimd_free(ctx);
@@ -148,7 +170,7 @@ int run_import(bench_run *r)
         r->sq = sq_open(r->sqlite_path);
         struct timespec c0, c1;
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-        if (r->sq) sq_secs = sq_bulk_load(r->sq, r->cp);
+        if (r->sq) sq_secs = sq_bulk_load(r->sq, r->cp, r->sqlite_path);
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
         sq_cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
         info_num("sqlite.load_cpu_seconds", sq_cpu);

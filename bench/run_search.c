@@ -39,13 +39,15 @@ static size_t count_words(const char *text)
 }
 
 /* NQUERIES "w1 w2" strings. */
-static char **make_queries(const bench_corpus *cp)
+static char **make_queries(bench_corpus *cp)
 {
     char **q = calloc(NQUERIES, sizeof *q);
     bench_rng r;
     rng_seed(&r, 99);
     for (size_t i = 0; q && i < NQUERIES;) {
-        const char *text = cp->claims[rng_below(&r, cp->n)].c.text;
+        bench_claim bc;
+        corpus_claim(cp, rng_below(&r, cp->n), &bc, 0);
+        const char *text = bc.c.text;
         size_t n = count_words(text);
         char w1[128], w2[128], both[260];
         size_t a = rng_below(&r, n), b = rng_below(&r, n);

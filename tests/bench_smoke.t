@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench_smoke.t: builds claimbench and runs its --smoke suite (2k claims, short runs) so the
 # benchmark keeps compiling and working: every figure of the table is measured or says why not,
-# the JSON results parse and carry the machine, and the whole run stays under 30 s.
+# the JSON results parse and carry the machine and the import checkpoints, the whole run stays
+# under 30 s, and bench/scale.py makes the growth table and a well-formed SVG from the results.
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
 . "$HERE/lib/tap.sh"
@@ -25,7 +26,8 @@ trap 'rm -rf "$T"' EXIT
 check "claimbench builds" make -s -C "$REPO" BUILD="$BUILD" "$BUILD/claimbench"
 
 start=$(date +%s)
-"$BUILD/claimbench" --smoke --claimd "$BUILD/claimd" --json "$T/smoke.json" --dir "$T" \
+# Batches of 100, so the 2k-claim import crosses each of its 20 checkpoints in its own reply.
+"$BUILD/claimbench" --smoke --batch=100 --claimd "$BUILD/claimd" --json "$T/smoke.json" --dir "$T" \
     >"$T/out" 2>"$T/err"
 rc=$?
 elapsed=$(( $(date +%s) - start ))
@@ -75,4 +77,81 @@ like "$(cat "$T/out")" "bulk import, libclaimd pipelined claim.import \| claims/
 ok "$([ -z "$(ls "$T" | grep -v -e '^smoke.json$' -e '^out$' -e '^err$')" ] && echo 1)" \
     "claimbench removes its temp dir (daemons' data and sockets)"
 ok "$(! pgrep -f "claimd --data $T" >/dev/null && echo 1)" "no daemon is left running"
+
+# The import checkpoints (bench/README.md, "Scale"): 20 points each for claimd and SQLite's
+# load, claims and seconds growing, the last at the whole corpus, bytes on disk measured.
+check_series() {
+    "$PY" - "$T/smoke.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = []
+for name, npts in (("claimd_import", 20), ("sqlite_load", 20)):
+    s = r.get("series", {}).get(name)
+    if not s or len(s) != npts:
+        bad.append("%s: %s points" % (name, len(s) if s else 0)); continue
+    if s[-1]["claims"] != r["claims"]:
+        bad.append("%s ends at %s claims" % (name, s[-1]["claims"]))
+    for a, b in zip(s, s[1:]):
+        if not (b["claims"] > a["claims"] and b["seconds"] >= a["seconds"] > 0):
+            bad.append("%s: %s then %s" % (name, a, b)); break
+    if not all((p["disk_bytes"] or 0) > 0 for p in s):
+        bad.append(name + ": bytes on disk missing")
+if not all((p["data_bytes"] or 0) > 0 for p in r.get("series", {}).get("claimd_import", [])):
+    bad.append("claimd_import: bytes_used missing")
+if not (r["info"].get("claimbench.peak_rss_kb") or 0) > 0:
+    bad.append("claimbench.peak_rss_kb")
+if r["info"].get("corpus.text_bytes", 0) < 50 * r["claims"]:
+    bad.append("corpus.text_bytes %s" % r["info"].get("corpus.text_bytes"))
+print("\n".join("# bad: " + b for b in bad))
+sys.exit(1 if bad else 0)
+PY
+}
+check "the JSON has the import checkpoints of claimd and SQLite" check_series
+
+# bench/scale.py turns results into the growth table and a well-formed two-panel SVG.
+S=$(mktemp -d "${TMPDIR:-/tmp}/bench-scale.XXXXXX")
+trap 'rm -rf "$T" "$S"' EXIT
+cp "$T/smoke.json" "$S/claims-2000.json"
+"$PY" - "$T/smoke.json" "$S/claims-4000.json" <<'PY'
+import json, sys
+# A second size made from the first (scaled claims), to exercise the growth columns.
+r = json.load(open(sys.argv[1]))
+r["claims"] = 4000
+for s in r["series"].values():
+    for p in s:
+        p["claims"] *= 2
+json.dump(r, open(sys.argv[2], "w"))
+PY
+"$PY" "$REPO/bench/scale.py" --results "$S" --svg "$S/scale.svg" 2000 4000 >"$S/table" 2>"$S/err"
+is "$?" 0 "bench/scale.py exits 0" || sed 's/^/# /' "$S/err"
+like "$(cat "$S/table")" "\| figure \| unit \| side \| 2k \| 4k \| 4k / 2k \|" "the growth table has a column per size"
+like "$(cat "$S/table")" "\| bulk import, libclaimd pipelined claim.import \| claims/s \| claimd \| [0-9]" \
+    "the growth table has the import row"
+like "$(cat "$S/table")" "\|  \| MiB \| SQLite file" "the size row has the SQLite peer"
+check_svg() {
+    "$PY" - "$S/scale.svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = "{http://www.w3.org/2000/svg}"
+bad = []
+if root.tag != ns + "svg" or root.get("width") != "800":
+    bad.append("root %s width %s" % (root.tag, root.get("width")))
+texts = " ".join(t.text or "" for t in root.iter(ns + "text"))
+for want in ("Import rate", "Size on disk", "claims loaded", "claims/s", "MiB on disk",
+             "claimd, 2k run", "SQLite, 4k run", "SQLite file + WAL, 2k"):
+    if want not in texts:
+        bad.append("no text " + want)
+# one line per (run, system) in the rate panel and three per run in the size panel
+paths = [p for p in root.iter(ns + "path") if p.get("d", "").count("L") >= 10]
+if len(paths) < 2 * 2 + 3 * 2:
+    bad.append("%d data lines" % len(paths))
+print("\n".join("# bad: " + b for b in bad))
+sys.exit(1 if bad else 0)
+PY
+}
+check "the plot is a well-formed 800px SVG with both panels, labelled axes and a legend" check_svg
+"$PY" "$REPO/bench/scale.py" --results "$S" --svg "" 2000 123 >/dev/null 2>"$S/err"
+rc=$?
+ok "$([ "$rc" -ne 0 ] && echo 1)" "bench/scale.py fails on a size without results"
+like "$(cat "$S/err")" "claims-123.json" "and names the missing file"
 done_testing
