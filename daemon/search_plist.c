@@ -154,6 +154,8 @@ static int scan_run(cd_call *c, cd_plist *l, cd_plist_run *r, MDB_val k, MDB_val
 {
     unsigned char post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
     int rc = 0, first = 1;
+    MDB_val first_key = k;             /* points into the txn's pages: valid until it ends */
+    if (load_chunk(r, &k, &v)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");
     for (; rc == 0 && own_chunk(l, &k); rc = mdb_cursor_get(r->cur, &k, &v, MDB_NEXT)) {
         cd_run_head h;
         size_t n;
@@ -171,9 +173,9 @@ static int scan_run(cd_call *c, cd_plist *l, cd_plist_run *r, MDB_val k, MDB_val
         }
     }
     if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading postings");
-    int found;
-    if ((rc = cd_runs_seek_chunk(r->cur, l->key, l->klen, 0, &k, &v, &found))) return cd_fail_mdb(c, rc, "reading postings");
-    if (!found || load_chunk(r, &k, &v)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");
+    /* Back on the first chunk (decoded before the scan) with one exact seek. */
+    k = first_key;
+    if ((rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_KEY))) return cd_fail_mdb(c, rc, "reading postings");
     return 0;
 oom:
     return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");

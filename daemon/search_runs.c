@@ -262,6 +262,10 @@ int cd_runs_seek_chunk(MDB_cursor *cur, const unsigned char *tkey, size_t tlen, 
         *found = 1;
         return 0;
     }
+    if (id == 0) {                     /* no chunk before the term's first can reach id 0 */
+        *found = after && is_term_chunk(k, tkey, tlen);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
     if (rc && rc != MDB_NOTFOUND) return rc;
     /* The chunk before the first one starting at or after id may still reach id. */
     rc = mdb_cursor_get(cur, k, v, after ? MDB_PREV : MDB_LAST);
