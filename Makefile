@@ -145,23 +145,34 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# Fuzzing the pre-scanner with clang's libFuzzer: `make fuzz-prescan [FUZZ_SECONDS=30]`.
-# New inputs go to $(BUILD)/fuzz/corpus-prescan; tests/fuzz/corpus/prescan holds the seeds.
+# Fuzzing with clang's libFuzzer: `make fuzz-NAME [FUZZ_SECONDS=30]` runs the harness
+# tests/fuzz/fuzz_NAME.c, built by its rule below for $(BUILD)/fuzz/fuzz_NAME. New inputs go to
+# $(BUILD)/fuzz/corpus-NAME; tests/fuzz/corpus/NAME holds the seeds; findings land in $(BUILD)/fuzz/.
 FUZZ_SECONDS ?= 30
 comma := ,
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(WARN) -Icommon
 
+# Not .PHONY (make looks for no pattern rule for a phony target): FORCE makes it run every time.
+fuzz-%: $(BUILD)/fuzz/fuzz_% FORCE
+	@mkdir -p $(BUILD)/fuzz/corpus-$*
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$* tests/fuzz/corpus/$*
+
+# The harnesses without libFuzzer: tests/fuzz/standalone.c is their main (corpus replay, then
+# random mutations for -max_total_time seconds), built with $(CC) from the build's own objects, so
+# the sanitizer build (SANITIZE=...) checks them too. tests/fuzz.t runs them in `make test`.
+# fuzz_unpack is left out: it reads ASan's allocator statistics.
+FUZZ_STANDALONE := $(patsubst %,$(BUILD)/fuzz/standalone/fuzz_%,prescan reply record request query_cursor search_cursor)
+$(FUZZ_STANDALONE): $(BUILD)/fuzz/standalone/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c \
+                    $(DAEMON_OBJ) $(COMMON_OBJ) $(CLIENT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags $(PKGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS_DAEMON)
+
 $(BUILD)/fuzz/fuzz_prescan: tests/fuzz/fuzz_prescan.c common/prescan.c common/prescan.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $$(pkg-config --cflags msgpack) -o $@ tests/fuzz/fuzz_prescan.c \
 	    common/prescan.c $$(pkg-config --libs msgpack)
-
-.PHONY: fuzz-prescan
-fuzz-prescan: $(BUILD)/fuzz/fuzz_prescan
-	@mkdir -p $(BUILD)/fuzz/corpus-prescan
-	$(BUILD)/fuzz/fuzz_prescan -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
-	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-prescan tests/fuzz/corpus/prescan
 
 # Fuzzing libclaimd's reply decoder (client/codec.c): `make fuzz-reply [FUZZ_SECONDS=30]`.
 # New inputs go to $(BUILD)/fuzz/corpus-reply; tests/fuzz/corpus/reply holds the seeds.
@@ -172,12 +183,6 @@ $(BUILD)/fuzz/fuzz_reply: $(REPLY_FUZZ_SRC) client/client.h include/claimd.h com
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Iinclude -Iclient $$(pkg-config --cflags msgpack) -o $@ \
 	    $(REPLY_FUZZ_SRC) $$(pkg-config --libs msgpack)
-
-.PHONY: fuzz-reply
-fuzz-reply: $(BUILD)/fuzz/fuzz_reply
-	@mkdir -p $(BUILD)/fuzz/corpus-reply
-	$(BUILD)/fuzz/fuzz_reply -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
-	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-reply tests/fuzz/corpus/reply
 
 # Fuzzing the decoders of stored records (claim, revision, entity, verdict), fed arbitrary bytes:
 # `make fuzz-record [FUZZ_SECONDS=30]`. The daemon's sources are built instrumented into
@@ -194,12 +199,6 @@ $(BUILD)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(RECORD_FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Iclient $$(pkg-config --cflags $(PKGS)) -o $@ \
 	    $^ $(LDLIBS_DAEMON)
 
-.PHONY: fuzz-record
-fuzz-record: $(BUILD)/fuzz/fuzz_record
-	@mkdir -p $(BUILD)/fuzz/corpus-record
-	$(BUILD)/fuzz/fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
-	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-record tests/fuzz/corpus/record
-
 # Fuzzing the daemon's request decoding (daemon/call.c, daemon/wire_values.c): `make fuzz-request`.
 REQUEST_FUZZ_SRC = tests/fuzz/fuzz_request.c daemon/call.c daemon/wire_values.c daemon/params.c \
                    daemon/log.c daemon/text_fold.c common/prescan.c common/codes.c
@@ -208,12 +207,6 @@ $(BUILD)/fuzz/fuzz_request: $(REQUEST_FUZZ_SRC) daemon/call.h daemon/wire_values
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
 	    $(REQUEST_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
-
-.PHONY: fuzz-request
-fuzz-request: $(BUILD)/fuzz/fuzz_request
-	@mkdir -p $(BUILD)/fuzz/corpus-request
-	$(BUILD)/fuzz/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
-	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-request tests/fuzz/corpus/request
 
 # Fuzzing what unpacking a request costs (pre-scan count, element rule, cd_call_new's allocation
 # within cd_call_cost): `make fuzz-unpack [FUZZ_SECONDS=30]`. Seeds in tests/fuzz/corpus/unpack.
@@ -225,11 +218,18 @@ $(BUILD)/fuzz/fuzz_unpack: $(UNPACK_FUZZ_SRC) daemon/call.h daemon/server.h comm
 	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
 	    $(UNPACK_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
 
-.PHONY: fuzz-unpack
-fuzz-unpack: $(BUILD)/fuzz/fuzz_unpack
-	@mkdir -p $(BUILD)/fuzz/corpus-unpack
-	$(BUILD)/fuzz/fuzz_unpack -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=2048 \
-	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-unpack tests/fuzz/corpus/unpack
+# The claim.query and claim.search cursor decoders, alone (neither needs LMDB nor the text code).
+QUERY_CURSOR_FUZZ_SRC = tests/fuzz/fuzz_query_cursor.c daemon/query_cursor.c
+
+$(BUILD)/fuzz/fuzz_query_cursor: $(QUERY_CURSOR_FUZZ_SRC) daemon/query_cursor.h daemon/index.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ $(QUERY_CURSOR_FUZZ_SRC)
+
+SEARCH_CURSOR_FUZZ_SRC = tests/fuzz/fuzz_search_cursor.c daemon/search_cursor.c daemon/search_varint.c
+
+$(BUILD)/fuzz/fuzz_search_cursor: $(SEARCH_CURSOR_FUZZ_SRC) daemon/search.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ $(SEARCH_CURSOR_FUZZ_SRC) -lm
 
 # Benchmarks against the peers and the limits (bench/README.md): `make bench` runs the 100k suite,
 # `make bench BENCH_ARGS=--claims=1000000` the 1M one, `BENCH_ARGS=--smoke` a tiny one. It installs

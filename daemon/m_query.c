@@ -9,6 +9,7 @@
 #include "index.h"
 #include "methods.h"
 #include "params.h"
+#include "query_cursor.h"
 #include "server.h"
 
 #define QUERY_LIMIT_DEFAULT 20
@@ -17,46 +18,23 @@
  * may then hold fewer than limit items; the cursor continues the walk. */
 #define QUERY_SCAN_BUDGET 20000
 
-enum { ORDER_SAID_DESC = 0, ORDER_SAID_ASC, ORDER_RECORDED_DESC };
 static const char *const order_names[] = { "said_desc", "said_asc", "recorded_desc", NULL };
 
-#define CURSOR_BYTES (1 + CD_IDX_KEY)
-
-static void hex_encode(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) { out[2 * i] = digits[in[i] >> 4]; out[2 * i + 1] = digits[in[i] & 15]; }
-}
-
-static int hex_decode(const char *in, size_t n, unsigned char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        char ch = in[i];
-        int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-        if (v < 0) return -1;
-        if (i % 2 == 0) out[i / 2] = (unsigned char)(v << 4);
-        else out[i / 2] |= (unsigned char)v;
-    }
-    return 0;
-}
-
-/* Reads `cursor` (hex of order byte + index key); it must belong to the same order and index. */
+/* Reads `cursor`; it must belong to the same order and index (prefix: the request's kind|value). */
 static int parse_cursor(cd_call *c, int order, const unsigned char *prefix, unsigned char *key, int *has)
 {
     const msgpack_object *o = cd_map_get(&c->params, "cursor");
-    unsigned char raw[CURSOR_BYTES];
+    cd_query_cursor cur;
     *has = 0;
     if (!o) return 0;
     /* Raw bytes come as bin, or as str when they happened to be valid UTF-8 (wire_values.h
      * turns such bin into str); the hex form is twice as long, so the sizes tell them apart. */
-    if ((o->type == MSGPACK_OBJECT_BIN || o->type == MSGPACK_OBJECT_STR) && o->via.bin.size == CURSOR_BYTES)
-        memcpy(raw, o->via.bin.ptr, CURSOR_BYTES);
-    else if (o->type != MSGPACK_OBJECT_STR || o->via.str.size != 2 * CURSOR_BYTES ||
-             hex_decode(o->via.str.ptr, o->via.str.size, raw) < 0)
+    if ((o->type != MSGPACK_OBJECT_BIN && o->type != MSGPACK_OBJECT_STR) ||
+        cd_query_cursor_decode(o->via.bin.ptr, o->via.bin.size, &cur) < 0)
         return cd_fail(c, CLAIMD_E_INVALID, "cursor", "not a cursor returned by claim.query");
-    if (raw[0] != order || memcmp(raw + 1, prefix, 9) != 0)
+    if (cur.order != order || memcmp(cur.key, prefix, CD_IDX_PREFIX) != 0)
         return cd_fail(c, CLAIMD_E_INVALID, "cursor", "this cursor belongs to another order or filter");
-    memcpy(key, raw + 1, CD_IDX_KEY);
+    memcpy(key, cur.key, CD_IDX_KEY);
     *has = 1;
     return 0;
 }
@@ -64,7 +42,7 @@ static int parse_cursor(cd_call *c, int order, const unsigned char *prefix, unsi
 void cd_m_claim_query(cd_call *c, MDB_txn *txn)
 {
     static const char *const own[] = { "order", "limit", "cursor", NULL };
-    int order = ORDER_SAID_DESC;
+    int order = CD_QUERY_SAID_DESC;
     uint64_t limit = QUERY_LIMIT_DEFAULT;
     cd_filter f;
     if (c->params.type == MSGPACK_OBJECT_MAP)
@@ -85,7 +63,7 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn)
     cd_idx_kind kind;
     uint64_t value;
     cd_filter_pick_index(&f, &kind, &value);
-    int by_said = order != ORDER_RECORDED_DESC;
+    int by_said = order != CD_QUERY_RECORDED_DESC;
     if (!by_said) kind |= CD_IDX_BY_RECORDED;
     unsigned char lo[CD_IDX_KEY], hi[CD_IDX_KEY], key[CD_IDX_KEY];
     /* [lo, hi): the said range when ordering by said, else the whole (kind, value) run. */
@@ -99,7 +77,7 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn)
     MDB_cursor *cur;
     int rc = items ? mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur) : ENOMEM;
     if (rc) { cd_fail_mdb(c, rc, "querying"); return; }
-    int asc = order == ORDER_SAID_ASC;
+    int asc = order == CD_QUERY_SAID_ASC;
     size_t n = 0, scanned = 0;
     int more = 0;
     unsigned char at[CD_IDX_KEY], last[CD_IDX_KEY];
@@ -132,11 +110,10 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn)
     for (size_t i = 0; i < n; i++) cd_claim_pack(c, txn, &items[i]);
     cd_pack_cstr(&c->pk, "cursor");
     if (more && !f.nothing) {
-        unsigned char raw[CURSOR_BYTES];
-        char hex[2 * CURSOR_BYTES];
-        raw[0] = (unsigned char)order;
-        memcpy(raw + 1, last, CD_IDX_KEY);
-        hex_encode(raw, CURSOR_BYTES, hex);
+        cd_query_cursor next = { order, { 0 } };
+        char hex[CD_QUERY_CURSOR_HEX];
+        memcpy(next.key, last, CD_IDX_KEY);
+        cd_query_cursor_encode(&next, hex);
         cd_pack_strn(&c->pk, hex, sizeof hex);
     } else {
         msgpack_pack_nil(&c->pk);

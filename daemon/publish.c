@@ -195,6 +195,18 @@ static natsStatus connect_nats(cd_publisher *p)
         disconnect(p);
         return s;
     }
+    /* Only a seq this database has committed can be one of ours: a last message past the change
+     * log came from another publisher on our subjects (or a server not to be trusted), and going
+     * on after it would skip, unpublished and unreported, every change up to its number. */
+    uint64_t committed = atomic_load(&p->srv->ix.committed);
+    if (last > committed) {
+        cd_warn("publish: the stream's last message has Msg-Id %" PRIu64 ", past this database's last change %" PRIu64
+                ": not one of ours (another publisher on %s>?); publishing after the saved seq %" PRIu64,
+                last, committed, p->prefix, p->pos_saved);
+        atomic_store(&p->published, p->pos_saved);
+        p->chain = 0;                /* its Msg-Id is not one to expect before our next message */
+        return NATS_OK;
+    }
     /* The stream may be ahead of the saved position (killed between the ack and the save). */
     uint64_t at = p->pos_saved > last ? p->pos_saved : last;
     if (last > p->pos_saved) cd_info("publish: the stream holds up to seq %" PRIu64 ", past the saved %" PRIu64, last, p->pos_saved);

@@ -51,13 +51,16 @@ void cd_search_space_of(const char *lang, size_t n, char tag[4]);
 /* The language to tokenize a space's text with: tag, or NULL for the empty space. */
 const char *cd_search_space_lang(const char tag[4]);
 
-/* ---- encodings (search_codec.c) ---- */
+/* ---- varints (search_varint.c) ---- */
 
 /* Writes v as a LEB128 varint at p (at most 10 bytes); returns the bytes written. */
 size_t cd_search_put_varint(unsigned char *p, uint64_t v);
 
-/* Reads a varint at *p (not past end) into *v and advances *p. 0, or -1 when truncated/too long. */
+/* Reads a varint at *p (not past end) into *v and advances *p. 0, or -1 when truncated, too long
+ * or not in its shortest form (the one cd_search_put_varint writes). */
 int cd_search_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v);
+
+/* ---- encodings (search_codec.c) ---- */
 
 /* One-byte code of a token count: exact below 64, then 20 steps per doubling; monotonic. */
 uint8_t cd_search_norm_encode(uint32_t tokens);

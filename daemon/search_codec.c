@@ -1,4 +1,4 @@
-/* search_codec: the byte formats of the search index (spaces, varints, norms, postings, keys,
+/* search_codec: the byte formats of the search index (spaces, norms, postings, keys,
  * forward records) and the BM25 arithmetic. Pure functions: no LMDB, no calls. */
 #include <math.h>
 #include <stdlib.h>
@@ -24,26 +24,6 @@ void cd_search_space_of(const char *lang, size_t n, char tag[4])
 const char *cd_search_space_lang(const char tag[4])
 {
     return tag[0] ? tag : NULL;
-}
-
-size_t cd_search_put_varint(unsigned char *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) { p[n++] = (unsigned char)(v | 0x80); v >>= 7; }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-int cd_search_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (*p >= end) return -1;
-        unsigned char b = *(*p)++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) { *v = r; return 0; }
-    }
-    return -1;
 }
 
 /* Codes 0..63 are exact counts; above, code 64 + 20*log2(count/64) (rounded down), at most 255. */

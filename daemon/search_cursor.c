@@ -2,7 +2,13 @@
  *   version(1)=1 qhash(8) score(8, IEEE 754 bits) id(8) max_id(8) nspaces(v)
  *   then per space: tag(3) ndocs(v) ntokens(v) nclauses(v) df(v) x nclauses
  * It carries the statistics the first page was scored with, so later pages compute the very same
- * scores and continue strictly after (score, id) of the last hit returned. */
+ * scores and continue strictly after (score, id) of the last hit returned.
+ * The decoder takes only what pack_cursor (m_search.c) can make, each in its one spelling
+ * (lower-case hex, shortest varints): a finite score >= 0, 1 <= id <= max_id, 1..4096 spaces
+ * in key order without repeats, each a space key (all NUL, or 2-3 lower-case letters) with
+ * 1..CD_SEARCH_CLAUSES_MAX clauses that all have postings (df >= 1). Anything else was not made by
+ * a daemon, and would only make the evaluator score nonsense (a space twice: every hit twice). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
@@ -44,10 +50,19 @@ char *cd_search_cursor_encode(const cd_search_cursor *cur, size_t *len)
     return hex;
 }
 
+/* Lower-case only: the encoder writes no other, and one spelling keeps decode and encode inverse. */
 static int hexval(char ch)
 {
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
-           ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+static int is_lower(char ch) { return ch >= 'a' && ch <= 'z'; }
+
+/* A language space key as cd_search_space_of makes them. */
+static int space_key_valid(const char *t)
+{
+    if (!t[0] && !t[1] && !t[2]) return 1;
+    return is_lower(t[0]) && is_lower(t[1]) && (!t[2] || is_lower(t[2]));
 }
 
 static int parse(const unsigned char *p, const unsigned char *end, cd_search_cursor *cur)
@@ -59,8 +74,9 @@ static int parse(const unsigned char *p, const unsigned char *end, cd_search_cur
     memcpy(&cur->score, &bits, sizeof bits);
     cur->id = cd_get_u64be(p); p += 8;
     cur->max_id = cd_get_u64be(p); p += 8;
-    if (cur->score != cur->score) return -1;                 /* NaN: not one of ours */
-    if (cd_search_get_varint(&p, end, &n) || n > CURSOR_SPACES_MAX) return -1;
+    if (!isfinite(cur->score) || !(cur->score >= 0)) return -1;  /* a BM25 sum: finite, not negative */
+    if (cur->id == 0 || cur->id > cur->max_id) return -1;        /* hits are claims 1..max_id */
+    if (cd_search_get_varint(&p, end, &n) || n == 0 || n > CURSOR_SPACES_MAX) return -1;
     cur->spaces = calloc(n ? n : 1, sizeof *cur->spaces);
     if (!cur->spaces) return -1;
     cur->nspaces = (size_t)n;
@@ -70,12 +86,14 @@ static int parse(const unsigned char *p, const unsigned char *end, cd_search_cur
         memcpy(s->tag, p, CD_SEARCH_SPACE);
         s->tag[3] = 0;
         p += CD_SEARCH_SPACE;
+        if (!space_key_valid(s->tag) || (i && memcmp(cur->spaces[i - 1].tag, s->tag, CD_SEARCH_SPACE) >= 0))
+            return -1;
         if (cd_search_get_varint(&p, end, &s->ndocs) || cd_search_get_varint(&p, end, &s->ntokens) ||
-            cd_search_get_varint(&p, end, &v) || v > CD_SEARCH_CLAUSES_MAX)
+            cd_search_get_varint(&p, end, &v) || v == 0 || v > CD_SEARCH_CLAUSES_MAX)
             return -1;
         s->nclauses = (int)v;
         for (int j = 0; j < s->nclauses; j++)
-            if (cd_search_get_varint(&p, end, &s->df[j])) return -1;
+            if (cd_search_get_varint(&p, end, &s->df[j]) || s->df[j] == 0) return -1;
     }
     return p == end ? 0 : -1;
 }

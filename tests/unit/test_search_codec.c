@@ -52,6 +52,20 @@ static void test_varints(void)
     memset(longer, 0xff, sizeof longer);
     p = longer;
     ok(cd_search_get_varint(&p, longer + 11, &v) == -1, "an over-long varint is refused");
+    const unsigned char padded[] = { 0x85, 0x00 };
+    p = padded;
+    ok(cd_search_get_varint(&p, padded + 2, &v) == -1, "a varint with a zero last byte (not shortest) is refused");
+    const unsigned char zero[] = { 0x00 };
+    p = zero;
+    ok(cd_search_get_varint(&p, zero + 1, &v) == 0 && v == 0, "zero is one zero byte");
+    unsigned char wide[10];
+    memset(wide, 0xff, 9);
+    wide[9] = 0x02;
+    p = wide;
+    ok(cd_search_get_varint(&p, wide + 10, &v) == -1, "a tenth byte above 1 (past bit 63) is refused");
+    wide[9] = 0x01;
+    p = wide;
+    ok(cd_search_get_varint(&p, wide + 10, &v) == 0 && v == UINT64_MAX, "but UINT64_MAX's own tenth byte is fine");
 }
 
 static void test_norms(void)
@@ -163,7 +177,7 @@ static void test_documents(void)
 
 static void test_cursor(void)
 {
-    cd_search_frozen sp[2] = { { "en", 10, 100, 2, { 3, 4 } }, { "", 1, 5, 1, { 1 } } };
+    cd_search_frozen sp[2] = { { "", 1, 5, 1, { 1 } }, { "en", 10, 100, 2, { 3, 4 } } };
     cd_search_cursor cur = { 0x1122334455667788ULL, 1.2345678901234567, 42, 99, 2, sp };
     size_t len;
     char *hex = cd_search_cursor_encode(&cur, &len);
@@ -172,15 +186,41 @@ static void test_cursor(void)
     ok(cd_search_cursor_decode(hex, len, &back) == 0, "cursor decodes");
     ok(back.qhash == cur.qhash && back.score == cur.score && back.id == 42 && back.max_id == 99 &&
        back.nspaces == 2, "header round-trips, score bit for bit");
-    ok(strcmp(back.spaces[0].tag, "en") == 0 && back.spaces[0].ndocs == 10 && back.spaces[0].ntokens == 100 &&
-       back.spaces[0].nclauses == 2 && back.spaces[0].df[1] == 4 && back.spaces[1].tag[0] == 0 &&
-       back.spaces[1].df[0] == 1, "frozen statistics round-trip");
+    ok(strcmp(back.spaces[1].tag, "en") == 0 && back.spaces[1].ndocs == 10 && back.spaces[1].ntokens == 100 &&
+       back.spaces[1].nclauses == 2 && back.spaces[1].df[1] == 4 && back.spaces[0].tag[0] == 0 &&
+       back.spaces[0].df[0] == 1, "frozen statistics round-trip");
     cd_search_cursor_free(&back);
     ok(cd_search_cursor_decode(hex, len - 2, &back) == -1, "a truncated cursor is refused");
     hex[0] = '7';
     ok(cd_search_cursor_decode(hex, len, &back) == -1, "another version is refused");
     ok(cd_search_cursor_decode("zz", 2, &back) == -1 && cd_search_cursor_decode("abc", 3, &back) == -1,
        "non-hex and odd lengths are refused");
+    free(hex);
+    /* Fields no daemon makes (the fuzzer's range property, tests/fuzz/fuzz_search_cursor.c). */
+    cd_search_frozen two[2] = { sp[1], sp[1] };
+    cd_search_cursor bad = cur;
+    bad.spaces = two;
+    hex = cd_search_cursor_encode(&bad, &len);
+    ok(hex && cd_search_cursor_decode(hex, len, &back) == -1, "a space given twice is refused");
+    free(hex);
+    two[0] = sp[1];
+    two[1] = sp[0];
+    hex = cd_search_cursor_encode(&bad, &len);
+    ok(hex && cd_search_cursor_decode(hex, len, &back) == -1, "spaces out of key order are refused");
+    free(hex);
+    bad = cur;
+    bad.id = 100;
+    hex = cd_search_cursor_encode(&bad, &len);
+    ok(hex && cd_search_cursor_decode(hex, len, &back) == -1, "an id above max_id is refused");
+    free(hex);
+    bad = cur;
+    bad.score = -1;
+    hex = cd_search_cursor_encode(&bad, &len);
+    ok(hex && cd_search_cursor_decode(hex, len, &back) == -1, "a negative score is refused");
+    free(hex);
+    hex = cd_search_cursor_encode(&cur, &len);
+    for (size_t i = 0; i < len; i++) if (hex[i] >= 'a') hex[i] = (char)(hex[i] - 'a' + 'A');
+    ok(cd_search_cursor_decode(hex, len, &back) == -1, "upper-case hex is refused (one spelling)");
     free(hex);
 }
 
