@@ -291,3 +291,11 @@ IMPORT_BENCH_ARGS ?=
 .PHONY: bench-import
 bench-import: all
 	CLAIMD_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/import_bench.py $(IMPORT_BENCH_ARGS)
+
+# Replication lag of a read replica under 64 durable writers, and claim.get on the replica next
+# to the primary (bench/replica_bench.py; nats-server from `scripts/deps.sh test`):
+# `make bench-replica [REPLICA_BENCH_ARGS="--clients 64 --seconds 10"]`.
+REPLICA_BENCH_ARGS ?=
+.PHONY: bench-replica
+bench-replica: all
+	CLAIMD_BUILD=$(abspath $(BUILD)) /usr/bin/python3 bench/replica_bench.py $(REPLICA_BENCH_ARGS)
