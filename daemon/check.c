@@ -12,6 +12,7 @@
 #include "log.h"
 #include "record.h"
 #include "record_valid.h"
+#include "search_runs.h"
 #include "verdict.h"
 
 #define MAX_SHOWN 200
@@ -148,6 +149,67 @@ static void walk_table(checker *ck, cd_dbi_id t, const char *name)
     printf("table %s: %zu entries\n", name, n);
 }
 
+/* Walks one search run (search_runs.h): every chunk decodes, a term's chunks come in id order
+ * and its first chunk's df is its number of postings, and every posting names a claim. */
+static void walk_run(checker *ck, const cd_run_info *r)
+{
+    char name[32];
+    snprintf(name, sizeof name, "search_run%02u", (unsigned)r->slot);
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_dbi_open(ck->txn, name, 0, &dbi)) { report(ck, name, NULL, "the directory names a run that is missing"); return; }
+    int rc = mdb_cursor_open(ck->txn, dbi, &cur);
+    if (rc) { report(ck, name, NULL, mdb_strerror(rc)); return; }
+    size_t n = 0, tlen = 0;
+    unsigned char term[CD_SEARCH_TERM_KEY], post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
+    uint64_t df = 0, seen = 0, last = 0;
+    MDB_val term_key = { 0, term };
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        size_t kt = 0, got;
+        cd_run_head h;
+        int end = rc != 0, same = !end && cd_run_key_term(&k, &kt) == 0 && kt == tlen && memcmp(k.mv_data, term, kt) == 0;
+        if (tlen && (end || !same) && df != seen) report(ck, name, &term_key, "the term's df is not its number of postings");
+        if (end) break;
+        n++;
+        if (cd_run_chunk_head(&k, &v, &h) || cd_run_chunk_decode(&k, &v, post, &got)) { report(ck, name, &k, "a chunk that does not decode"); continue; }
+        if (!same) {
+            memcpy(term, k.mv_data, kt);
+            term_key.mv_size = tlen = kt;
+            df = h.first ? h.df : 0;
+            seen = 0;
+            if (!h.first) report(ck, name, &k, "a term's first chunk without its df");
+        } else if (h.first || h.first_id <= last) {
+            report(ck, name, &k, "a chunk out of order in its term");
+        }
+        last = h.last_id;
+        seen += got;
+        for (size_t i = 0; i < got; i++)
+            if (!exists(ck, CD_DBI_CLAIMS, post + i * CD_SEARCH_POSTING)) {
+                report(ck, name, &k, "a posting of a claim that does not exist");
+                break;
+            }
+    }
+    if (rc != MDB_NOTFOUND) {
+        char why[120];
+        snprintf(why, sizeof why, "walk stopped after %zu entries: %s", n, mdb_strerror(rc));
+        report(ck, name, NULL, why);
+    }
+    mdb_cursor_close(cur);
+    ck->records += n;
+    printf("table %s: %zu entries\n", name, n);
+}
+
+/* The search runs the directory (meta "runs") lists. */
+static void walk_runs(checker *ck)
+{
+    MDB_val k = { 4, (void *)"runs" }, v;
+    cd_run_dir d;
+    if (!ck->have[CD_DBI_META] || mdb_get(ck->txn, ck->dbi[CD_DBI_META], &k, &v)) return;
+    if (cd_run_dir_decode(v.mv_data, v.mv_size, &d)) { report(ck, "meta", &k, "the directory of search runs is damaged"); return; }
+    for (size_t i = 0; i < d.n; i++) walk_run(ck, &d.run[i]);
+}
+
 int cd_check_run(const char *dir)
 {
     if (cd_db_inspect(dir)) return 2;
@@ -173,6 +235,7 @@ int cd_check_run(const char *dir)
      * in the same snapshot, so the order only decides the order of the lines. */
     for (int t = 0; t < CD_DBI_COUNT; t++)
         if (ck.have[t]) walk_table(&ck, (cd_dbi_id)t, cd_db_table_name((cd_dbi_id)t));
+    walk_runs(&ck);
     if (ck.damaged > MAX_SHOWN) printf("... %zu more damage line(s) not shown\n", ck.damaged - MAX_SHOWN);
     printf("%s: %zu entries checked, %zu damaged\n", dir, ck.records, ck.damaged);
     mdb_txn_abort(ck.txn);

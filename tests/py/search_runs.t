@@ -175,6 +175,17 @@ def upgrade_from_5(rng):
         log = open(d.log_path).read() if hasattr(d, "log_path") else d.log_tail(200)
         tap.ok("upgraded to 6" in log, "the log says the postings were moved to runs")
         tap.ok(after == before and len(before[0]) == 50, "the searches answer as before the upgrade")
+        d.stop()
+        claimd = os.path.join(build_dir(), "claimd")
+        r = subprocess.run([claimd, "--check", d.data], capture_output=True, text=True)
+        runs = [l for l in r.stdout.splitlines() if l.startswith("table search_run")]
+        tap.ok(r.returncode == 0 and runs, "claimd --check walks the %d runs and finds nothing" % len(runs), r.stdout[-300:])
+        # a chunk that does not decode, under a key of its own in the first run listed
+        slot = runs[0].split()[1].rstrip(":") if runs else "search_run00"
+        mdb_put(d.data, slot, [(b"en\x00zzzzdamaged\x00" + (7).to_bytes(8, "big"), b"\x07\x01\x02")])
+        r = subprocess.run([claimd, "--check", d.data], capture_output=True, text=True)
+        tap.ok(r.returncode == 1 and ("table %s" % slot) in r.stdout and "does not decode" in r.stdout,
+               "a damaged chunk in %s is reported by claimd --check" % slot, r.stdout[-300:])
     finally:
         d.stop()
         d.cleanup()
