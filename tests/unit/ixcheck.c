@@ -104,7 +104,7 @@ static int dump_postings(MDB_txn *txn)
         if (rc == MDB_NOTFOUND) rc = 0;
     }
     if (!rc) {
-        qsort(all, n, sizeof *all, entry_cmp);
+        if (n > 1) qsort(all, n, sizeof *all, entry_cmp);
         for (size_t i = 0; i < n; i++) {
             MDB_val k = { all[i].klen, all[i].key }, v = { CD_SEARCH_POSTING, all[i].p };
             printf("posting ");
