@@ -7,8 +7,9 @@
  * and a reader consults at most CD_RUN_FANIN - 1 runs a class. Should runs pile up anyway (a
  * steady stream of one-claim passes makes many small runs before they reach a class), the
  * smallest are merged once more than CD_RUN_READ_MAX are live, which bounds a reader's work.
- * With CD_RUN_JOBS merges of CD_RUN_FANIN + 1 runs each, the slots in use stay below
- * CD_RUN_READ_MAX + CD_RUN_JOBS * (CD_RUN_FANIN + 1) = 36 of 40. */
+ * With CD_RUN_JOBS merges of CD_RUN_FANIN + 1 runs each, the slots in use stay about
+ * CD_RUN_READ_MAX + CD_RUN_JOBS * (CD_RUN_FANIN + 1) = 36 of 40; beyond, cd_runs_flush merges
+ * before it writes (merge_until_free). */
 #include <string.h>
 #include "bytes.h"
 #include "search_runs.h"
