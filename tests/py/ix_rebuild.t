@@ -7,24 +7,13 @@ The harness for sorted runs and merge steps (issue 11 item 3): whatever the inde
 this must keep holding. Seeded; CLAIMD_IXREBUILD_SEED replays."""
 import os
 import random
-import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tap  # noqa: E402
-from claimd_harness import Daemon, build_dir, run  # noqa: E402
-
-IXCHECK = os.path.join(build_dir(), "tests", "ixcheck")
-
-
-def ixcheck(cmd, data):
-    r = subprocess.run([IXCHECK, cmd, data], capture_output=True, text=True)
-    if r.returncode != 0:
-        tap.bail_out("ixcheck %s failed: %s" % (cmd, r.stderr.strip()))
-    return r.stdout
-
+from claimd_harness import Daemon, run  # noqa: E402
+from lmdb_tools import ixcheck, rebuilt_dump, require_ixcheck  # noqa: E402
 
 def word(rng):
     return "zq" + "".join(rng.choice("bcdfghjklmnprstvwxz") for _ in range(7))
@@ -56,8 +45,7 @@ def main():
     seed = int(os.environ.get("CLAIMD_IXREBUILD_SEED") or random.randrange(1 << 30))
     tap.diag("seed %d (CLAIMD_IXREBUILD_SEED=%d replays)" % (seed, seed))
     rng = random.Random(seed)
-    if not os.access(IXCHECK, os.X_OK):
-        tap.bail_out("%s is missing (make unit-tests)" % IXCHECK)
+    require_ixcheck()
     d = Daemon()
     fresh = Daemon()
     try:
@@ -78,16 +66,8 @@ def main():
             tap.is_(c.call("stats")["index_lag"], 0, "after %d kills and restarts the index caught up" % kills)
         d.stop()
         caught_up = ixcheck("dump", d.data)
-
-        shutil.rmtree(fresh.data, ignore_errors=True)
-        shutil.copytree(d.data, fresh.data)
-        ixcheck("reset", fresh.data)
-        tap.is_(ixcheck("dump", fresh.data), "", "the copy's derived tables are empty after ixcheck reset")
-        fresh.start()
-        with fresh.client(timeout=120) as c:
-            c.call("claim.query", {"limit": 1})
-        fresh.stop()
-        rebuilt = ixcheck("dump", fresh.data)
+        after_reset, rebuilt = rebuilt_dump(d.data, fresh, timeout=120)
+        tap.is_(after_reset, "", "the copy's derived tables are empty after ixcheck reset")
         a, b = caught_up.splitlines(), rebuilt.splitlines()
         tap.ok(len(a) > 1000, "the derived tables hold %d entries" % len(a))
         diff = sorted(set(a) ^ set(b))[:5]

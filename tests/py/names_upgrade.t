@@ -5,7 +5,6 @@ apart under "Barack Obama" and "barack-obama" both stay and entity.find lists bo
 matches for a desk to merge, and the search index is rebuilt with format 3's terms so claims
 written before are found again, by unaccented and inflected words too."""
 import os
-import subprocess
 import sys
 
 import msgpack
@@ -13,15 +12,7 @@ import msgpack
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tap  # noqa: E402
 from claimd_harness import Daemon, run, short  # noqa: E402
-
-
-def mdb_put(data, table, pairs):
-    """Writes key/value byte pairs into a named database of the stopped daemon's data dir."""
-    lines = ["VERSION=3", "format=bytevalue", "type=btree", "HEADER=END"]
-    for k, v in pairs:
-        lines += [" " + k.hex(), " " + v.hex()]
-    lines.append("DATA=END")
-    subprocess.run(["mdb_load", "-s", table, data], input=("\n".join(lines) + "\n").encode(), check=True)
+from lmdb_tools import mdb_put  # noqa: E402
 
 
 def main():

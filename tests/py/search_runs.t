@@ -10,7 +10,6 @@
 Seeded; CLAIMD_SEARCHRUNS_SEED replays."""
 import os
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -18,16 +17,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tap  # noqa: E402
 from claimd_harness import Daemon, build_dir, run  # noqa: E402
+from lmdb_tools import ixcheck, mdb_put, rebuilt_dump, require_ixcheck  # noqa: E402
 
-IXCHECK = os.path.join(build_dir(), "tests", "ixcheck")
 COMMON = "zqcommon"
-
-
-def ixcheck(cmd, data):
-    r = subprocess.run([IXCHECK, cmd, data], capture_output=True, text=True)
-    if r.returncode != 0:
-        tap.bail_out("ixcheck %s failed: %s" % (cmd, r.stderr.strip()))
-    return r.stdout
 
 
 def word(rng):
@@ -92,14 +84,7 @@ def kill_during_merges(rng):
         tap.ok(st["merges"] >= 1 and st["runs"] <= 16, "merges ran (%d after the last restart), %d runs left" % (st["merges"], st["runs"]))
         d.stop()
         caught_up = ixcheck("dump", d.data)
-        shutil.rmtree(fresh.data, ignore_errors=True)
-        shutil.copytree(d.data, fresh.data)
-        ixcheck("reset", fresh.data)
-        fresh.start()
-        with fresh.client(timeout=300) as c:
-            c.call("claim.query", {"limit": 1})
-        fresh.stop()
-        rebuilt = ixcheck("dump", fresh.data)
+        _, rebuilt = rebuilt_dump(d.data, fresh)
         a, b = caught_up.splitlines(), rebuilt.splitlines()
         bad = [x for x in a if x.startswith("bad_")]
         tap.ok(not bad, "every term's df in every run is exact", *bad[:5])
@@ -150,14 +135,6 @@ def cursor_during_merges(rng):
         d.cleanup()
 
 
-def mdb_put(data, table, pairs):
-    lines = ["VERSION=3", "format=bytevalue", "type=btree", "HEADER=END"]
-    for k, v in pairs:
-        lines += [" " + k.hex(), " " + v.hex()]
-    lines.append("DATA=END")
-    subprocess.run(["mdb_load", "-s", table, data], input=("\n".join(lines) + "\n").encode(), check=True)
-
-
 def upgrade_from_5(rng):
     d = Daemon(log_level="info")
     try:
@@ -195,8 +172,7 @@ def main():
     seed = int(os.environ.get("CLAIMD_SEARCHRUNS_SEED") or random.randrange(1 << 30))
     tap.diag("seed %d (CLAIMD_SEARCHRUNS_SEED=%d replays)" % (seed, seed))
     rng = random.Random(seed)
-    if not os.access(IXCHECK, os.X_OK):
-        tap.bail_out("%s is missing (make unit-tests)" % IXCHECK)
+    require_ixcheck()
     kill_during_merges(rng)
     cursor_during_merges(rng)
     upgrade_from_5(rng)
