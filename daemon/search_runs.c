@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
+#include "grow.h"
 #include "search_runs.h"
 #include "server.h"
 
@@ -52,18 +53,6 @@ static uint32_t hash_key(const unsigned char *k, size_t n)
     return h;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t ncap = *cap ? *cap : 1024;
-    while (ncap < need) ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (!np) return -1;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 /* Doubles the hash table (or makes the first) and re-inserts every term. */
 static int rehash(cd_run_builder *b)
 {
@@ -93,12 +82,12 @@ int cd_run_builder_add(cd_call *c, cd_run_builder *b, const unsigned char *tkey,
         if (s->klen == tlen && memcmp(b->keys + s->koff, tkey, tlen) == 0) break;
         h = (h + 1) & (uint32_t)(b->cap - 1);
     }
-    if (grow((void **)&b->pool, &b->pool_cap, b->pool_n + 1, sizeof *b->pool)) goto oom;
+    if (cd_grow((void **)&b->pool, &b->pool_cap, b->pool_n + 1, sizeof *b->pool)) goto oom;
     uint32_t e = (uint32_t)b->pool_n++;
     memcpy(b->pool[e].p, posting, CD_SEARCH_POSTING);
     b->pool[e].next = UINT32_MAX;
     if (!t) {
-        if (grow((void **)&b->keys, &b->keys_cap, b->keys_n + tlen, 1)) goto oom;
+        if (cd_grow((void **)&b->keys, &b->keys_cap, b->keys_n + tlen, 1)) goto oom;
         memcpy(b->keys + b->keys_n, tkey, tlen);
         b->terms[b->nterms] = (term_slot){ (uint32_t)b->keys_n, e, e, 1, (uint8_t)tlen };
         b->keys_n += tlen;
@@ -210,7 +199,7 @@ int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn, uint64_t *written
     uint64_t total = 0;
     for (size_t i = 0; i < b->nterms; i++) {
         const term_slot *s = &b->terms[order[i]];
-        if (grow((void **)&buf, &buf_cap, (size_t)s->n * CD_SEARCH_POSTING, 1)) {
+        if (cd_grow((void **)&buf, &buf_cap, (size_t)s->n * CD_SEARCH_POSTING, 1)) {
             cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
             goto out;
         }
@@ -465,7 +454,7 @@ static int merge_term(cd_call *c, MDB_cursor **in, size_t nin, MDB_cursor *out, 
             if (rc == MDB_NOTFOUND) break;
             if (rc) return cd_fail_mdb(c, rc, "reading a search run");
             if (cd_run_key_term(&k, &kt) || kt != tlen || memcmp(k.mv_data, term, tlen) != 0) break;
-            if (grow((void **)buf, cap, (n + CD_RUN_CHUNK) * CD_SEARCH_POSTING, 1))
+            if (cd_grow((void **)buf, cap, (n + CD_RUN_CHUNK) * CD_SEARCH_POSTING, 1))
                 return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
             if (cd_run_chunk_decode(&k, &v, *buf + n * CD_SEARCH_POSTING, &got))
                 return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");

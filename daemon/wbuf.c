@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "call.h"
+#include "grow.h"
 #include "wbuf.h"
 
 typedef struct {
@@ -57,25 +58,13 @@ void cd_wbuf_free(cd_wbuf *b)
     free(b);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t item)
-{
-    if (need <= *cap) return 0;
-    size_t ncap = *cap ? *cap : 1024;
-    while (ncap < need) ncap *= 2;
-    void *q = realloc(*p, ncap * item);
-    if (!q) return -1;
-    *p = q;
-    *cap = ncap;
-    return 0;
-}
-
 int cd_wbuf_put(cd_call *c, cd_wbuf *b, MDB_dbi dbi, const void *key, size_t klen, const void *val,
                 size_t vlen, unsigned flags)
 {
     if (klen > 255 || vlen > 255 || b->used + klen + vlen > UINT32_MAX)
         return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "index entry too large");
-    if (grow((void **)&b->e, &b->cap, b->n + 1, sizeof *b->e) ||
-        grow((void **)&b->bytes, &b->size, b->used + klen + vlen, 1))
+    if (cd_grow((void **)&b->e, &b->cap, b->n + 1, sizeof *b->e) ||
+        cd_grow((void **)&b->bytes, &b->size, b->used + klen + vlen, 1))
         return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     unsigned char h[8] = { 0 };
     memcpy(h, key, klen < 8 ? klen : 8);
@@ -110,7 +99,7 @@ static size_t digit(const entry *e, int d)
 static int sort_entries(cd_wbuf *b)
 {
     if ((!b->count && !(b->count = malloc(RADIX_BUCKETS * sizeof *b->count))) ||
-        grow((void **)&b->tmp, &b->tmp_cap, b->n, sizeof *b->tmp))
+        cd_grow((void **)&b->tmp, &b->tmp_cap, b->n, sizeof *b->tmp))
         return -1;
     entry *src = b->e, *dst = b->tmp;
     for (int d = 0; d < 5; d++) {
