@@ -83,7 +83,7 @@ def drop_tables(data_dir, names):
         if rc:
             raise RuntimeError("%s: %s" % (what, lib.mdb_strerror(rc).decode()))
     check(lib.mdb_env_create(ctypes.byref(env)), "mdb_env_create")
-    check(lib.mdb_env_set_maxdbs(env, 64), "mdb_env_set_maxdbs")
+    check(lib.mdb_env_set_maxdbs(env, 128), "mdb_env_set_maxdbs")
     check(lib.mdb_env_set_mapsize(env, ctypes.c_size_t(1 << 36)), "mdb_env_set_mapsize")
     check(lib.mdb_env_open(env, data_dir.encode(), 0, 0o640), "mdb_env_open")
     check(lib.mdb_txn_begin(env, None, 0, ctypes.byref(txn)), "mdb_txn_begin")

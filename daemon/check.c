@@ -12,6 +12,7 @@
 #include "log.h"
 #include "record.h"
 #include "record_valid.h"
+#include "index_runs.h"
 #include "search_runs.h"
 #include "verdict.h"
 
@@ -106,7 +107,7 @@ static void check_entry(checker *ck, cd_dbi_id t, const char *name, const MDB_va
         if (cd_rec_unpack(c, v, 4, &o)) report(ck, name, k, c->err_msg);
         return;
     }
-    case CD_DBI_IDX:   /* claim_index: kind(1) value(8) -> said(8) id(8) */
+    case CD_DBI_IDX:   /* claim_index (empty since format 7): kind(1) value(8) -> said(8) id(8) */
         if (k->mv_size != 9 || v->mv_size != 16) { report(ck, name, k, "entry is not a 9-byte key and a 16-byte value"); return; }
         if (!exists(ck, CD_DBI_CLAIMS, (const unsigned char *)v->mv_data + 8))
             report(ck, name, k, "points at a claim that does not exist");
@@ -200,14 +201,63 @@ static void walk_run(checker *ck, const cd_run_info *r)
     printf("table %s: %zu entries\n", name, n);
 }
 
-/* The search runs the directory (meta "runs") lists. */
+/* Walks one claim index run (index_runs.h): every chunk decodes, the chunks' entries are in
+ * key order across the run, the directory counts them, and every entry names a claim. */
+static void walk_ixrun(checker *ck, const cd_run_info *r)
+{
+    char name[32];
+    snprintf(name, sizeof name, "index_run%02u", (unsigned)r->slot);
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_dbi_open(ck->txn, name, 0, &dbi)) { report(ck, name, NULL, "the directory names a run that is missing"); return; }
+    int rc = mdb_cursor_open(ck->txn, dbi, &cur);
+    if (rc) { report(ck, name, NULL, mdb_strerror(rc)); return; }
+    unsigned char e[CD_IXRUN_CHUNK * CD_IDX_KEY], last[CD_IDX_KEY];
+    size_t n = 0;
+    uint64_t entries = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        size_t got;
+        n++;
+        if (cd_ixrun_chunk_decode(&k, &v, e, &got)) { report(ck, name, &k, "a chunk that does not decode"); continue; }
+        if (entries && memcmp(e, last, CD_IDX_KEY) <= 0) report(ck, name, &k, "a chunk that overlaps the one before it");
+        memcpy(last, e + (got - 1) * CD_IDX_KEY, CD_IDX_KEY);
+        entries += got;
+        for (size_t i = 0; i < got; i++)
+            if (!exists(ck, CD_DBI_CLAIMS, e + i * CD_IDX_KEY + 17)) {
+                report(ck, name, &k, "points at a claim that does not exist");
+                break;
+            }
+    }
+    if (rc != MDB_NOTFOUND) {
+        char why[120];
+        snprintf(why, sizeof why, "walk stopped after %zu entries: %s", n, mdb_strerror(rc));
+        report(ck, name, NULL, why);
+    } else if (entries != r->postings) {
+        char why[120];
+        snprintf(why, sizeof why, "holds %llu entries, the directory says %llu", (unsigned long long)entries,
+                 (unsigned long long)r->postings);
+        report(ck, name, NULL, why);
+    }
+    mdb_cursor_close(cur);
+    ck->records += n;
+    printf("table %s: %zu entries\n", name, n);
+}
+
+/* The runs of both families their directories (meta "runs", "ixruns") list. */
 static void walk_runs(checker *ck)
 {
-    MDB_val k = { 4, (void *)"runs" }, v;
-    cd_run_dir d;
-    if (!ck->have[CD_DBI_META] || mdb_get(ck->txn, ck->dbi[CD_DBI_META], &k, &v)) return;
-    if (cd_run_dir_decode(v.mv_data, v.mv_size, &d)) { report(ck, "meta", &k, "the directory of search runs is damaged"); return; }
-    for (size_t i = 0; i < d.n; i++) walk_run(ck, &d.run[i]);
+    static const struct { const char *key, *what; void (*walk)(checker *, const cd_run_info *); } family[] = {
+        { "runs", "the directory of search runs is damaged", walk_run },
+        { "ixruns", "the directory of index runs is damaged", walk_ixrun },
+    };
+    for (size_t f = 0; f < 2; f++) {
+        MDB_val k = { strlen(family[f].key), (void *)family[f].key }, v;
+        cd_run_dir d;
+        if (!ck->have[CD_DBI_META] || mdb_get(ck->txn, ck->dbi[CD_DBI_META], &k, &v)) continue;
+        if (cd_run_dir_decode(v.mv_data, v.mv_size, &d)) { report(ck, "meta", &k, family[f].what); continue; }
+        for (size_t i = 0; i < d.n; i++) family[f].walk(ck, &d.run[i]);
+    }
 }
 
 int cd_check_run(const char *dir)
@@ -217,7 +267,7 @@ int cd_check_run(const char *dir)
     memset(&ck, 0, sizeof ck);
     msgpack_zone_init(&ck.call.zone, 8192);
     int rc = mdb_env_create(&ck.env);
-    if (!rc) mdb_env_set_maxdbs(ck.env, 64);
+    if (!rc) mdb_env_set_maxdbs(ck.env, 128);
     if (!rc) rc = mdb_env_open(ck.env, dir, MDB_RDONLY | MDB_NOTLS, 0640);
     if (!rc) rc = mdb_txn_begin(ck.env, NULL, MDB_RDONLY, &ck.txn);
     if (rc) {

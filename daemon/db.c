@@ -13,6 +13,7 @@
 #include "db_inspect.h"
 #include "dirlock.h"
 #include "entity_keys.h"
+#include "index_runs.h"
 #include "log.h"
 
 static const struct { const char *name; unsigned flags; } tables[CD_DBI_COUNT] = {
@@ -109,23 +110,25 @@ static int upgrade_1_to_2(cd_db *db, MDB_txn *txn)
 }
 
 /* Format 3 makes different search terms from the same words (accents folded before stemming,
- * hunspell stems): the search tables are emptied and every claim is indexed again by the index
- * pass, which replays the change log from the start (ix_revs emptied: no claim's entries are
- * taken as made; secondary index entries are re-put as they are). */
+ * hunspell stems): the derived tables (search and claim index) are emptied and every claim is
+ * indexed again by the index pass, which replays the change log from the start (ix_revs
+ * emptied: no claim's entries are taken as made). */
 static int reindex_search(cd_db *db, MDB_txn *txn)
 {
     static const cd_dbi_id derived[] = { CD_DBI_SEARCH_TERMS, CD_DBI_SEARCH_BLOCKS, CD_DBI_SEARCH_DOCS,
-                                         CD_DBI_SEARCH_LANGS, CD_DBI_IX_REVS };
+                                         CD_DBI_SEARCH_LANGS, CD_DBI_IX_REVS, CD_DBI_IDX };
     int rc = 0;
     for (size_t i = 0; !rc && i < sizeof derived / sizeof derived[0]; i++)
         rc = mdb_drop(txn, db->dbi[derived[i]], 0);
     for (int i = 0; !rc && i < CD_DB_RUN_SLOTS; i++) rc = mdb_drop(txn, db->run_slots[i], 0);
-    MDB_val rk = { 4, (void *)"runs" };
+    for (int i = 0; !rc && i < CD_DB_RUN_SLOTS; i++) rc = mdb_drop(txn, db->ixrun_slots[i], 0);
+    MDB_val rk = { 4, (void *)"runs" }, xk = { 6, (void *)"ixruns" };
     if (!rc && (rc = mdb_del(txn, db->dbi[CD_DBI_META], &rk, NULL)) == MDB_NOTFOUND) rc = 0;
+    if (!rc && (rc = mdb_del(txn, db->dbi[CD_DBI_META], &xk, NULL)) == MDB_NOTFOUND) rc = 0;
     unsigned char zero[8] = { 0 };
     MDB_val ik = { 7, (void *)"indexed" }, iv = { 8, zero };
     if (!rc) rc = mdb_put(txn, db->dbi[CD_DBI_META], &ik, &iv, 0);
-    if (!rc) cd_info("search index emptied: the index pass rebuilds it from the change log");
+    if (!rc) cd_info("search and claim indexes emptied: the index pass rebuilds them from the change log");
     return rc;
 }
 
@@ -299,6 +302,16 @@ static int check_format(cd_db *db, MDB_txn *txn)
         cd_info("data format 5 upgraded to 6 (search postings moved to runs, rebuilt by the index pass)");
         format = 6;
     }
+    if (format == 6) {
+        /* Format 7 keeps the claim index in sorted runs (index_runs.h): the one table's entries,
+         * already in key order, are written into one run. */
+        uint64_t moved;
+        if ((rc = cd_ixruns_from_table(db, txn, db->dbi[CD_DBI_IDX], &moved)) ||
+            (rc = mdb_drop(txn, db->dbi[CD_DBI_IDX], 0)))
+            return rc;
+        cd_info("data format 6 upgraded to 7 (%llu claim index entries moved to a run)", (unsigned long long)moved);
+        format = 7;
+    }
     if (format == CD_DB_FORMAT && stored != CD_DB_FORMAT) {
         unsigned char buf[4];
         cd_put_u32be(buf, CD_DB_FORMAT);
@@ -328,7 +341,7 @@ static int env_open(cd_db *db, const char *dir, size_t map_size, int writemap)
 {
     int rc;
     if ((rc = mdb_env_create(&db->env))) return rc;
-    if ((rc = mdb_env_set_maxdbs(db->env, 64)) || (rc = mdb_env_set_maxreaders(db->env, 256)) ||
+    if ((rc = mdb_env_set_maxdbs(db->env, 128)) || (rc = mdb_env_set_maxreaders(db->env, 256)) ||
         (rc = mdb_env_set_mapsize(db->env, map_size)) ||
         /* MDB_NOTLS: read txns are tied to our handles, not threads (the loop reuses one,
          * workers open their own). MDB_NORDAHEAD: random access over a map larger than RAM. */
@@ -393,6 +406,8 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
         char name[32];
         snprintf(name, sizeof name, "search_run%02d", i);
         if ((rc = mdb_dbi_open(txn, name, MDB_CREATE, &db->run_slots[i]))) goto fail_txn;
+        snprintf(name, sizeof name, "index_run%02d", i);
+        if ((rc = mdb_dbi_open(txn, name, MDB_CREATE, &db->ixrun_slots[i]))) goto fail_txn;
     }
     if ((rc = check_format(db, txn))) goto fail_txn;
     if ((rc = empty_legacy_bands(db, txn))) goto fail_txn;

@@ -13,8 +13,11 @@
  *   name_keys     'L' Latin key | 'S' sound key -> entity id(8), MDB_DUPSORT (entity_keys.h)
  *   extid         external_id -> claim id(8)
  *   dedup         speaker(8) hash(8) -> claim id(8)  (MDB_DUPSORT: rare hash collisions)
- *   claim_index   kind(1) value(8) -> said(8) id(8), MDB_DUPSORT|MDB_DUPFIXED: claim secondary
- *                 indexes (index.h; CD_DBI_IDX; format 3 and older: table idx, 25-byte keys)
+ *   index_run00..39 the claim secondary indexes as sorted runs (index.h, index_runs.h), their
+ *                 directory in meta "ixruns"
+ *   claim_index   empty since format 7 (format 4-6: the claim index, kind(1) value(8) -> said(8)
+ *                 id(8) MDB_DUPSORT|MDB_DUPFIXED; format 3 and older: table idx, 25-byte keys)
+ *   search_run00..39 the search postings as sorted runs (search_runs.h), directory meta "runs"
  *   verdicts      id(8) -> verdict record
  *   claim_verdicts claim(8) verdict(8) -> ""
  *   relations     claim(8) dir(1) kind(1) other(8) -> {note, by, at}; stored under both claims
@@ -31,6 +34,9 @@
  * Format 5 ends every value of the record tables (claims, claim_revs, entities, verdicts,
  * changes, relations) with a CRC-32C of the record (checksum.h, record.c); format 4 is upgraded
  * on open by appending it to every value.
+ * Format 6 keeps the search postings in sorted runs (search_runs.h), rebuilt on upgrade.
+ * Format 7 keeps the claim index in sorted runs (index_runs.h): format 6's claim_index is
+ * written into one run on open.
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -43,8 +49,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 6
-#define CD_DB_RUN_SLOTS 40               /* tables search postings runs live in (search_runs.h) */
+#define CD_DB_FORMAT 7
+#define CD_DB_RUN_SLOTS 40               /* tables one family of runs lives in (runs.h) */
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 
 typedef enum {
@@ -59,6 +65,7 @@ typedef struct {
     MDB_env *env;
     MDB_dbi dbi[CD_DBI_COUNT];
     MDB_dbi run_slots[CD_DB_RUN_SLOTS];  /* "search_run00"..: search postings runs */
+    MDB_dbi ixrun_slots[CD_DB_RUN_SLOTS]; /* "index_run00"..: claim index runs (index_runs.h) */
     size_t map_size;
     int writemap;           /* opened with MDB_WRITEMAP, the map's file range fully allocated */
     MDB_txn *read_txn;      /* the loop thread's reusable read txn (reset between requests) */

@@ -101,7 +101,7 @@ int cd_db_inspect(const char *dir)
     MDB_env *env;
     int rc = mdb_env_create(&env);
     if (rc) return rc;
-    mdb_env_set_maxdbs(env, 64);
+    mdb_env_set_maxdbs(env, 128);
     rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0640);
     if (rc) {
         cd_error("%s is not a readable LMDB database (%s); refusing to open it", file, mdb_strerror(rc));

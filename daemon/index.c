@@ -4,12 +4,12 @@
 #include "bytes.h"
 #include "db.h"
 #include "index.h"
+#include "index_runs.h"
 #include "isotime.h"
 #include "ixpass.h"
 #include "record.h"
 #include "server.h"
 #include "text.h"
-#include "wbuf.h"
 
 int64_t cd_index_said(const cd_claim *cl)
 {
@@ -35,27 +35,15 @@ void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t 
     cd_put_u64be(key + 17, id);
 }
 
-int cd_index_get(MDB_cursor *cur, unsigned char key[CD_IDX_KEY], MDB_cursor_op op)
+cd_ixcur *cd_index_cursor(cd_call *c, MDB_txn *txn)
 {
-    MDB_val k = { CD_IDX_PREFIX, key }, v = { CD_IDX_KEY - CD_IDX_PREFIX, key + CD_IDX_PREFIX };
+    cd_run_family f = cd_run_family_index(&c->srv->db);
+    cd_run_dir d;
+    if (cd_run_dir_load(c, txn, &f, &d)) return NULL;
     int rc;
-    if (op == MDB_SET_RANGE) {
-        /* The first duplicate >= said|id under kind|value, else the first of the next key. */
-        rc = mdb_cursor_get(cur, &k, &v, MDB_GET_BOTH_RANGE);
-        if (rc == MDB_NOTFOUND) {
-            k = (MDB_val){ CD_IDX_PREFIX, key };
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            if (rc == 0 && k.mv_size == CD_IDX_PREFIX && memcmp(k.mv_data, key, CD_IDX_PREFIX) == 0)
-                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP);
-        }
-    } else {
-        rc = mdb_cursor_get(cur, &k, &v, op);
-    }
-    if (rc) return rc;
-    if (k.mv_size != CD_IDX_PREFIX || v.mv_size != CD_IDX_KEY - CD_IDX_PREFIX) return MDB_CORRUPTED;
-    memmove(key, k.mv_data, CD_IDX_PREFIX);          /* GET_BOTH_RANGE may leave k on key itself */
-    memcpy(key + CD_IDX_PREFIX, v.mv_data, CD_IDX_KEY - CD_IDX_PREFIX);
-    return 0;
+    cd_ixcur *x = cd_ixcur_open(txn, &c->srv->db, &d, &rc);
+    if (!x) cd_fail_mdb(c, rc, "reading an index");
+    return x;
 }
 
 typedef struct { unsigned char (*keys)[CD_IDX_KEY]; size_t n; } key_set;
@@ -112,19 +100,22 @@ int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_clai
 {
     key_set before, after;
     if (claim_keys(c, old, &before) || claim_keys(c, cl, &after)) return -1;
-    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_IDX];
-    if (old && cd_wbuf_flush(c, c->srv->wbuf, txn)) return -1;   /* removals see every entry */
+    cd_ixrun_builder *b = c->srv->ixruns;
+    cd_run_dir d;
+    int have_dir = 0;
     for (size_t i = 0; i < before.n; i++) {
         if (has_key(&after, before.keys[i])) continue;
-        MDB_val k = { CD_IDX_PREFIX, before.keys[i] },
-                v = { CD_IDX_KEY - CD_IDX_PREFIX, before.keys[i] + CD_IDX_PREFIX };
-        int rc = mdb_del(txn, dbi, &k, &v);
-        if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "updating an index");
+        if (!have_dir) {
+            cd_run_family f = cd_run_family_index(&c->srv->db);
+            if (cd_run_dir_load(c, txn, &f, &d)) return -1;
+            have_dir = 1;
+        }
+        /* The entry is in a run already written, or held back in this pass: gone from both. */
+        if (cd_ixruns_remove(c, txn, &d, before.keys[i]) || cd_ixrun_builder_add(c, b, before.keys[i], 1)) return -1;
     }
     for (size_t i = 0; i < after.n; i++) {
         if (has_key(&before, after.keys[i])) continue;
-        if (cd_wbuf_put(c, c->srv->wbuf, dbi, after.keys[i], CD_IDX_PREFIX,
-                        after.keys[i] + CD_IDX_PREFIX, CD_IDX_KEY - CD_IDX_PREFIX, 0)) return -1;
+        if (cd_ixrun_builder_add(c, b, after.keys[i], 0)) return -1;
     }
     return 0;
 }
@@ -132,13 +123,13 @@ int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_clai
 int cd_index_collect(cd_call *c, MDB_txn *txn, cd_idx_kind kind, uint64_t value, uint64_t **ids,
                      size_t *n, size_t *cap)
 {
-    MDB_cursor *cur;
     if (cd_ixpass_catch_up(c, txn)) return -1;     /* the index as of this txn's own writes */
-    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur);
-    if (rc) return cd_fail_mdb(c, rc, "reading an index");
+    cd_ixcur *cur = cd_index_cursor(c, txn);
+    if (!cur) return -1;
     unsigned char key[CD_IDX_KEY];
+    int rc;
     cd_index_key(key, kind, value, INT64_MIN, 0);
-    for (rc = cd_index_get(cur, key, MDB_SET_RANGE); rc == 0; rc = cd_index_get(cur, key, MDB_NEXT)) {
+    for (rc = cd_ixcur_get(cur, key, MDB_SET_RANGE); rc == 0; rc = cd_ixcur_get(cur, key, MDB_NEXT)) {
         const unsigned char *p = key;
         if (p[0] != kind || cd_get_u64be(p + 1) != value) break;
         uint64_t id = cd_get_u64be(p + 17);
@@ -148,13 +139,13 @@ int cd_index_collect(cd_call *c, MDB_txn *txn, cd_idx_kind kind, uint64_t value,
         if (*n == *cap) {
             size_t ncap = *cap ? *cap * 2 : 64;
             uint64_t *bigger = cd_call_alloc(c, ncap * sizeof *bigger);
-            if (!bigger) { mdb_cursor_close(cur); return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); }
+            if (!bigger) { cd_ixcur_close(cur); return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); }
             if (*n) memcpy(bigger, *ids, *n * sizeof *bigger);
             *ids = bigger;
             *cap = ncap;
         }
         (*ids)[(*n)++] = id;
     }
-    mdb_cursor_close(cur);
+    cd_ixcur_close(cur);
     return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "reading an index") : 0;
 }

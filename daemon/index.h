@@ -1,10 +1,10 @@
-/* index: claim secondary indexes, one LMDB table (claim_index, MDB_DUPSORT|MDB_DUPFIXED)
- *   kind(1) value(8) -> said(8) id(8)      (16-byte sorted duplicates)
+/* index: claim secondary indexes. An entry is the 25-byte key
+ *   kind(1) value(8) said(8) id(8)
  * ordered by said_at within each (kind, value), so "newest 20 by speaker" is one cursor walk,
  * and again with kind | CD_IDX_BY_RECORDED ordered by id, for recorded_desc.
  * value is an entity id, an enum index, or the hash of a folded string (tags, lang).
- * Code outside index.c sees an entry as its 25-byte logical key kind|value|said|id (the
- * concatenation of key and duplicate, so logical order is table order) through cd_index_get. */
+ * The entries are stored as sorted runs (index_runs.h; format 6 and older: one DUPSORT table,
+ * claim_index, kind|value -> said|id) and read in order through cd_index_cursor. */
 #ifndef CD_INDEX_H
 #define CD_INDEX_H
 
@@ -12,7 +12,7 @@
 #include "claim.h"
 
 #define CD_IDX_KEY 25       /* logical entry: kind|value|said|id */
-#define CD_IDX_PREFIX 9     /* the LMDB key: kind|value; the 16 bytes after it are the duplicate */
+#define CD_IDX_PREFIX 9     /* kind|value: the entries of one list */
 
 /* Or-ed into a kind: the same entries ordered by id (recording order) instead of said_at; the
  * said slot of such a key holds the id. */
@@ -37,10 +37,11 @@ int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_clai
 
 
 
-/* Moves cur on table claim_index and reads the entry it lands on into key[CD_IDX_KEY]: op is
- * MDB_SET_RANGE (the first entry >= key), MDB_NEXT, MDB_PREV or MDB_LAST. 0, MDB_NOTFOUND at
- * either end, MDB_CORRUPTED for an entry of the wrong size, or another LMDB code. */
-int cd_index_get(MDB_cursor *cur, unsigned char key[CD_IDX_KEY], MDB_cursor_op op);
+typedef struct cd_ixcur cd_ixcur;    /* index_runs.h */
+
+/* A cursor over every entry of the claim index as txn sees it (its runs, index_runs.h), moved
+ * with cd_ixcur_get and closed with cd_ixcur_close. NULL with the error set on c. */
+cd_ixcur *cd_index_cursor(cd_call *c, MDB_txn *txn);
 
 /* Collects (zone array) the ids of every claim with an entry under (kind, value), ids unique,
  * appended to the array *ids of *n items and *cap capacity (may start empty). 0 or -1 (error set). */

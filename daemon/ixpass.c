@@ -6,6 +6,7 @@
 #include "db.h"
 #include "history.h"
 #include "index.h"
+#include "index_runs.h"
 #include "ixpass.h"
 #include "record.h"
 #include "search.h"
@@ -108,10 +109,13 @@ int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more)
         rc = index_claim(c, txn, ids[i]);
     }
     free(ids);
-    uint64_t written = 0;
-    /* The pass's postings become one run; on failure the txn is aborted, so are they. */
-    if (rc || cd_runs_flush(c, srv->runs, txn, &written) || cd_wbuf_flush(c, srv->wbuf, txn)) {
+    uint64_t written = 0, ix_written = 0;
+    /* The pass's postings and index entries become one run each; on failure the txn is
+     * aborted, so are they. */
+    if (rc || cd_runs_flush(c, srv->runs, txn, &written) || cd_ixruns_flush(c, srv->ixruns, txn, &ix_written) ||
+        cd_wbuf_flush(c, srv->wbuf, txn)) {
         cd_run_builder_clear(srv->runs);
+        cd_ixrun_builder_clear(srv->ixruns);
         return -1;
     }
     if (last == from) return 0;
@@ -120,7 +124,7 @@ int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more)
     MDB_val k = indexed_key, v = { 8, seq };
     if ((rc = mdb_put(txn, srv->db.dbi[CD_DBI_META], &k, &v, 0))) return cd_fail_mdb(c, rc, "recording index state");
     srv->ix.pend_indexed = last;
-    srv->ix.pend_postings += written;
+    srv->ix.pend_postings += written + ix_written;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "filter.h"
 #include "index.h"
+#include "index_runs.h"
 #include "methods.h"
 #include "params.h"
 #include "query_cursor.h"
@@ -74,9 +75,10 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn)
     if (parse_cursor(c, order, lo, key, &has_cursor)) return;
 
     cd_claim *items = cd_call_alloc(c, limit * sizeof *items);
-    MDB_cursor *cur;
-    int rc = items ? mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur) : ENOMEM;
-    if (rc) { cd_fail_mdb(c, rc, "querying"); return; }
+    if (!items) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); return; }
+    cd_ixcur *cur = cd_index_cursor(c, txn);
+    if (!cur) return;
+    int rc;
     int asc = order == CD_QUERY_SAID_ASC;
     size_t n = 0, scanned = 0;
     int more = 0;
@@ -84,15 +86,15 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn)
     /* Position on the first entry to examine. */
     if (asc) {
         memcpy(at, has_cursor ? key : lo, CD_IDX_KEY);
-        rc = cd_index_get(cur, at, MDB_SET_RANGE);
-        if (rc == 0 && has_cursor && memcmp(at, key, CD_IDX_KEY) == 0) rc = cd_index_get(cur, at, MDB_NEXT);
+        rc = cd_ixcur_get(cur, at, MDB_SET_RANGE);
+        if (rc == 0 && has_cursor && memcmp(at, key, CD_IDX_KEY) == 0) rc = cd_ixcur_get(cur, at, MDB_NEXT);
     } else {
         memcpy(at, has_cursor ? key : hi, CD_IDX_KEY);
-        rc = cd_index_get(cur, at, MDB_SET_RANGE);
-        rc = rc == 0 ? cd_index_get(cur, at, MDB_PREV) : rc == MDB_NOTFOUND ? cd_index_get(cur, at, MDB_LAST) : rc;
+        rc = cd_ixcur_get(cur, at, MDB_SET_RANGE);
+        rc = rc == 0 ? cd_ixcur_get(cur, at, MDB_PREV) : rc == MDB_NOTFOUND ? cd_ixcur_get(cur, at, MDB_LAST) : rc;
     }
     if (f.nothing) rc = MDB_NOTFOUND;   /* a named entity does not exist: nothing can match */
-    for (; rc == 0; rc = cd_index_get(cur, at, asc ? MDB_NEXT : MDB_PREV)) {
+    for (; rc == 0; rc = cd_ixcur_get(cur, at, asc ? MDB_NEXT : MDB_PREV)) {
         if (memcmp(at, lo, CD_IDX_PREFIX) != 0) break;
         if (memcmp(at, lo, CD_IDX_KEY) < 0 || memcmp(at, hi, CD_IDX_KEY) >= 0) break;
         if (n == limit || scanned == QUERY_SCAN_BUDGET) { more = 1; break; }
@@ -102,7 +104,7 @@ void cd_m_claim_query(cd_call *c, MDB_txn *txn)
         if (cd_claim_load(c, txn, cd_get_u64be(last + 17), &cl)) { c->err = CLAIMD_OK; continue; }
         if (cd_filter_match(&f, &cl)) items[n++] = cl;
     }
-    mdb_cursor_close(cur);
+    cd_ixcur_close(cur);
     if (c->err) return;
     msgpack_pack_map(&c->pk, 2);
     cd_pack_cstr(&c->pk, "items");

@@ -6,6 +6,7 @@
 #include "bytes.h"
 #include "db.h"
 #include "filter.h"
+#include "index_runs.h"
 #include "methods.h"
 #include "params.h"
 #include "record.h"
@@ -163,9 +164,9 @@ static int collect_members(cd_call *c, MDB_txn *txn, const cd_filter *f, cd_sear
     cd_filter_pick_index(f, &kind, &value);
     /* No index or only lang (the language spaces already narrow the search) and no dates. */
     if ((kind == CD_IDX_ALL || kind == CD_IDX_LANG) && !ranged) return 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_IDX], &cur);
-    if (rc) return cd_fail_mdb(c, rc, "reading an index");
+    cd_ixcur *cur = cd_index_cursor(c, txn);
+    if (!cur) return -1;
+    int rc;
     unsigned char lo[CD_IDX_KEY], hi[CD_IDX_KEY];
     cd_index_key(lo, kind, value, f->has_from ? f->said_from : INT64_MIN, 0);
     cd_index_key(hi, kind, value, f->has_to ? f->said_to : INT64_MAX, 0);
@@ -174,21 +175,21 @@ static int collect_members(cd_call *c, MDB_txn *txn, const cd_filter *f, cd_sear
     int over = 0;
     unsigned char at[CD_IDX_KEY];
     memcpy(at, lo, CD_IDX_KEY);
-    for (rc = cd_index_get(cur, at, MDB_SET_RANGE); rc == 0; rc = cd_index_get(cur, at, MDB_NEXT)) {
+    for (rc = cd_ixcur_get(cur, at, MDB_SET_RANGE); rc == 0; rc = cd_ixcur_get(cur, at, MDB_NEXT)) {
         const unsigned char *p = at;
         if (memcmp(p, hi, CD_IDX_PREFIX) != 0 || (f->has_to && memcmp(p, hi, CD_IDX_KEY) >= 0)) break;
         if (n == SEARCH_MEMBERS_MAX) { over = 1; break; }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 256;
             uint64_t *bigger = cd_call_alloc(c, ncap * sizeof *bigger);
-            if (!bigger) { mdb_cursor_close(cur); return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); }
+            if (!bigger) { cd_ixcur_close(cur); return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); }
             if (n) memcpy(bigger, ids, n * sizeof *ids);
             ids = bigger;
             cap = ncap;
         }
         ids[n++] = cd_get_u64be(p + 17);
     }
-    mdb_cursor_close(cur);
+    cd_ixcur_close(cur);
     if (rc && rc != MDB_NOTFOUND && !over) return cd_fail_mdb(c, rc, "reading an index");
     if (over) return 0;
     if (n > 1) qsort(ids, n, sizeof *ids, cd_cmp_u64);     /* said order -> id order */

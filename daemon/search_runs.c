@@ -6,8 +6,6 @@
 #include "search_runs.h"
 #include "server.h"
 
-static const MDB_val dir_key = { 4, (void *)"runs" };
-
 /* ---- the builder: postings held back for the next run ---- */
 
 /* A term's postings are a linked list in the pool, in the order they came (claim ids increase
@@ -107,40 +105,20 @@ oom:
 
 int cd_runs_dir(cd_call *c, MDB_txn *txn, cd_run_dir *d)
 {
-    MDB_val k = dir_key, v;
-    int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_META], &k, &v);
-    if (rc == MDB_NOTFOUND) { memset(d, 0, sizeof *d); return 0; }
-    if (rc) return cd_fail_mdb(c, rc, "reading the search runs");
-    if (cd_run_dir_decode(v.mv_data, v.mv_size, d))
-        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "the directory of search runs is damaged");
-    return 0;
+    cd_run_family f = cd_run_family_search(&c->srv->db);
+    return cd_run_dir_load(c, txn, &f, d);
 }
 
 static int dir_store(cd_call *c, MDB_txn *txn, const cd_run_dir *d)
 {
-    unsigned char buf[2 + 10 * CD_RUN_SLOTS];
-    MDB_val k = dir_key, v = { cd_run_dir_encode(d, buf), buf };
-    int rc = mdb_put(txn, c->srv->db.dbi[CD_DBI_META], &k, &v, 0);
-    return rc ? cd_fail_mdb(c, rc, "recording the search runs") : 0;
+    cd_run_family f = cd_run_family_search(&c->srv->db);
+    return cd_run_dir_store(c, txn, &f, d);
 }
 
-static void dir_remove(cd_run_dir *d, size_t i)
-{
-    memmove(&d->run[i], &d->run[i + 1], (d->n - i - 1) * sizeof d->run[0]);
-    d->n--;
-}
-
-/* A slot for a new run, emptied (a crash cannot leave entries in a slot no run owns, since a
- * run and its directory entry commit together; this is for a damaged directory's leftovers). */
 static int take_slot(cd_call *c, MDB_txn *txn, const cd_run_dir *d, int *slot)
 {
-    *slot = cd_run_free_slot(d);
-    if (*slot < 0) return 0;
-    MDB_stat st;
-    MDB_dbi dbi = c->srv->db.run_slots[*slot];
-    int rc = mdb_stat(txn, dbi, &st);
-    if (!rc && st.ms_entries) rc = mdb_drop(txn, dbi, 0);
-    return rc ? cd_fail_mdb(c, rc, "preparing a search run") : 0;
+    cd_run_family f = cd_run_family_search(&c->srv->db);
+    return cd_run_take_slot(c, txn, &f, d, slot);
 }
 
 /* ---- writing a term's postings as chunks ---- */
@@ -373,54 +351,6 @@ int cd_runs_df(cd_call *c, MDB_txn *txn, const cd_run_dir *d, const unsigned cha
 
 /* ---- merging ---- */
 
-int cd_runs_merge_due(const cd_run_dir *d)
-{
-    size_t pick[CD_RUN_SLOTS];
-    for (size_t i = 0; i < d->n; i++)
-        if (d->run[i].role != CD_RUN_LIVE) return 1;
-    return cd_run_pick(d, pick) > 0;
-}
-
-/* Starts the merge the policy picks, if any: marks its inputs and takes an output slot. */
-static int merge_start(cd_call *c, MDB_txn *txn, cd_run_dir *d)
-{
-    size_t pick[CD_RUN_SLOTS], n = cd_run_pick(d, pick);
-    int slot;
-    if (!n) return 0;
-    uint8_t job = 1;                     /* the lowest number no merge under way has */
-    for (int busy = 1; busy && job <= CD_RUN_JOBS;) {
-        busy = 0;
-        for (size_t i = 0; i < d->n; i++)
-            if (d->run[i].job == job) { busy = 1; job++; break; }
-    }
-    if (job > CD_RUN_JOBS) return 0;
-    if (take_slot(c, txn, d, &slot)) return -1;
-    if (slot < 0) return 0;                     /* full: the merges under way free slots */
-    for (size_t i = 0; i < n; i++) {
-        d->run[pick[i]].role = CD_RUN_INPUT;
-        d->run[pick[i]].job = job;
-    }
-    d->run[d->n++] = (cd_run_info){ (uint8_t)slot, CD_RUN_OUTPUT, job, 0 };
-    return 0;
-}
-
-/* The merge under way with the fewest input postings left (0: none): small merges finish
- * first, so the runs passes keep making are merged while a big merge goes on. */
-static uint8_t next_job(const cd_run_dir *d)
-{
-    uint64_t left[CD_RUN_JOBS + 1] = { 0 };
-    int active[CD_RUN_JOBS + 1] = { 0 };
-    for (size_t i = 0; i < d->n; i++) {
-        if (d->run[i].role == CD_RUN_LIVE) continue;
-        active[d->run[i].job] = 1;
-        if (d->run[i].role == CD_RUN_INPUT) left[d->run[i].job] += d->run[i].postings;
-    }
-    uint8_t best = 0;
-    for (uint8_t j = 1; j <= CD_RUN_JOBS; j++)
-        if (active[j] && (!best || left[j] < left[best])) best = j;
-    return best;
-}
-
 /* Moves the whole of the smallest term at the inputs' fronts to the output; *moved gets its
  * postings (0 when the inputs are empty). */
 static int merge_term(cd_call *c, MDB_cursor **in, size_t nin, MDB_cursor *out, unsigned char **buf,
@@ -493,17 +423,13 @@ static int merge_term(cd_call *c, MDB_cursor **in, size_t nin, MDB_cursor *out, 
 int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *res)
 {
     cd_run_dir d;
+    cd_run_family f = cd_run_family_search(&c->srv->db);
     memset(res, 0, sizeof *res);
-    if (cd_runs_dir(c, txn, &d) || merge_start(c, txn, &d)) return -1;
-    uint8_t job = next_job(&d);
+    if (cd_run_dir_load(c, txn, &f, &d) || cd_run_merge_start(c, txn, &f, &d)) return -1;
+    uint8_t job = cd_run_next_job(&d);
     if (!job) return 0;
-    size_t out_i = d.n, nin = 0, in_i[CD_RUN_SLOTS];
-    for (size_t i = 0; i < d.n; i++) {
-        if (d.run[i].job != job) continue;
-        if (d.run[i].role == CD_RUN_OUTPUT) out_i = i;
-        else in_i[nin++] = i;
-    }
-    if (out_i == d.n) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run merge lost its output");
+    size_t out_i, nin, in_i[CD_RUN_SLOTS];
+    if (cd_run_job_members(c, &f, &d, job, in_i, &nin, &out_i)) return -1;
     MDB_cursor *in[CD_RUN_SLOTS], *out = NULL;
     uint64_t taken[CD_RUN_SLOTS], moved_total = 0;
     unsigned char *buf = NULL;
@@ -525,17 +451,14 @@ int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *res
         d.run[out_i].postings += moved;
         moved_total += moved;
         if (!moved) {                              /* inputs empty: the output is a run now */
-            d.run[out_i].role = CD_RUN_LIVE;
-            d.run[out_i].job = 0;
-            for (size_t i = d.n; i-- > 0;)
-                if (d.run[i].role == CD_RUN_INPUT && d.run[i].job == job) dir_remove(&d, i);
+            cd_run_job_finish(&d, job, out_i);
             res->finished = 1;
             break;
         }
         if (moved_total >= budget) break;
     }
     if (dir_store(c, txn, &d)) goto done;
-    res->more = cd_runs_merge_due(&d) ? (d.n > CD_RUN_SLOTS / 2 ? 2 : 1) : 0;
+    res->more = cd_run_more(&d);
     res->moved = moved_total;
 done:
     for (size_t i = 0; i < opened; i++) mdb_cursor_close(in[i]);

@@ -29,28 +29,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "db.h"
+#include "runs.h"
 #include "search.h"
 
-#define CD_RUN_SLOTS CD_DB_RUN_SLOTS /* tables a run can live in */
 #define CD_RUN_CHUNK 128             /* postings in one chunk at most */
 #define CD_RUN_KEY_MAX (CD_SEARCH_TERM_KEY + 1 + 8)
 #define CD_RUN_VALUE_MAX (1 + 10 + 10 + 10 + 2 + CD_RUN_CHUNK * (10 + 2))
-#define CD_RUN_FANIN 4               /* runs of one size class merged together */
-#define CD_RUN_BASE 32768            /* postings of the smallest size class */
-#define CD_RUN_STEP_POSTINGS 131072  /* postings one merge step moves (whole terms, at least one) */
-#define CD_RUN_JOBS 4                /* merges under way at once at most */
-
-enum { CD_RUN_LIVE = 0, CD_RUN_INPUT = 1, CD_RUN_OUTPUT = 2 };
-
-typedef struct {
-    uint8_t slot, role, job;         /* job: the merge (1..CD_RUN_JOBS) an input/output is in */
-    uint64_t postings;
-} cd_run_info;
-
-typedef struct {
-    size_t n;
-    cd_run_info run[CD_RUN_SLOTS];
-} cd_run_dir;
 
 /* ---- chunk codec (search_run_codec.c: pure, no LMDB) ---- */
 
@@ -77,26 +61,6 @@ int cd_run_chunk_head(const MDB_val *k, const MDB_val *v, cd_run_head *h);
 /* Decodes a chunk's postings into out (room for CD_RUN_CHUNK postings) in search.h's 10-byte
  * format; *n gets their count. 0, or -1 when malformed. */
 int cd_run_chunk_decode(const MDB_val *k, const MDB_val *v, unsigned char *out, size_t *n);
-
-/* ---- directory and merge policy (search_run_policy.c: pure) ---- */
-
-/* Size class of a run of p postings: 0 below CD_RUN_BASE, then one per factor CD_RUN_FANIN. */
-int cd_run_class(uint64_t postings);
-
-/* Picks the runs to merge next (while fewer than CD_RUN_JOBS merges are under way):
- * CD_RUN_FANIN live runs of the smallest class that has that many (or, when too many runs are
- * live, the smallest ones). Writes their indexes in d into pick and returns how many (0:
- * nothing to merge). */
-size_t cd_run_pick(const cd_run_dir *d, size_t pick[CD_RUN_SLOTS]);
-
-/* A slot no run of d uses, or -1. */
-int cd_run_free_slot(const cd_run_dir *d);
-
-/* Serialises d (room for 2 + 10 * CD_RUN_SLOTS bytes); returns the length. */
-size_t cd_run_dir_encode(const cd_run_dir *d, unsigned char *out);
-
-/* Parses a directory value. 0, or -1 when malformed (slots out of range or repeated). */
-int cd_run_dir_decode(const unsigned char *p, size_t n, cd_run_dir *d);
 
 /* ---- the runs in LMDB (search_runs.c) ---- */
 
@@ -133,15 +97,6 @@ int cd_runs_seek_chunk(MDB_cursor *cur, const unsigned char *tkey, size_t tlen, 
 /* The postings of space|term tkey over every run of d into *df. 0, or -1 with the error set. */
 int cd_runs_df(cd_call *c, MDB_txn *txn, const cd_run_dir *d, const unsigned char *tkey, size_t tlen,
                uint64_t *df);
-
-/* Whether a merge is under way or due. */
-int cd_runs_merge_due(const cd_run_dir *d);
-
-typedef struct {
-    int more;                        /* merge work remains: 1, or 2 when the directory is over half full */
-    int finished;                    /* this step ended a merge */
-    uint64_t moved;                  /* postings it moved */
-} cd_run_step;
 
 /* One merge step in txn: starts a merge when one is due, moves up to budget postings (whole
  * terms, at least one) from the inputs of the merge with the fewest postings left to its

@@ -14,6 +14,7 @@
 #include "readpool.h"
 #include "search.h"
 #include "server.h"
+#include "index_runs.h"
 #include "search_runs.h"
 #include "wbuf.h"
 #include "writer.h"
@@ -261,7 +262,18 @@ static int run_index_pass(cd_writer *w)
     return rc;
 }
 
-/* Merge steps of the search runs (search_runs.h), each in a txn of its own, after a pass: at
+/* One step of each family's merges (search postings, claim index) in txn, st their sum. */
+static int merge_step(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *st)
+{
+    cd_run_step ix;
+    if (cd_runs_merge_step(c, txn, budget, st) || cd_ixruns_merge_step(c, txn, budget, &ix)) return -1;
+    st->more = st->more > ix.more ? st->more : ix.more;
+    st->finished += ix.finished;
+    st->moved += ix.moved;
+    return 0;
+}
+
+/* Merge steps of the runs (search_runs.h, index_runs.h), each in a txn of its own, after a pass: at
  * least one, so merges keep up under a steady stream of writes, and more while no write
  * waits, up to MERGE_STEPS_MAX_NS; what is left goes on whenever the writer is idle
  * (w->merge_more). A failed step is logged and left for the next pass. */
@@ -287,7 +299,7 @@ static void run_merge_steps(cd_writer *w)
         msgpack_zone_clear(&c->zone);
         if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) { cd_error("search run merge: %s", mdb_strerror(rc)); return; }
         w->merge_more = 0;                       /* a failed step waits for the next pass */
-        if (cd_runs_merge_step(c, txn, srv->cfg.merge_step, &st)) {
+        if (merge_step(c, txn, srv->cfg.merge_step, &st)) {
             mdb_txn_abort(txn);
             /* Out of room: the next pass grows the map; the merge waits for it. */
             if (c->mdb_rc != MDB_MAP_FULL) cd_error("search run merge failed: %s", c->err_msg);
@@ -295,7 +307,7 @@ static void run_merge_steps(cd_writer *w)
         }
         if ((rc = mdb_txn_commit(txn))) { cd_error("search run merge: %s", mdb_strerror(rc)); return; }
         atomic_fetch_add(&srv->ix.merge_steps, 1);
-        if (st.finished) atomic_fetch_add(&srv->ix.merges, 1);
+        if (st.finished) atomic_fetch_add(&srv->ix.merges, (uint64_t)st.finished);
         uint64_t owed = st.moved / MERGE_WORK;
         srv->ix.pend_postings = st.more && srv->ix.pend_postings > owed ? srv->ix.pend_postings - owed : 0;
         w->merge_more = st.more;
@@ -434,6 +446,17 @@ static void on_async(uv_async_t *h)
     if (srv->ix.waiters) cd_conn_ix_resume(srv);
 }
 
+/* Frees the writer thread's buffers of an index pass (write buffer, run builders). */
+static void free_buffers(cd_server *srv)
+{
+    cd_wbuf_free(srv->wbuf);
+    srv->wbuf = NULL;
+    cd_run_builder_free(srv->runs);
+    srv->runs = NULL;
+    cd_ixrun_builder_free(srv->ixruns);
+    srv->ixruns = NULL;
+}
+
 cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
 {
     cd_writer *w = calloc(1, sizeof *w);
@@ -442,11 +465,8 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     w->done = done;
     w->ix_pass_max = CD_IX_PASS_MAX;
     if (!(srv->wbuf = cd_wbuf_new()) || !(srv->runs = cd_run_builder_new()) ||
-        !(w->ixcall = cd_call_new_internal(srv))) {
-        cd_wbuf_free(srv->wbuf);
-        srv->wbuf = NULL;
-        cd_run_builder_free(srv->runs);
-        srv->runs = NULL;
+        !(srv->ixruns = cd_ixrun_builder_new()) || !(w->ixcall = cd_call_new_internal(srv))) {
+        free_buffers(srv);
         free(w);
         return NULL;
     }
@@ -470,10 +490,7 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
 fail:
     cd_error("cannot start the writer thread");
     cd_call_free(w->ixcall);
-    cd_wbuf_free(srv->wbuf);
-    srv->wbuf = NULL;
-    cd_run_builder_free(srv->runs);
-    srv->runs = NULL;
+    free_buffers(srv);
     free(w);
     return NULL;
 }
@@ -495,10 +512,7 @@ size_t cd_writer_in_flight(const cd_writer *w)
 static void free_on_close(uv_handle_t *h)
 {
     cd_writer *w = h->data;
-    cd_wbuf_free(w->srv->wbuf);
-    w->srv->wbuf = NULL;
-    cd_run_builder_free(w->srv->runs);
-    w->srv->runs = NULL;
+    free_buffers(w->srv);
     cd_call_free(w->ixcall);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->wake);

@@ -8,12 +8,13 @@ walking the MessagePack after them:
 - claim A's medium becomes 127 (out of range of the medium names; was a read past the table);
 - claim B's status becomes 100 (was the string "meta": an out-of-bounds read);
 - D's verdict's rating becomes 127;
-- a claim_index (secondary index) entry of claim C points at claim 200, which does not exist;
+- a claim index (secondary index) entry of claim C, in an index run, points at claim 200, which
+  does not exist;
 - one bit of claim E's text flips (the encoding stays valid: only the checksum sees it).
 The record values carry a checksum (format 5), so each of these is a checksum mismatch; the
 range checks behind it are exercised by tests/fuzz/fuzz_record.c. `claimd --check` on the clean
 copy exits 0; on the damaged one it exits 1 and names the tables claims, claim_revs, verdicts and
-claim_index. A daemon started on the damaged data answers claim.get of A, B and E, claim.history of A and
+an index_run. A daemon started on the damaged data answers claim.get of A, B and E, claim.history of A and
 verdict.list of D with `internal` (never a value), logs the table and key, serves C untouched,
 answers claim.query and claim.search without crashing, and stays up."""
 import os
@@ -112,14 +113,20 @@ def main():
             if SUMMARY.encode() in buf[i:i + 300]:
                 buf[i + len(head) - 1] = 0x7f
                 changed["rating"] += 1
-    # A claim_index entry of claim C (mdb_dump shows them: key kind|value, duplicates said|id),
-    # its id changed to 200. C has a said_at, so its 16 bytes are found nowhere else.
-    dump = subprocess.run(["mdb_dump", "-s", "claim_index", d.data], stdout=subprocess.PIPE, text=True).stdout
-    vals = [bytes.fromhex(l.strip()) for l in dump.splitlines() if l.startswith(" ") and len(l.strip()) == 32]
-    mine = [x for x in vals if int.from_bytes(x[8:], "big") == cc and any(x[:8])]
+    # A claim index entry of claim C, its id changed to 200. The index is kept in runs of
+    # chunks (index_runs.h), each keyed by its first 25-byte entry kind|value|said|id; C's
+    # tag "probe" is its own, so its said-ordered tag entry is a chunk key, found nowhere else.
+    mine = []
+    for slot in range(40):
+        dump = subprocess.run(["mdb_dump", "-s", "index_run%02d" % slot, d.data], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True).stdout
+        body = dump.split("HEADER=END\n", 1)[-1].splitlines()
+        keys = [bytes.fromhex(body[j].strip()) for j in range(0, len(body) - 1, 2) if body[j].startswith(" ")]
+        mine += [x for x in keys if len(x) == 25 and int.from_bytes(x[17:], "big") == cc and not x[0] & 0x80
+                 and x[0] == 5]                          # CD_IDX_TAG
     if mine:
         for i in occurrences(buf, mine[0]):
-            buf[i + 15] = 200
+            buf[i + 24] = 200
             changed["idx"] += 1
     tap.ok(changed["medium"] >= 1 and changed["status"] >= 1 and changed["rating"] >= 1 and changed["idx"] >= 1 and changed["text"] >= 1,
            "the stored bytes were found and changed", "changed: %s" % changed)
@@ -127,8 +134,8 @@ def main():
 
     rc, out = check(d.binary, d.data)
     tap.is_(rc, 1, "claimd --check on the damaged data exits 1", out[-2000:])
-    for table in ("claims", "claim_revs", "verdicts", "claim_index"):
-        tap.ok(("damage: table %s," % table) in out, "--check reports damage in %s" % table, out[-2000:])
+    for table in ("claims", "claim_revs", "verdicts", "index_run"):
+        tap.ok(("damage: table %s" % table) in out, "--check reports damage in %s" % table, out[-2000:])
     tap.ok("checksum mismatch" in out and "points at a claim that does not exist" in out,
            "--check says what is wrong (checksum mismatch; an index entry without its claim)", out[-2000:])
     tap.ok(("damage: table claims, key id %d:" % ee) in out, "--check finds the one flipped bit in claim E's text",

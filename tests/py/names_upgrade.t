@@ -39,7 +39,7 @@ def main():
     tap.ok(fmt >= 3, "the data directory is now format 3 or later (%d)" % fmt)
     log = open(d.log, encoding="utf-8", errors="replace").read()
     tap.ok("entity names re-keyed (2 entities)" in log, "the upgrade re-keyed both entities' names")
-    tap.ok("search index emptied" in log, "and emptied the search index (so what is found below was indexed again)")
+    tap.ok("search and claim indexes emptied" in log, "and emptied the search and claim indexes (so what is found below was indexed again)")
     got = c.call("entity.find", {"name": "barack-obama"})["items"]
     tap.is_(sorted((e["id"], e["match"]) for e in got), [(obama, "exact"), (other, "exact")],
             "both entities are found, as exact matches, for a desk to merge", short(got))

@@ -1,10 +1,13 @@
 /* ixcheck: a test tool for the derived tables (tests/py/ix_rebuild.t, search_runs.t), run on a
  * stopped daemon's data directory.
- *   ixcheck dump DIR    prints every entry of the derived tables (claim_index, search_*,
+ *   ixcheck dump DIR    prints every entry of the derived tables (claim_index, empty since
+ *                       format 7, search_*,
  *                       ix_revs) as "table hex(key) hex(value)" lines, in table order, and the
  *                       search postings as "posting hex(space|term) hex(posting)" lines, sorted,
  *                       whatever runs hold them (a posting in two runs prints twice; a term whose
- *                       df in a run is not its number of postings there prints a "bad_df" line)
+ *                       df in a run is not its number of postings there prints a "bad_df" line),
+ *                       and the claim index entries as "index hex(entry)" lines, sorted, whatever
+ *                       runs hold them (a run its directory counts wrong prints "bad_count")
  *   ixcheck runs DIR    prints "runs N" and one "run SLOT ROLE POSTINGS" line per run
  *   ixcheck reset DIR   empties them and sets meta "indexed" to 0, so the next daemon start
  *                       rebuilds them from the change log: an index made from scratch
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "index_runs.h"
 #include "search_runs.h"
 
 static void hex(const MDB_val *v);
@@ -33,10 +37,11 @@ static int entry_cmp(const void *a, const void *b)
     return memcmp(x->p, y->p, CD_SEARCH_POSTING);
 }
 
-static int read_dir(MDB_txn *txn, cd_run_dir *d)
+/* The directory under meta key dir_key ("runs": search postings, "ixruns": claim index). */
+static int read_family_dir(MDB_txn *txn, const char *dir_key, cd_run_dir *d)
 {
     MDB_dbi meta;
-    MDB_val k = { 4, (void *)"runs" }, v;
+    MDB_val k = { strlen(dir_key), (void *)dir_key }, v;
     memset(d, 0, sizeof *d);
     int rc = mdb_dbi_open(txn, "meta", 0, &meta);
     if (!rc) rc = mdb_get(txn, meta, &k, &v);
@@ -45,13 +50,65 @@ static int read_dir(MDB_txn *txn, cd_run_dir *d)
     return cd_run_dir_decode(v.mv_data, v.mv_size, d) ? MDB_CORRUPTED : 0;
 }
 
-static MDB_dbi slot_dbi(MDB_txn *txn, int slot, int *rc)
+static int read_dir(MDB_txn *txn, cd_run_dir *d) { return read_family_dir(txn, "runs", d); }
+
+/* The table of slot (prefix "search_run" or "index_run"). */
+static MDB_dbi family_slot(MDB_txn *txn, const char *prefix, int slot, int *rc)
 {
     char name[32];
     MDB_dbi dbi = 0;
-    snprintf(name, sizeof name, "search_run%02d", slot);
+    snprintf(name, sizeof name, "%s%02d", prefix, slot);
     *rc = mdb_dbi_open(txn, name, 0, &dbi);
     return dbi;
+}
+
+static MDB_dbi slot_dbi(MDB_txn *txn, int slot, int *rc) { return family_slot(txn, "search_run", slot, rc); }
+
+static int key_cmp(const void *a, const void *b) { return memcmp(a, b, CD_IDX_KEY); }
+
+/* Every claim index entry of every run, sorted ("index hex(entry)"; an entry in two runs
+ * prints twice), and a "bad_count" line for a run the directory counts wrong. */
+static int dump_index(MDB_txn *txn)
+{
+    cd_run_dir d;
+    int rc = read_family_dir(txn, "ixruns", &d);
+    unsigned char *all = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t r = 0; !rc && r < d.n; r++) {
+        MDB_dbi dbi = family_slot(txn, "index_run", d.run[r].slot, &rc);
+        MDB_cursor *cur;
+        if (rc || (rc = mdb_cursor_open(txn, dbi, &cur))) break;
+        MDB_val k, v;
+        uint64_t in_run = 0;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            size_t got;
+            if (n + CD_IXRUN_CHUNK > cap) {
+                cap = cap ? cap * 2 : 4096;
+                unsigned char *bigger = realloc(all, cap * CD_IDX_KEY);
+                if (!bigger) { free(all); mdb_cursor_close(cur); return ENOMEM; }
+                all = bigger;
+            }
+            if (cd_ixrun_chunk_decode(&k, &v, all + n * CD_IDX_KEY, &got)) { printf("bad_chunk index slot %u\n", d.run[r].slot); continue; }
+            n += got;
+            in_run += got;
+        }
+        mdb_cursor_close(cur);
+        if (rc == MDB_NOTFOUND) rc = 0;
+        if (in_run != d.run[r].postings)
+            printf("bad_count index slot %u holds %llu directory %llu\n", d.run[r].slot, (unsigned long long)in_run,
+                   (unsigned long long)d.run[r].postings);
+    }
+    if (!rc) {
+        if (n > 1) qsort(all, n, CD_IDX_KEY, key_cmp);
+        for (size_t i = 0; i < n; i++) {
+            MDB_val k = { CD_IDX_KEY, all + i * CD_IDX_KEY };
+            printf("index ");
+            hex(&k);
+            putchar('\n');
+        }
+    }
+    free(all);
+    return rc;
 }
 
 /* Every posting of every run, sorted, with a check of each term's df in each run. */
@@ -160,6 +217,7 @@ static int dump(MDB_env *env)
         if (rc == MDB_NOTFOUND) rc = 0;
     }
     if (!rc) rc = dump_postings(txn);
+    if (!rc) rc = dump_index(txn);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -174,18 +232,19 @@ static int reset(MDB_env *env)
         if ((rc = mdb_dbi_open(txn, derived[t], 0, &dbi)) == MDB_NOTFOUND) { rc = 0; continue; }
         if (!rc) rc = mdb_drop(txn, dbi, 0);
     }
-    for (int slot = 0; !rc && slot < CD_RUN_SLOTS; slot++) {
-        MDB_dbi dbi = slot_dbi(txn, slot, &rc);
+    for (int slot = 0; !rc && slot < 2 * CD_RUN_SLOTS; slot++) {
+        MDB_dbi dbi = family_slot(txn, slot < CD_RUN_SLOTS ? "search_run" : "index_run", slot % CD_RUN_SLOTS, &rc);
         if (rc == MDB_NOTFOUND) { rc = 0; continue; }
         if (!rc) rc = mdb_drop(txn, dbi, 0);
     }
     MDB_dbi meta;
-    MDB_val rk = { 4, (void *)"runs" };
+    MDB_val rk = { 4, (void *)"runs" }, xk = { 6, (void *)"ixruns" };
     unsigned char zero[8] = { 0 };
     MDB_val k = { 7, (void *)"indexed" }, v = { 8, zero };
     if (!rc) rc = mdb_dbi_open(txn, "meta", 0, &meta);
     if (!rc) rc = mdb_put(txn, meta, &k, &v, 0);
     if (!rc && (rc = mdb_del(txn, meta, &rk, NULL)) == MDB_NOTFOUND) rc = 0;
+    if (!rc && (rc = mdb_del(txn, meta, &xk, NULL)) == MDB_NOTFOUND) rc = 0;
     if (rc) { mdb_txn_abort(txn); return rc; }
     return mdb_txn_commit(txn);
 }
@@ -199,7 +258,7 @@ int main(int argc, char **argv)
     MDB_env *env;
     int rc = mdb_env_create(&env);
     int writes = strcmp(argv[1], "reset") == 0;
-    if (!rc) rc = mdb_env_set_maxdbs(env, 64);
+    if (!rc) rc = mdb_env_set_maxdbs(env, 128);
     if (!rc) rc = mdb_env_open(env, argv[2], writes ? 0 : MDB_RDONLY, 0640);
     if (!rc) rc = writes ? reset(env) : strcmp(argv[1], "runs") ? dump(env) : list_runs(env);
     mdb_env_close(env);

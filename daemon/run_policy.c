@@ -1,8 +1,8 @@
-/* search_run_policy: which runs to merge, and the directory's encoding (search_runs.h). Pure
- * functions, unit-tested on their own (tests/unit/test_search_runs.c).
+/* run_policy: which runs to merge, and the directory's encoding (runs.h). Pure functions,
+ * unit-tested on their own (tests/unit/test_search_runs.c), shared by both families of runs.
  *
  * The policy is tiered: a run's size class grows by one for every CD_RUN_FANIN-fold growth of
- * its postings, and CD_RUN_FANIN runs of one class are merged into one of the next. Each posting
+ * its entries, and CD_RUN_FANIN runs of one class are merged into one of the next. Each posting
  * is then rewritten once per class it climbs (about log4 of the index's size over CD_RUN_BASE),
  * and a reader consults at most CD_RUN_FANIN - 1 runs a class. Should runs pile up anyway (a
  * steady stream of one-claim passes makes many small runs before they reach a class), the
@@ -12,7 +12,7 @@
  * before it writes (merge_until_free). */
 #include <string.h>
 #include "bytes.h"
-#include "search_runs.h"
+#include "runs.h"
 
 #define CD_RUN_READ_MAX 16           /* live runs beyond which the smallest are merged */
 
@@ -99,4 +99,46 @@ int cd_run_dir_decode(const unsigned char *p, size_t n, cd_run_dir *d)
         d->run[i] = (cd_run_info){ e[0], (uint8_t)role, (uint8_t)job, cd_get_u64be(e + 2) };
     }
     return 0;
+}
+
+int cd_runs_merge_due(const cd_run_dir *d)
+{
+    size_t pick[CD_RUN_SLOTS];
+    for (size_t i = 0; i < d->n; i++)
+        if (d->run[i].role != CD_RUN_LIVE) return 1;
+    return cd_run_pick(d, pick) > 0;
+}
+
+void cd_run_dir_remove(cd_run_dir *d, size_t i)
+{
+    memmove(&d->run[i], &d->run[i + 1], (d->n - i - 1) * sizeof d->run[0]);
+    d->n--;
+}
+
+uint8_t cd_run_next_job(const cd_run_dir *d)
+{
+    uint64_t left[CD_RUN_JOBS + 1] = { 0 };
+    int active[CD_RUN_JOBS + 1] = { 0 };
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->run[i].role == CD_RUN_LIVE) continue;
+        active[d->run[i].job] = 1;
+        if (d->run[i].role == CD_RUN_INPUT) left[d->run[i].job] += d->run[i].postings;
+    }
+    uint8_t best = 0;
+    for (uint8_t j = 1; j <= CD_RUN_JOBS; j++)
+        if (active[j] && (!best || left[j] < left[best])) best = j;
+    return best;
+}
+
+void cd_run_job_finish(cd_run_dir *d, uint8_t job, size_t out)
+{
+    d->run[out].role = CD_RUN_LIVE;
+    d->run[out].job = 0;
+    for (size_t i = d->n; i-- > 0;)
+        if (d->run[i].role == CD_RUN_INPUT && d->run[i].job == job) cd_run_dir_remove(d, i);
+}
+
+int cd_run_more(const cd_run_dir *d)
+{
+    return cd_runs_merge_due(d) ? (d->n > CD_RUN_SLOTS / 2 ? 2 : 1) : 0;
 }
