@@ -128,6 +128,31 @@ static void check_entry(checker *ck, cd_dbi_id t, const char *name, const MDB_va
     }
 }
 
+/* Ends the walk of table name after n entries (rc: what stopped it, MDB_NOTFOUND at its end). */
+static void walk_end(checker *ck, const char *name, int rc, size_t n)
+{
+    ck->records += n;
+    if (rc != MDB_NOTFOUND) {
+        char why[120];
+        snprintf(why, sizeof why, "walk stopped after %zu entries: %s", n, mdb_strerror(rc));
+        report(ck, name, NULL, why);
+    }
+    printf("table %s: %zu entries\n", name, n);
+}
+
+/* A cursor on the run table "PREFIX%02u" of slot r names (name gets the table's name), or
+ * NULL after reporting it missing. */
+static MDB_cursor *open_run(checker *ck, const char *prefix, const cd_run_info *r, char name[32])
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    snprintf(name, 32, "%s%02u", prefix, (unsigned)r->slot);
+    if (mdb_dbi_open(ck->txn, name, 0, &dbi)) { report(ck, name, NULL, "the directory names a run that is missing"); return NULL; }
+    int rc = mdb_cursor_open(ck->txn, dbi, &cur);
+    if (rc) { report(ck, name, NULL, mdb_strerror(rc)); return NULL; }
+    return cur;
+}
+
 static void walk_table(checker *ck, cd_dbi_id t, const char *name)
 {
     MDB_cursor *cur;
@@ -141,13 +166,7 @@ static void walk_table(checker *ck, cd_dbi_id t, const char *name)
         }
         mdb_cursor_close(cur);
     }
-    ck->records += n;
-    if (rc != MDB_NOTFOUND) {
-        char why[120];
-        snprintf(why, sizeof why, "walk stopped after %zu entries: %s", n, mdb_strerror(rc));
-        report(ck, name, NULL, why);
-    }
-    printf("table %s: %zu entries\n", name, n);
+    walk_end(ck, name, rc, n);
 }
 
 /* Walks one search run (search_runs.h): every chunk decodes, a term's chunks come in id order
@@ -155,13 +174,10 @@ static void walk_table(checker *ck, cd_dbi_id t, const char *name)
 static void walk_run(checker *ck, const cd_run_info *r)
 {
     char name[32];
-    snprintf(name, sizeof name, "search_run%02u", (unsigned)r->slot);
-    MDB_dbi dbi;
-    MDB_cursor *cur;
+    MDB_cursor *cur = open_run(ck, "search_run", r, name);
     MDB_val k, v;
-    if (mdb_dbi_open(ck->txn, name, 0, &dbi)) { report(ck, name, NULL, "the directory names a run that is missing"); return; }
-    int rc = mdb_cursor_open(ck->txn, dbi, &cur);
-    if (rc) { report(ck, name, NULL, mdb_strerror(rc)); return; }
+    int rc;
+    if (!cur) return;
     size_t n = 0, tlen = 0;
     unsigned char term[CD_SEARCH_TERM_KEY], post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
     uint64_t df = 0, seen = 0, last = 0;
@@ -191,14 +207,8 @@ static void walk_run(checker *ck, const cd_run_info *r)
                 break;
             }
     }
-    if (rc != MDB_NOTFOUND) {
-        char why[120];
-        snprintf(why, sizeof why, "walk stopped after %zu entries: %s", n, mdb_strerror(rc));
-        report(ck, name, NULL, why);
-    }
     mdb_cursor_close(cur);
-    ck->records += n;
-    printf("table %s: %zu entries\n", name, n);
+    walk_end(ck, name, rc, n);
 }
 
 /* Walks one claim index run (index_runs.h): every chunk decodes, the chunks' entries are in
@@ -206,13 +216,10 @@ static void walk_run(checker *ck, const cd_run_info *r)
 static void walk_ixrun(checker *ck, const cd_run_info *r)
 {
     char name[32];
-    snprintf(name, sizeof name, "index_run%02u", (unsigned)r->slot);
-    MDB_dbi dbi;
-    MDB_cursor *cur;
+    MDB_cursor *cur = open_run(ck, "index_run", r, name);
     MDB_val k, v;
-    if (mdb_dbi_open(ck->txn, name, 0, &dbi)) { report(ck, name, NULL, "the directory names a run that is missing"); return; }
-    int rc = mdb_cursor_open(ck->txn, dbi, &cur);
-    if (rc) { report(ck, name, NULL, mdb_strerror(rc)); return; }
+    int rc;
+    if (!cur) return;
     unsigned char e[CD_IXRUN_CHUNK * CD_IDX_KEY], last[CD_IDX_KEY];
     size_t n = 0;
     uint64_t entries = 0;
@@ -229,19 +236,14 @@ static void walk_ixrun(checker *ck, const cd_run_info *r)
                 break;
             }
     }
-    if (rc != MDB_NOTFOUND) {
-        char why[120];
-        snprintf(why, sizeof why, "walk stopped after %zu entries: %s", n, mdb_strerror(rc));
-        report(ck, name, NULL, why);
-    } else if (entries != r->postings) {
+    if (rc == MDB_NOTFOUND && entries != r->postings) {
         char why[120];
         snprintf(why, sizeof why, "holds %llu entries, the directory says %llu", (unsigned long long)entries,
                  (unsigned long long)r->postings);
         report(ck, name, NULL, why);
     }
     mdb_cursor_close(cur);
-    ck->records += n;
-    printf("table %s: %zu entries\n", name, n);
+    walk_end(ck, name, rc, n);
 }
 
 /* The runs of both families their directories (meta "runs", "ixruns") list. */

@@ -67,20 +67,16 @@ static int load(run_pos *r, MDB_cursor_op op, int at_last)
 
 static const unsigned char *entry(const run_pos *r) { return r->e + r->pos * CD_IDX_KEY; }
 
-/* Places r on its first entry >= key. */
+/* Places r on its first entry >= key: in the last chunk starting at or before key, else the
+ * first entry of the chunk after it. */
 static int seek_ge(run_pos *r, const unsigned char *key)
 {
-    MDB_val k = { CD_IDX_KEY, (void *)key }, v;
-    int rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_RANGE), after = rc == 0;
-    if (rc && rc != MDB_NOTFOUND) return rc;
-    /* The chunk before the first one starting at or after key may reach key. */
-    if ((rc = load(r, after ? MDB_PREV : MDB_LAST, 0))) return rc;
-    if (r->valid) {
-        while (r->pos < r->n && memcmp(entry(r), key, CD_IDX_KEY) < 0) r->pos++;
-        if (r->pos < r->n) return 0;
-        return load(r, MDB_NEXT, 0);
-    }
-    return after ? load(r, MDB_FIRST, 0) : 0;   /* nothing before it: it is the first */
+    MDB_val k, v;
+    int rc = cd_ixrun_seek_le(r->cur, key, &k, &v);
+    if (rc == MDB_NOTFOUND) return load(r, MDB_FIRST, 0);    /* every chunk starts after key */
+    if (rc || (rc = load(r, MDB_GET_CURRENT, 0))) return rc;
+    while (r->pos < r->n && memcmp(entry(r), key, CD_IDX_KEY) < 0) r->pos++;
+    return r->pos < r->n ? 0 : load(r, MDB_NEXT, 0);
 }
 
 static int step_next(run_pos *r)

@@ -83,8 +83,6 @@ static int out_add(chunk_out *o, const unsigned char *key)
     return 0;
 }
 
-static int merge_until_free(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_dir *d, int *slot);
-
 int cd_ixruns_flush(cd_call *c, cd_ixrun_builder *b, MDB_txn *txn, uint64_t *written)
 {
     *written = 0;
@@ -93,8 +91,7 @@ int cd_ixruns_flush(cd_call *c, cd_ixrun_builder *b, MDB_txn *txn, uint64_t *wri
     cd_run_dir d;
     int slot, rc;
     chunk_out *o = NULL;
-    if (cd_run_dir_load(c, txn, &f, &d) || cd_run_take_slot(c, txn, &f, &d, &slot)) goto out;
-    if (slot < 0 && merge_until_free(c, txn, &f, &d, &slot)) goto out;
+    if (cd_run_slot_for_flush(c, txn, &f, cd_ixruns_merge_step, &d, &slot)) goto out;
     qsort(b->e, b->n, sizeof *b->e, held_cmp);
     if (!(o = calloc(1, sizeof *o))) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); goto out; }
     o->flags = MDB_APPEND;
@@ -119,20 +116,22 @@ out:
 
 /* ---- removing one entry ---- */
 
+int cd_ixrun_seek_le(MDB_cursor *cur, const unsigned char *key, MDB_val *k, MDB_val *v)
+{
+    *k = (MDB_val){ CD_IDX_KEY, (void *)key };
+    int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    if (rc == 0 && k->mv_size == CD_IDX_KEY && memcmp(k->mv_data, key, CD_IDX_KEY) == 0) return 0;
+    if (rc && rc != MDB_NOTFOUND) return rc;
+    return mdb_cursor_get(cur, k, v, rc == 0 ? MDB_PREV : MDB_LAST);
+}
+
 /* Positions cur on the chunk that would hold key (the last chunk whose first entry is <= key,
  * when it is of key's kind|value); *found 0 when there is none. 0 or an LMDB code. */
 static int seek_chunk(MDB_cursor *cur, const unsigned char *key, MDB_val *k, MDB_val *v, int *found)
 {
-    *k = (MDB_val){ CD_IDX_KEY, (void *)key };
-    *found = 0;
-    int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
-    if (rc == 0 && k->mv_size == CD_IDX_KEY && memcmp(k->mv_data, key, CD_IDX_KEY) == 0) { *found = 1; return 0; }
-    if (rc && rc != MDB_NOTFOUND) return rc;
-    rc = mdb_cursor_get(cur, k, v, rc == 0 ? MDB_PREV : MDB_LAST);
-    if (rc == MDB_NOTFOUND) return 0;
-    if (rc) return rc;
-    *found = k->mv_size == CD_IDX_KEY && memcmp(k->mv_data, key, CD_IDX_PREFIX) == 0;
-    return 0;
+    int rc = cd_ixrun_seek_le(cur, key, k, v);
+    *found = rc == 0 && k->mv_size == CD_IDX_KEY && memcmp(k->mv_data, key, CD_IDX_PREFIX) == 0;
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int cd_ixruns_remove(cd_call *c, MDB_txn *txn, cd_run_dir *d, const unsigned char key[CD_IDX_KEY])
@@ -281,18 +280,6 @@ done:
     return c->err ? -1 : 0;
 }
 
-/* A flush found no free slot (merges have not kept up): merge in this txn until one is free. */
-static int merge_until_free(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_dir *d, int *slot)
-{
-    cd_run_step st = { 1, 0, 0 };
-    while (*slot < 0 && st.more) {
-        if (cd_ixruns_merge_step(c, txn, SIZE_MAX, &st) || cd_run_dir_load(c, txn, f, d) ||
-            cd_run_take_slot(c, txn, f, d, slot))
-            return -1;
-    }
-    return *slot < 0 ? cd_fail(c, CLAIMD_E_INTERNAL, NULL, "no free slot for an index run") : 0;
-}
-
 /* ---- the format 7 upgrade ---- */
 
 int cd_ixruns_from_table(cd_db *db, MDB_txn *txn, MDB_dbi old, uint64_t *moved)
@@ -322,9 +309,7 @@ int cd_ixruns_from_table(cd_db *db, MDB_txn *txn, MDB_dbi old, uint64_t *moved)
     if (!rc) {
         cd_run_dir d = { 0 };
         if (o->added) d.run[d.n++] = (cd_run_info){ 0, CD_RUN_LIVE, 0, o->added };
-        unsigned char buf[2 + 10 * CD_RUN_SLOTS];
-        MDB_val dk = f.dir_key, dv = { cd_run_dir_encode(&d, buf), buf };
-        rc = mdb_put(txn, f.meta, &dk, &dv, 0);
+        rc = cd_run_dir_put(txn, &f, &d);
         *moved = o->added;
     }
     if (src) mdb_cursor_close(src);

@@ -64,6 +64,10 @@ void cd_ixrun_builder_clear(cd_ixrun_builder *b);
  * error set (b is emptied either way). */
 int cd_ixruns_flush(cd_call *c, cd_ixrun_builder *b, MDB_txn *txn, uint64_t *written);
 
+/* Positions cur (on a run) on the last chunk whose first entry is <= key, into k, v. 0,
+ * MDB_NOTFOUND when every chunk starts after key, or another LMDB code. */
+int cd_ixrun_seek_le(MDB_cursor *cur, const unsigned char *key, MDB_val *k, MDB_val *v);
+
 /* Removes entry key from every run of d (the directory as txn sees it) that holds it (an entry
  * is normally in one), and stores d with those runs' counts lowered. 0, or -1 with the error set. */
 int cd_ixruns_remove(cd_call *c, MDB_txn *txn, cd_run_dir *d, const unsigned char key[CD_IDX_KEY]);

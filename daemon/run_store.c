@@ -1,4 +1,5 @@
 /* run_store: a family's run directory and slots in LMDB, and the start of its merges (runs.h). */
+#include <stdint.h>
 #include <string.h>
 #include "runs.h"
 
@@ -23,11 +24,16 @@ int cd_run_dir_load(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_dir
     return 0;
 }
 
-int cd_run_dir_store(cd_call *c, MDB_txn *txn, const cd_run_family *f, const cd_run_dir *d)
+int cd_run_dir_put(MDB_txn *txn, const cd_run_family *f, const cd_run_dir *d)
 {
     unsigned char buf[2 + 10 * CD_RUN_SLOTS];
     MDB_val k = f->dir_key, v = { cd_run_dir_encode(d, buf), buf };
-    int rc = mdb_put(txn, f->meta, &k, &v, 0);
+    return mdb_put(txn, f->meta, &k, &v, 0);
+}
+
+int cd_run_dir_store(cd_call *c, MDB_txn *txn, const cd_run_family *f, const cd_run_dir *d)
+{
+    int rc = cd_run_dir_put(txn, f, d);
     return rc ? cd_fail_mdb(c, rc, "recording the runs' directory") : 0;
 }
 
@@ -78,4 +84,17 @@ int cd_run_job_members(cd_call *c, const cd_run_family *f, const cd_run_dir *d, 
     }
     if (*out == d->n) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a %s run merge lost its output", f->what);
     return 0;
+}
+
+int cd_run_slot_for_flush(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_step_fn step, cd_run_dir *d,
+                          int *slot)
+{
+    if (cd_run_dir_load(c, txn, f, d) || cd_run_take_slot(c, txn, f, d, slot)) return -1;
+    /* No free slot: merges have not kept up. Merge in this txn until one is free. */
+    cd_run_step st = { 1, 0, 0 };
+    while (*slot < 0 && st.more) {
+        if (step(c, txn, SIZE_MAX, &st) || cd_run_dir_load(c, txn, f, d) || cd_run_take_slot(c, txn, f, d, slot))
+            return -1;
+    }
+    return *slot < 0 ? cd_fail(c, CLAIMD_E_INTERNAL, NULL, "no free slot for a %s run", f->what) : 0;
 }

@@ -71,6 +71,15 @@ uint8_t cd_run_next_job(const cd_run_dir *d);
 /* ---- a family's directory and slots in LMDB (run_store.c) ---- */
 
 typedef struct {
+    int more;                        /* merge work remains: 1, or 2 when the directory is over half full */
+    int finished;                    /* this step ended a merge */
+    uint64_t moved;                  /* entries it moved */
+} cd_run_step;
+
+/* A family's merge step (cd_runs_merge_step, cd_ixruns_merge_step): moves up to budget entries. */
+typedef int (*cd_run_step_fn)(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *out);
+
+typedef struct {
     const char *what;                /* "search" or "index": for messages */
     MDB_val dir_key;                 /* its directory's key in meta */
     const MDB_dbi *slots;            /* its CD_RUN_SLOTS tables */
@@ -87,9 +96,18 @@ int cd_run_dir_load(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_dir
 /* Stores d as f's directory. 0, or -1 with the error set. */
 int cd_run_dir_store(cd_call *c, MDB_txn *txn, const cd_run_family *f, const cd_run_dir *d);
 
+/* The same without a call (the format upgrade): 0 or an LMDB code. */
+int cd_run_dir_put(MDB_txn *txn, const cd_run_family *f, const cd_run_dir *d);
+
 /* A free slot of f for a new run, emptied, into *slot (-1: none is free). 0, or -1 with the
  * error set. */
 int cd_run_take_slot(cd_call *c, MDB_txn *txn, const cd_run_family *f, const cd_run_dir *d, int *slot);
+
+/* The directory of f into d and a free, emptied slot for a run a flush writes into *slot; when
+ * none is free (merges have not kept up), merges with step in txn until one is. 0, or -1 with
+ * the error set. */
+int cd_run_slot_for_flush(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_step_fn step, cd_run_dir *d,
+                          int *slot);
 
 /* Starts the merge the policy picks for d, if any (and if a job number and a slot are free):
  * marks its inputs and adds its output to d (the caller stores d). 0, or -1 with the error set. */
@@ -102,12 +120,6 @@ int cd_run_job_members(cd_call *c, const cd_run_family *f, const cd_run_dir *d, 
 
 /* Ends merge job in d: its output becomes a live run and its inputs leave the directory. */
 void cd_run_job_finish(cd_run_dir *d, uint8_t job, size_t out);
-
-typedef struct {
-    int more;                        /* merge work remains: 1, or 2 when the directory is over half full */
-    int finished;                    /* this step ended a merge */
-    uint64_t moved;                  /* entries it moved */
-} cd_run_step;
 
 /* What is left for d after a step: 0 nothing, 1 more merge work, 2 more and the directory is
  * over half full (merges must not wait). */

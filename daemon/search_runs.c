@@ -115,12 +115,6 @@ static int dir_store(cd_call *c, MDB_txn *txn, const cd_run_dir *d)
     return cd_run_dir_store(c, txn, &f, d);
 }
 
-static int take_slot(cd_call *c, MDB_txn *txn, const cd_run_dir *d, int *slot)
-{
-    cd_run_family f = cd_run_family_search(&c->srv->db);
-    return cd_run_take_slot(c, txn, &f, d, slot);
-}
-
 /* ---- writing a term's postings as chunks ---- */
 
 /* Appends n postings (ids increasing) of term tkey to the run under cur, as chunks. */
@@ -154,8 +148,6 @@ static int term_cmp(const void *a, const void *b)
     return r ? r : (int)x->klen - (int)y->klen;
 }
 
-static int merge_until_free(cd_call *c, MDB_txn *txn, cd_run_dir *d, int *slot);
-
 int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn, uint64_t *written)
 {
     *written = 0;
@@ -167,8 +159,8 @@ int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn, uint64_t *written
     size_t buf_cap = 0;
     MDB_cursor *cur = NULL;
     if (!order) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); goto out; }
-    if (cd_runs_dir(c, txn, &d) || take_slot(c, txn, &d, &slot)) goto out;
-    if (slot < 0 && merge_until_free(c, txn, &d, &slot)) goto out;
+    cd_run_family f = cd_run_family_search(&c->srv->db);
+    if (cd_run_slot_for_flush(c, txn, &f, cd_runs_merge_step, &d, &slot)) goto out;
     for (uint32_t i = 0; i < b->nterms; i++) order[i] = i;
     /* qsort has no context argument: the builder is the writer thread's, one flush at a time */
     sort_builder = b;
@@ -465,15 +457,4 @@ done:
     if (out) mdb_cursor_close(out);
     free(buf);
     return c->err ? -1 : 0;
-}
-
-/* A flush found no free slot (merges have not kept up): merge in this txn until one is free. */
-static int merge_until_free(cd_call *c, MDB_txn *txn, cd_run_dir *d, int *slot)
-{
-    cd_run_step st = { 1, 0, 0 };
-    while (*slot < 0 && st.more) {
-        if (cd_runs_merge_step(c, txn, SIZE_MAX, &st) || cd_runs_dir(c, txn, d) || take_slot(c, txn, d, slot))
-            return -1;
-    }
-    return *slot < 0 ? cd_fail(c, CLAIMD_E_INTERNAL, NULL, "no free slot for a search run") : 0;
 }

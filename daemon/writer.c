@@ -61,7 +61,7 @@ struct cd_writer {
     int64_t ix_failed_at;        /* writer thread: uv_hrtime of the last failed pass */
     size_t ix_pass_max;          /* writer thread: changes a pass takes (halved on MDB_TXN_FULL) */
     int ix_pass_ok;              /* writer thread: passes that went through since it was halved */
-    int merge_more;              /* writer thread: search run merge work is left (run when idle) */
+    int merge_more;              /* writer thread: run merge work is left (run when idle) */
 };
 
 /* How many claims a call writes, as far as the batch bound is concerned. */
@@ -297,15 +297,15 @@ static void run_merge_steps(cd_writer *w)
         int rc;
         cd_call_reset(c);
         msgpack_zone_clear(&c->zone);
-        if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) { cd_error("search run merge: %s", mdb_strerror(rc)); return; }
+        if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) { cd_error("run merge: %s", mdb_strerror(rc)); return; }
         w->merge_more = 0;                       /* a failed step waits for the next pass */
         if (merge_step(c, txn, srv->cfg.merge_step, &st)) {
             mdb_txn_abort(txn);
             /* Out of room: the next pass grows the map; the merge waits for it. */
-            if (c->mdb_rc != MDB_MAP_FULL) cd_error("search run merge failed: %s", c->err_msg);
+            if (c->mdb_rc != MDB_MAP_FULL) cd_error("run merge failed: %s", c->err_msg);
             return;
         }
-        if ((rc = mdb_txn_commit(txn))) { cd_error("search run merge: %s", mdb_strerror(rc)); return; }
+        if ((rc = mdb_txn_commit(txn))) { cd_error("run merge: %s", mdb_strerror(rc)); return; }
         atomic_fetch_add(&srv->ix.merge_steps, 1);
         if (st.finished) atomic_fetch_add(&srv->ix.merges, (uint64_t)st.finished);
         uint64_t owed = st.moved / MERGE_WORK;

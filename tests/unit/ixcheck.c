@@ -38,7 +38,7 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 /* The directory under meta key dir_key ("runs": search postings, "ixruns": claim index). */
-static int read_family_dir(MDB_txn *txn, const char *dir_key, cd_run_dir *d)
+static int read_dir(MDB_txn *txn, const char *dir_key, cd_run_dir *d)
 {
     MDB_dbi meta;
     MDB_val k = { strlen(dir_key), (void *)dir_key }, v;
@@ -50,10 +50,8 @@ static int read_family_dir(MDB_txn *txn, const char *dir_key, cd_run_dir *d)
     return cd_run_dir_decode(v.mv_data, v.mv_size, d) ? MDB_CORRUPTED : 0;
 }
 
-static int read_dir(MDB_txn *txn, cd_run_dir *d) { return read_family_dir(txn, "runs", d); }
-
 /* The table of slot (prefix "search_run" or "index_run"). */
-static MDB_dbi family_slot(MDB_txn *txn, const char *prefix, int slot, int *rc)
+static MDB_dbi slot_dbi(MDB_txn *txn, const char *prefix, int slot, int *rc)
 {
     char name[32];
     MDB_dbi dbi = 0;
@@ -62,8 +60,6 @@ static MDB_dbi family_slot(MDB_txn *txn, const char *prefix, int slot, int *rc)
     return dbi;
 }
 
-static MDB_dbi slot_dbi(MDB_txn *txn, int slot, int *rc) { return family_slot(txn, "search_run", slot, rc); }
-
 static int key_cmp(const void *a, const void *b) { return memcmp(a, b, CD_IDX_KEY); }
 
 /* Every claim index entry of every run, sorted ("index hex(entry)"; an entry in two runs
@@ -71,11 +67,11 @@ static int key_cmp(const void *a, const void *b) { return memcmp(a, b, CD_IDX_KE
 static int dump_index(MDB_txn *txn)
 {
     cd_run_dir d;
-    int rc = read_family_dir(txn, "ixruns", &d);
+    int rc = read_dir(txn, "ixruns", &d);
     unsigned char *all = NULL;
     size_t n = 0, cap = 0;
     for (size_t r = 0; !rc && r < d.n; r++) {
-        MDB_dbi dbi = family_slot(txn, "index_run", d.run[r].slot, &rc);
+        MDB_dbi dbi = slot_dbi(txn, "index_run", d.run[r].slot, &rc);
         MDB_cursor *cur;
         if (rc || (rc = mdb_cursor_open(txn, dbi, &cur))) break;
         MDB_val k, v;
@@ -115,11 +111,11 @@ static int dump_index(MDB_txn *txn)
 static int dump_postings(MDB_txn *txn)
 {
     cd_run_dir d;
-    int rc = read_dir(txn, &d);
+    int rc = read_dir(txn, "runs", &d);
     entry *all = NULL;
     size_t n = 0, cap = 0;
     for (size_t r = 0; !rc && r < d.n; r++) {
-        MDB_dbi dbi = slot_dbi(txn, d.run[r].slot, &rc);
+        MDB_dbi dbi = slot_dbi(txn, "search_run", d.run[r].slot, &rc);
         MDB_cursor *cur;
         if (rc || (rc = mdb_cursor_open(txn, dbi, &cur))) break;
         MDB_val k, v;
@@ -180,7 +176,7 @@ static int list_runs(MDB_env *env)
     MDB_txn *txn;
     cd_run_dir d;
     int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-    if (!rc) rc = read_dir(txn, &d);
+    if (!rc) rc = read_dir(txn, "runs", &d);
     if (!rc) {
         printf("runs %zu\n", d.n);
         for (size_t i = 0; i < d.n; i++)
@@ -232,11 +228,13 @@ static int reset(MDB_env *env)
         if ((rc = mdb_dbi_open(txn, derived[t], 0, &dbi)) == MDB_NOTFOUND) { rc = 0; continue; }
         if (!rc) rc = mdb_drop(txn, dbi, 0);
     }
-    for (int slot = 0; !rc && slot < 2 * CD_RUN_SLOTS; slot++) {
-        MDB_dbi dbi = family_slot(txn, slot < CD_RUN_SLOTS ? "search_run" : "index_run", slot % CD_RUN_SLOTS, &rc);
-        if (rc == MDB_NOTFOUND) { rc = 0; continue; }
-        if (!rc) rc = mdb_drop(txn, dbi, 0);
-    }
+    static const char *const families[] = { "search_run", "index_run" };
+    for (int f = 0; !rc && f < 2; f++)
+        for (int slot = 0; !rc && slot < CD_RUN_SLOTS; slot++) {
+            MDB_dbi dbi = slot_dbi(txn, families[f], slot, &rc);
+            if (rc == MDB_NOTFOUND) { rc = 0; continue; }
+            if (!rc) rc = mdb_drop(txn, dbi, 0);
+        }
     MDB_dbi meta;
     MDB_val rk = { 4, (void *)"runs" }, xk = { 6, (void *)"ixruns" };
     unsigned char zero[8] = { 0 };
