@@ -42,9 +42,7 @@ struct cd_server {
     cd_writer *writer;
     cd_publisher *publisher;     /* the change feed to NATS JetStream (publish.h), NULL when off */
     cd_replica *replica;         /* following a primary's feed (replica.h): NULL on a primary */
-    struct cd_run_builder *runs; /* writer thread: search postings of the pass under way */
-    struct cd_ixrun_builder *ixruns; /* writer thread: claim index entries of the pass under way */
-    struct cd_wbuf *wbuf;        /* writer thread: index entries held back until a call ends */
+    struct cd_ixplan *ixplan;    /* writer thread: the pass it builds itself (ixpass.h) */
     cd_conn *conns;              /* doubly linked list of open connections */
     unsigned nconns;
     size_t mem_used;             /* bytes all connections hold (conn.c), held to cfg.memory_budget */
