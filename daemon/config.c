@@ -173,7 +173,11 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "max-connections-per-uid")) bad = parse_uint(val, &cfg->max_per_uid) < 0;
     else if (!strcmp(name, "reserved-connections")) bad = parse_uint(val, &cfg->reserved_connections) < 0;
     else if (!strcmp(name, "read-threads")) bad = parse_uint(val, &cfg->read_threads) < 0 || cfg->read_threads > 64;
-    else if (!strcmp(name, "index-threads")) bad = parse_uint(val, &cfg->index_threads) < 0 || cfg->index_threads > 1;
+    else if (!strcmp(name, "index-threads")) {
+        size_t v;
+        bad = parse_size(val, &v) < 0 || v > 1;
+        cfg->index_threads = bad ? cfg->index_threads : (unsigned)v;
+    }
     else if (!strcmp(name, "read-nice")) {
         size_t v;
         bad = parse_size(val, &v) < 0 || v > 19;

@@ -26,6 +26,8 @@ typedef struct {
     _Atomic uint64_t attempts;   /* passes started */
     _Atomic uint64_t failed_attempt; /* the number of the last pass that failed (0: none) */
     _Atomic uint64_t passes;     /* passes committed */
+    _Atomic uint64_t plans;      /* of which built on the pipeline's thread (ixpipe.h) */
+    _Atomic uint64_t plans_dropped; /* plans it built that the writer could not apply */
     _Atomic uint64_t merge_steps, merges; /* search run merge steps and merges committed */
     uint64_t pend_committed, pend_indexed; /* writer thread: as of its open txn */
     uint64_t pend_postings;      /* writer thread: postings passes wrote that merges still owe work for */

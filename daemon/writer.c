@@ -301,11 +301,13 @@ static int run_pipe_plan(cd_writer *w)
             srv->ix.pend_postings += written;
             ix_publish(srv);
             atomic_fetch_add(&srv->ix.passes, 1);
+            atomic_fetch_add(&srv->ix.plans, 1);
             rc = 0;
         }
         if (rc) ix_forget(srv);
     }
     cd_ixpipe_release(w->pipe);
+    if (rc) atomic_fetch_add(&srv->ix.plans_dropped, 1);
     if (stale) {
         cd_ixpipe_kick(w->pipe, 0);
         return -1;
