@@ -5,11 +5,12 @@
  * claims of many changes at once and writes their entries as sorted runs, so a pass touches
  * each page once where single writes would touch it once per claim, and a durable write's
  * commit flushes a handful of pages instead of a hundred. Most passes are built on the index
- * pipeline's thread and only applied here (ixpipe.h); this is the pass the writer builds itself
- * (catching up inside a call's txn, or when a built plan could not be applied). The state lives in the same txns:
- * meta "indexed" is the last change seq applied, and ix_revs holds the revision each claim's
- * entries were made from, so a pass removes exactly those entries (the old revision comes
- * from claim_revs) before adding the current ones. A crash loses no index work that matters:
+ * pipeline's thread and only applied by the writer (ixpipe.h); this is the pass the writer
+ * builds itself (catching up inside a call's txn, with --index-threads 0, or when a built plan
+ * could not be applied). The state lives in the same txns: meta "indexed" is the last change
+ * seq applied, and ix_revs holds the revision each claim's entries were made from, so a pass
+ * removes exactly those entries (the old revision comes from claim_revs) before adding the
+ * current ones. A crash loses no index work that matters:
  * the next start applies whatever the change log holds past "indexed".
  *
  * Readers of the indexes (claim.query, claim.search, claim.match) wait until the pass has
