@@ -45,6 +45,7 @@ void cd_config_defaults(cd_config *cfg)
         .publish_stream = "claimd",
         .stream_replicas = 1,
         .read_threads = CD_READPOOL_DEFAULT_THREADS,
+        .index_threads = 1,
         .read_nice = CD_READPOOL_DEFAULT_NICE,
     };
 }
@@ -109,6 +110,8 @@ static void usage(FILE *to)
         "                        backups off the event loop (1-64, default 4)\n"
         "  --read-nice N         their nice value, so cheap reads and writes go first on busy\n"
         "                        cores (0-19, default 10; 0: the daemon's own)\n"
+        "  --index-threads N     threads that analyse claims for the indexes beside the writer\n"
+        "                        (0-1, default 1; 0: the writer does it between writes)\n"
         "  --config FILE         read settings from FILE: lines of key = value, keys as the\n"
         "                        flags above without --; flags given override the file\n"
         "  --version, --help\n");
@@ -170,6 +173,11 @@ static int apply_option(cd_config *cfg, const char *name, const char *val)
     else if (!strcmp(name, "max-connections-per-uid")) bad = parse_uint(val, &cfg->max_per_uid) < 0;
     else if (!strcmp(name, "reserved-connections")) bad = parse_uint(val, &cfg->reserved_connections) < 0;
     else if (!strcmp(name, "read-threads")) bad = parse_uint(val, &cfg->read_threads) < 0 || cfg->read_threads > 64;
+    else if (!strcmp(name, "index-threads")) {
+        size_t v;
+        bad = parse_size(val, &v) < 0 || v > 1;
+        cfg->index_threads = bad ? cfg->index_threads : (unsigned)v;
+    }
     else if (!strcmp(name, "read-nice")) {
         size_t v;
         bad = parse_size(val, &v) < 0 || v > 19;
@@ -263,6 +271,7 @@ int cd_config_parse_args(cd_config *cfg, int argc, char **argv)
         { "stream", required_argument, 0, 0 },
         { "read-threads", required_argument, 0, 0 },
         { "read-nice", required_argument, 0, 0 },
+        { "index-threads", required_argument, 0, 0 },
         { "config", required_argument, 0, 'c' },
         { "version", no_argument, 0, 'V' },
         { "help", no_argument, 0, 'h' },

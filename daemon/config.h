@@ -37,6 +37,8 @@ typedef struct {
     cd_vocab *ratings;           /* --ratings FILE: labels added to the rating vocabulary; NULL: none */
     unsigned read_threads;       /* libuv thread pool size: slow reads and backups at once (readpool.h) */
     unsigned read_nice;          /* the nice value of those threads (0-19; 0: the daemon's) */
+    unsigned index_threads;      /* threads that build index passes beside the writer (ixpipe.h;
+                                  * 0: the writer builds them itself) */
 } cd_config;
 
 /* Fills *cfg with the defaults of the wire contract. */

@@ -1,4 +1,4 @@
-/* grow: doubling arrays for the writer's buffers (wbuf.c, search_runs.c). */
+/* grow: doubling arrays for the index pass buffers (ixplan.c, search_runs.c, index_runs.c). */
 #ifndef CD_GROW_H
 #define CD_GROW_H
 

@@ -7,6 +7,7 @@
 #include "index_runs.h"
 #include "isotime.h"
 #include "ixpass.h"
+#include "ixplan.h"
 #include "record.h"
 #include "server.h"
 #include "text.h"
@@ -96,27 +97,30 @@ static int has_key(const key_set *ks, const unsigned char *key)
     return 0;
 }
 
-int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl)
+int cd_index_plan(cd_call *c, cd_ixplan *p, const cd_claim *old, const cd_claim *cl)
 {
     key_set before, after;
     if (claim_keys(c, old, &before) || claim_keys(c, cl, &after)) return -1;
-    cd_ixrun_builder *b = c->srv->ixruns;
-    cd_run_dir d;
-    int have_dir = 0;
+    cd_ixrun_builder *b = cd_ixplan_ixruns(p);
     for (size_t i = 0; i < before.n; i++) {
         if (has_key(&after, before.keys[i])) continue;
-        if (!have_dir) {
-            cd_run_family f = cd_run_family_index(&c->srv->db);
-            if (cd_run_dir_load(c, txn, &f, &d)) return -1;
-            have_dir = 1;
-        }
         /* The entry is in a run already written, or held back in this pass: gone from both. */
-        if (cd_ixruns_remove(c, txn, &d, before.keys[i]) || cd_ixrun_builder_add(c, b, before.keys[i], 1)) return -1;
+        if (cd_ixplan_unindex(c, p, before.keys[i]) || cd_ixrun_builder_add(c, b, before.keys[i], 1)) return -1;
     }
     for (size_t i = 0; i < after.n; i++) {
         if (has_key(&before, after.keys[i])) continue;
         if (cd_ixrun_builder_add(c, b, after.keys[i], 0)) return -1;
     }
+    return 0;
+}
+
+int cd_index_unindex(cd_call *c, MDB_txn *txn, const unsigned char (*keys)[CD_IDX_KEY], size_t n)
+{
+    cd_run_family f = cd_run_family_index(&c->srv->db);
+    cd_run_dir d;
+    if (cd_run_dir_load(c, txn, &f, &d)) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (cd_ixruns_remove(c, txn, &d, keys[i])) return -1;
     return 0;
 }
 

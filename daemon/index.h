@@ -32,10 +32,15 @@ uint64_t cd_index_str_value(const char *s, size_t n);
 /* Builds the key kind|value|said|id into key[CD_IDX_KEY]. */
 void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t said, uint64_t id);
 
-/* Moves a claim's index entries from old (NULL: none) to cl (NULL: none). */
-int cd_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl);
+typedef struct cd_ixplan cd_ixplan;  /* ixplan.h */
 
+/* Plans (in p, for the claim being planned) moving a claim's index entries from old (NULL:
+ * none) to cl (NULL: none): additions and removal marks in the plan's builder, the removals
+ * the runs owe in the plan. Reads nothing. 0, or -1 with the error set on c. */
+int cd_index_plan(cd_call *c, cd_ixplan *p, const cd_claim *old, const cd_claim *cl);
 
+/* Removes the n index entries keys from the runs that hold them, in the write txn. 0 or -1. */
+int cd_index_unindex(cd_call *c, MDB_txn *txn, const unsigned char (*keys)[CD_IDX_KEY], size_t n);
 
 typedef struct cd_ixcur cd_ixcur;    /* index_runs.h */
 

@@ -130,7 +130,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 36);
+    msgpack_pack_map(pk, 38);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -161,6 +161,8 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     uint64_t committed = atomic_load(&srv->ix.committed), indexed = atomic_load(&srv->ix.indexed);
     pack_u64(pk, "index_lag", committed > indexed ? committed - indexed : 0);
     pack_u64(pk, "index_passes", atomic_load(&srv->ix.passes));
+    pack_u64(pk, "index_plans", atomic_load(&srv->ix.plans));
+    pack_u64(pk, "index_plans_dropped", atomic_load(&srv->ix.plans_dropped));
     cd_pack_cstr(pk, "index_failing");
     if (atomic_load(&srv->ix.failing)) msgpack_pack_true(pk); else msgpack_pack_false(pk);
     pack_search_runs(c, txn);

@@ -256,9 +256,18 @@ int cd_search_claim_peek(cd_call *c, MDB_txn *txn, msgpack_zone *scratch, uint64
 
 /* ---- the index (search_index.c) ---- */
 
-/* Moves claim old's (NULL: none) postings, forward record, space statistics and match signature
- * to those of cl (NULL: none), in txn, when its text, language space or retraction changed.
- * 0, or -1 with the error set on c. */
-int cd_search_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl);
+typedef struct cd_ixplan cd_ixplan;  /* ixplan.h */
+
+/* Plans (in p, for the claim being planned) moving claim old's (NULL: none) postings, forward
+ * record and space statistics to those of cl (NULL: none), when its text, language space or
+ * retraction changed: reads old's forward record, tokenizes cl's text, holds its postings back
+ * in the plan's builder. 0, or -1 with the error set on c. */
+int cd_search_index_plan(cd_call *c, MDB_txn *txn, cd_ixplan *p, const cd_claim *old, const cd_claim *cl);
+
+/* Applies a planned change of claim id's forward record in the write txn: removes the postings
+ * of old (NULL: none) from the runs, stores fwd (NULL: none; removes the record), keeps the
+ * space statistics. 0, or -1 with the error set on c (the txn must be aborted). */
+int cd_search_index_apply(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned char *old, size_t old_len,
+                          const unsigned char *fwd, size_t fwd_len);
 
 #endif

@@ -1,7 +1,8 @@
 /* search_index: keeping the full-text index in step with the claims, in the index pass
- * (ixpass.c calls cd_search_index_update). A change removes exactly the postings listed in the
- * claim's stored forward record from the runs that hold them, then indexes the new text: its
- * postings go to the pass's run builder (search_runs.h), written as one run when the pass ends. */
+ * (ixplan.h). Planning tokenizes the new text into its forward record and holds its postings
+ * back in the pass's run builder (search_runs.h), written as one run when the pass is applied;
+ * applying removes exactly the postings the claim's old forward record lists from the runs that
+ * hold them, and stores the new record. */
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
@@ -9,6 +10,7 @@
 #include "search.h"
 #include "server.h"
 #include "search_runs.h"
+#include "ixplan.h"
 
 /* Adds (sign +1) or removes (-1) one claim of `tokens` tokens to its space's statistics. */
 static int langs_adjust(cd_call *c, MDB_txn *txn, const char tag[4], int sign, uint32_t tokens)
@@ -47,64 +49,37 @@ static int posting_remove(cd_call *c, MDB_txn *txn, const char tag[4], const cd_
 }
 
 /* Holds back one posting of term t for the pass's run (search_runs.h). */
-static int posting_add(cd_call *c, const char tag[4], const cd_search_fwd_term *t, const unsigned char *posting)
+static int posting_add(cd_call *c, cd_ixplan *p, const char tag[4], const cd_search_fwd_term *t,
+                       const unsigned char *posting)
 {
     unsigned char tkey[CD_SEARCH_TERM_KEY];
     size_t tlen = cd_search_term_key(tkey, tag, t->term, t->len);
-    return cd_run_builder_add(c, c->srv->runs, tkey, tlen, posting);
+    return cd_run_builder_add(c, cd_ixplan_postings(p), tkey, tlen, posting);
 }
 
-/* Removes everything claim id's forward record says was indexed for it. */
-static int remove_doc(cd_call *c, MDB_txn *txn, uint64_t id)
-{
-    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_DOCS];
-    unsigned char key[8];
-    cd_put_u64be(key, id);
-    MDB_val k = { 8, key }, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) return 0;
-    if (rc) return cd_fail_mdb(c, rc, "reading a forward record");
-    /* Copy: writes below may move the page the record sits on. */
-    unsigned char *rec = malloc(v.mv_size ? v.mv_size : 1);
-    if (!rec) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    memcpy(rec, v.mv_data, v.mv_size);
-    cd_search_fwd f;
-    cd_search_fwd_term t;
-    int more = -1;
-    if (cd_search_fwd_open(&f, rec, v.mv_size) == 0) {
-        while ((more = cd_search_fwd_next(&f, &t)) == 1)
-            if (posting_remove(c, txn, f.tag, &t, id)) break;
-    }
-    if (more < 0 && !c->err) cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt search record of claim %llu",
-                                     (unsigned long long)id);
-    if (!c->err) langs_adjust(c, txn, f.tag, -1, f.tokens);
-    free(rec);
-    if (c->err) return -1;
-    rc = mdb_del(txn, dbi, &k, NULL);
-    return rc && rc != MDB_NOTFOUND ? cd_fail_mdb(c, rc, "removing a forward record") : 0;
-}
-
-/* Indexes claim cl: forward record and space statistics now, postings (with their blocks) held
- * back in the write buffer. */
-static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl)
+/* Tokenizes claim cl into a new forward record (malloc'd, *flen bytes), NULL with the error
+ * set on c. */
+static unsigned char *doc_encode(cd_call *c, const cd_claim *cl, size_t *flen)
 {
     char tag[4];
     cd_search_space_of(cl->lang.p, cl->lang.n, tag);
     cd_search_doc d = { 0 };
     if (cd_search_doc_build(&d, cl->text.p, cl->text.n, cd_search_space_lang(tag))) {
         cd_search_doc_free(&d);
-        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot tokenize the text (out of memory)");
+        cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot tokenize the text (out of memory)");
+        return NULL;
     }
-    size_t flen;
-    unsigned char *fwd = cd_search_fwd_encode(&d, tag, cl->retracted, &flen);
+    unsigned char *fwd = cd_search_fwd_encode(&d, tag, cl->retracted, flen);
     cd_search_doc_free(&d);
-    if (!fwd) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    unsigned char key[8];
-    cd_put_u64be(key, cl->id);
-    MDB_val k = { 8, key }, v = { flen, fwd };
-    int rc = mdb_put(txn, c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v, 0);
-    if (rc) { free(fwd); return cd_fail_mdb(c, rc, "storing a forward record"); }
-    /* The postings are read back from the forward record just written: one source of truth. */
+    if (!fwd) cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    return fwd;
+}
+
+/* Holds back in the plan's builder the postings of forward record fwd of claim id: read back
+ * from the record, so the record is the one source of truth. */
+static int doc_postings(cd_call *c, cd_ixplan *p, uint64_t id, int retracted, const unsigned char *fwd,
+                        size_t flen)
+{
     cd_search_fwd f;
     cd_search_fwd_term t;
     int more = -1;
@@ -112,17 +87,14 @@ static int add_doc(cd_call *c, MDB_txn *txn, const cd_claim *cl)
         uint8_t norm = cd_search_norm_encode(f.tokens);
         while ((more = cd_search_fwd_next(&f, &t)) == 1) {
             unsigned char posting[CD_SEARCH_POSTING];
-            cd_search_posting(posting, cl->id, t.tf, cl->retracted, norm);
-            if (posting_add(c, tag, &t, posting)) break;
+            cd_search_posting(posting, id, t.tf, retracted, norm);
+            if (posting_add(c, p, f.tag, &t, posting)) return -1;
         }
-        if (!c->err) langs_adjust(c, txn, tag, +1, f.tokens);
     }
-    free(fwd);
-    if (more < 0 && !c->err) cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot read back a forward record");
-    return c->err ? -1 : 0;
+    return more < 0 ? cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot read back a forward record") : 0;
 }
 
-int cd_search_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const cd_claim *cl)
+int cd_search_index_plan(cd_call *c, MDB_txn *txn, cd_ixplan *p, const cd_claim *old, const cd_claim *cl)
 {
     if (old && cl) {
         char a[4], b[4];
@@ -132,11 +104,64 @@ int cd_search_index_update(cd_call *c, MDB_txn *txn, const cd_claim *old, const 
                    old->text.n == cl->text.n && memcmp(old->text.p, cl->text.p, cl->text.n) == 0;
         if (same) return 0;
     }
-    if ((old && remove_doc(c, txn, old->id)) || (cl && add_doc(c, txn, cl))) {
-        /* Some postings may be written already: the whole request must be undone, even inside
-         * a claim.import that would otherwise report this item's error and carry on. */
-        if (!c->mdb_rc) c->mdb_rc = MDB_BAD_TXN;
-        return -1;
+    MDB_val v = { 0, NULL };
+    if (old) {
+        unsigned char key[8];
+        cd_put_u64be(key, old->id);
+        MDB_val k = { 8, key };
+        int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v);
+        if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading a forward record");
+        if (rc) v = (MDB_val){ 0, NULL };
+    }
+    size_t flen = 0;
+    unsigned char *fwd = NULL;
+    if (cl && !(fwd = doc_encode(c, cl, &flen))) return -1;
+    int rc = cd_ixplan_search(c, p, v.mv_data, v.mv_size, fwd, flen);
+    if (!rc && fwd) rc = doc_postings(c, p, cl->id, cl->retracted, fwd, flen);
+    free(fwd);
+    return rc;
+}
+
+/* Removes from the runs every posting forward record rec (of claim id) lists. */
+static int remove_postings(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned char *rec, size_t len)
+{
+    cd_search_fwd f;
+    cd_search_fwd_term t;
+    int more = -1;
+    if (cd_search_fwd_open(&f, rec, len) == 0) {
+        while ((more = cd_search_fwd_next(&f, &t)) == 1)
+            if (posting_remove(c, txn, f.tag, &t, id)) return -1;
+    }
+    if (more < 0) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "corrupt search record of claim %llu",
+                                 (unsigned long long)id);
+    return langs_adjust(c, txn, f.tag, -1, f.tokens);
+}
+
+int cd_search_index_apply(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned char *old, size_t old_len,
+                          const unsigned char *fwd, size_t fwd_len)
+{
+    unsigned char key[8];
+    cd_put_u64be(key, id);
+    MDB_val k = { 8, key }, v = { fwd_len, (void *)fwd };
+    MDB_dbi docs = c->srv->db.dbi[CD_DBI_SEARCH_DOCS];
+    int rc = 0;
+    if (old && remove_postings(c, txn, id, old, old_len)) goto failed;
+    if (fwd) {
+        cd_search_fwd f;
+        if (cd_search_fwd_open(&f, fwd, fwd_len)) {
+            cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot read back a forward record");
+            goto failed;
+        }
+        if ((rc = mdb_put(txn, docs, &k, &v, 0))) { cd_fail_mdb(c, rc, "storing a forward record"); goto failed; }
+        if (langs_adjust(c, txn, f.tag, +1, f.tokens)) goto failed;
+    } else if (old && (rc = mdb_del(txn, docs, &k, NULL)) && rc != MDB_NOTFOUND) {
+        cd_fail_mdb(c, rc, "removing a forward record");
+        goto failed;
     }
     return 0;
+failed:
+    /* Some postings may be written already: the whole request must be undone, even inside a
+     * claim.import that would otherwise report this item's error and carry on. */
+    if (!c->mdb_rc) c->mdb_rc = MDB_BAD_TXN;
+    return -1;
 }

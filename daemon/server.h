@@ -26,6 +26,8 @@ typedef struct {
     _Atomic uint64_t attempts;   /* passes started */
     _Atomic uint64_t failed_attempt; /* the number of the last pass that failed (0: none) */
     _Atomic uint64_t passes;     /* passes committed */
+    _Atomic uint64_t plans;      /* of which built on the pipeline's thread (ixpipe.h) */
+    _Atomic uint64_t plans_dropped; /* plans it built that the writer could not apply */
     _Atomic uint64_t merge_steps, merges; /* search run merge steps and merges committed */
     uint64_t pend_committed, pend_indexed; /* writer thread: as of its open txn */
     uint64_t pend_postings;      /* writer thread: postings passes wrote that merges still owe work for */
@@ -42,9 +44,7 @@ struct cd_server {
     cd_writer *writer;
     cd_publisher *publisher;     /* the change feed to NATS JetStream (publish.h), NULL when off */
     cd_replica *replica;         /* following a primary's feed (replica.h): NULL on a primary */
-    struct cd_run_builder *runs; /* writer thread: search postings of the pass under way */
-    struct cd_ixrun_builder *ixruns; /* writer thread: claim index entries of the pass under way */
-    struct cd_wbuf *wbuf;        /* writer thread: index entries held back until a call ends */
+    struct cd_ixplan *ixplan;    /* writer thread: the pass it builds itself (ixpass.h) */
     cd_conn *conns;              /* doubly linked list of open connections */
     unsigned nconns;
     size_t mem_used;             /* bytes all connections hold (conn.c), held to cfg.memory_budget */

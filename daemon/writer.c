@@ -9,6 +9,8 @@
 #include "dispatch.h"
 #include "isotime.h"
 #include "ixpass.h"
+#include "ixpipe.h"
+#include "ixplan.h"
 #include "log.h"
 #include "params.h"
 #include "readpool.h"
@@ -16,7 +18,6 @@
 #include "server.h"
 #include "index_runs.h"
 #include "search_runs.h"
-#include "wbuf.h"
 #include "writer.h"
 
 #define BATCH_MAX_CALLS 1000
@@ -33,7 +34,11 @@
 /* How long the index may lag behind idle time: a pass is a commit of its own, so a client
  * writing one claim at a time would otherwise pay two commits per claim. Readers waiting for
  * the index do not wait for this. */
-#define IX_IDLE_DELAY_NS 20000000LL
+#define IX_IDLE_DELAY_NS CD_IX_IDLE_DELAY_NS
+/* With the pipeline (ixpipe.h), the most changes the index may lag before write batches wait
+ * for its next plan: bounds a reader's wait and the catch-up after a crash, and holds the
+ * writes to the pace the analysis keeps. */
+#define IX_LAG_MAX (2 * CD_IX_PASS_MAX)
 #define IX_RETRY_NS 1000000000LL     /* a failed pass is tried again after this, new changes or not */
 #define IX_PASS_MIN 16           /* the smallest pass MDB_TXN_FULL can halve it to */
 #define MERGE_STEPS_MAX_NS 50000000LL /* merge steps after a pass, while no write waits */
@@ -62,6 +67,7 @@ struct cd_writer {
     size_t ix_pass_max;          /* writer thread: changes a pass takes (halved on MDB_TXN_FULL) */
     int ix_pass_ok;              /* writer thread: passes that went through since it was halved */
     int merge_more;              /* writer thread: run merge work is left (run when idle) */
+    cd_ixpipe *pipe;             /* builds the passes beside the writer (NULL: the writer does) */
 };
 
 /* How many claims a call writes, as far as the batch bound is concerned. */
@@ -122,7 +128,6 @@ static int run_calls(cd_writer *w, MDB_txn *txn, cd_call *from, cd_call *end, in
         c->method->fn(c, txn);
         *last = c;
         if (!c->err) continue;
-        cd_wbuf_clear(w->srv->wbuf);
         if (c->mdb_rc == MDB_MAP_FULL) return MDB_MAP_FULL;
         c->settled = 1;
         *failed = c;
@@ -143,10 +148,6 @@ static int run_span(cd_writer *w, cd_call *from, cd_call *end, int64_t now, cd_c
     int rc = mdb_txn_begin(w->srv->db.env, NULL, 0, &txn);
     if (rc) return rc;
     rc = run_calls(w, txn, from, end, now, &last, failed);
-    /* Index entries a call wrote itself (an index read caught the pass up) go in at once,
-     * sorted. A failure here is the span's, not one call's (last only carries it). */
-    if (!rc && !*failed && last && cd_wbuf_flush(last, w->srv->wbuf, txn))
-        rc = last->mdb_rc ? last->mdb_rc : MDB_BAD_TXN;
     if (rc || *failed) {
         mdb_txn_abort(txn);
         ix_forget(w->srv);
@@ -206,6 +207,33 @@ static void run_batch(cd_writer *w, cd_call *batch)
     w->ix_stalled = 0;                   /* new changes: a failed pass may go through now */
 }
 
+/* After a pass, applied or failed: the pass size won back, the failure state, the loop told
+ * (to wake the readers waiting). */
+static void pass_done(cd_writer *w, int rc, uint64_t attempt)
+{
+    cd_server *srv = w->srv;
+    cd_call *c = w->ixcall;
+    if (!rc && w->ix_pass_max < CD_IX_PASS_MAX && ++w->ix_pass_ok >= IX_PASS_REGROW) {
+        w->ix_pass_max *= 2;
+        w->ix_pass_ok = 0;
+        if (w->pipe) cd_ixpipe_set_max(w->pipe, w->ix_pass_max);
+    }
+    if (rc) {
+        cd_error("index pass failed: %s", c->err ? c->err_msg : mdb_strerror(rc));
+        atomic_store(&srv->ix.failed_attempt, attempt);
+    }
+    atomic_store(&srv->ix.failing, rc != 0);
+    /* EIO: LMDB reports a short write, which is how a full disk shows when pages are written
+     * out at commit (call.c treats it so for calls too). */
+    atomic_store(&srv->ix.failing_full, rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT || rc == EIO ||
+                                        (rc && c->err == CLAIMD_E_STORAGE_FULL));
+    w->ix_stalled = rc != 0;
+    if (rc) w->ix_failed_at = (int64_t)uv_hrtime();
+    uv_async_send(&w->async);
+    /* More to index: the pipeline may build the next plan from the state this pass left. */
+    if (w->pipe && srv->ix.pend_indexed < srv->ix.pend_committed) cd_ixpipe_kick(w->pipe, 0);
+}
+
 /* One index pass in a txn of its own (growing the map when it must). Returns 0 or the code it
  * failed with, after logging why; the loop is told either way, to wake the readers waiting. */
 static int run_index_pass(cd_writer *w)
@@ -224,7 +252,6 @@ static int run_index_pass(cd_writer *w)
         if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) break;
         if (cd_ixpass_run(c, txn, max, &more)) {
             rc = c->mdb_rc ? c->mdb_rc : MDB_BAD_TXN;
-            cd_wbuf_clear(srv->wbuf);
             mdb_txn_abort(txn);
             ix_forget(srv);
         } else if ((rc = mdb_txn_commit(txn))) {
@@ -238,28 +265,56 @@ static int run_index_pass(cd_writer *w)
         if (rc == MDB_TXN_FULL && max > IX_PASS_MIN) {
             w->ix_pass_max = max /= 2;
             w->ix_pass_ok = 0;
+            if (w->pipe) cd_ixpipe_set_max(w->pipe, max);
             cd_info("index pass too big for one transaction: %zu changes a pass from now", max);
             continue;
         }
         if (rc != MDB_MAP_FULL || tries++ >= GROW_MAX_TRIES || request_growth(w)) break;
     }
-    if (!rc && w->ix_pass_max < CD_IX_PASS_MAX && ++w->ix_pass_ok >= IX_PASS_REGROW) {
-        w->ix_pass_max *= 2;
-        w->ix_pass_ok = 0;
-    }
-    if (rc) {
-        cd_error("index pass failed: %s", c->err ? c->err_msg : mdb_strerror(rc));
-        atomic_store(&srv->ix.failed_attempt, attempt);
-    }
-    atomic_store(&srv->ix.failing, rc != 0);
-    /* EIO: LMDB reports a short write, which is how a full disk shows when pages are written
-     * out at commit (call.c treats it so for calls too). */
-    atomic_store(&srv->ix.failing_full, rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT || rc == EIO ||
-                                        (rc && c->err == CLAIMD_E_STORAGE_FULL));
-    w->ix_stalled = rc != 0;
-    if (rc) w->ix_failed_at = (int64_t)uv_hrtime();
-    uv_async_send(&w->async);
+    pass_done(w, rc, attempt);
     return rc;
+}
+
+/* Applies the plan the pipeline built, in a txn of its own. A plan that was not built, or
+ * that cannot be applied (its txn too full, the map too small, ...), is dropped and the writer
+ * runs the pass itself, which grows the map, halves the pass and reports failures; a stale one
+ * (another pass ran since it was built) is dropped for the next. -1 when no pass went through. */
+static int run_pipe_plan(cd_writer *w)
+{
+    cd_server *srv = w->srv;
+    cd_call *c = w->ixcall;
+    int built, rc = -1, stale = 0;
+    cd_ixplan *plan = cd_ixpipe_take(w->pipe, &built);
+    if (!plan) return -1;
+    uint64_t attempt = atomic_fetch_add(&srv->ix.attempts, 1) + 1;
+    MDB_txn *txn;
+    cd_call_reset(c);
+    msgpack_zone_clear(&c->zone);
+    if (built && mdb_txn_begin(srv->db.env, NULL, 0, &txn) == 0) {
+        uint64_t last = cd_ixplan_last(plan), written = 0;
+        int applied = cd_ixplan_apply(c, txn, plan, &written);
+        if (applied) {
+            mdb_txn_abort(txn);
+            stale = applied == CD_IXPLAN_STALE;
+        } else if (mdb_txn_commit(txn) == 0) {
+            srv->ix.pend_indexed = last;
+            srv->ix.pend_postings += written;
+            ix_publish(srv);
+            atomic_fetch_add(&srv->ix.passes, 1);
+            atomic_fetch_add(&srv->ix.plans, 1);
+            rc = 0;
+        }
+        if (rc) ix_forget(srv);
+    }
+    cd_ixpipe_release(w->pipe);
+    if (rc) atomic_fetch_add(&srv->ix.plans_dropped, 1);
+    if (stale) {
+        cd_ixpipe_kick(w->pipe, 0);
+        return -1;
+    }
+    if (rc) return run_index_pass(w);
+    pass_done(w, 0, attempt);
+    return 0;
 }
 
 /* One step of each family's merges (search postings, claim index) in txn, st their sum. */
@@ -336,10 +391,25 @@ static int index_first(const cd_writer *w)
 
 /* Waits (w->mu held) for work: a write batch (1), an index pass (0) once the index has
  * lagged IX_IDLE_DELAY_NS or a reader waits for it, merge steps (2) when nothing else is to
- * do; -1 when the writer must stop. */
+ * do; -1 when the writer must stop. With the pipeline, a plan it built (3) goes first, it
+ * decides when passes are due, and write batches wait for its plan once the index lags
+ * IX_LAG_MAX; after a failed pass the writer runs the passes itself until the next batch. */
 static int wait_for_work(cd_writer *w)
 {
     for (;;) {
+        if (w->pipe && cd_ixpipe_ready(w->pipe)) return 3;
+        if (w->pipe && !w->ix_stalled) {
+            if (w->queue_head) {
+                if (w->srv->ix.pend_committed - w->srv->ix.pend_indexed < IX_LAG_MAX) return 1;
+                cd_ixpipe_kick(w->pipe, 1);
+            } else if (w->stop) {
+                return -1;
+            } else if (w->merge_more) {
+                return 2;
+            }
+            pthread_cond_wait(&w->wake, &w->mu);
+            continue;
+        }
         int behind = index_behind(w);
         if (!behind) w->ix_behind_since = 0;
         else if (!w->ix_behind_since) w->ix_behind_since = (int64_t)uv_hrtime();
@@ -377,6 +447,11 @@ static void *writer_main(void *arg)
             run_merge_steps(w);
             continue;
         }
+        if (work == 3) {
+            pthread_mutex_unlock(&w->mu);
+            if (run_pipe_plan(w) == 0) run_merge_steps(w);
+            continue;
+        }
         /* Take everything that queued while the last batch committed, up to the bound. */
         cd_call *batch = w->queue_head, *last = batch;
         size_t n = 1, bytes = batch->req_bytes, weight = call_weight(batch);
@@ -393,6 +468,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
 
         run_batch(w, batch);
+        if (w->pipe) cd_ixpipe_kick(w->pipe, 0);
         atomic_fetch_add(&w->batched, n);
         if (n > atomic_load(&w->max_batch)) atomic_store(&w->max_batch, n);
 
@@ -423,7 +499,10 @@ static void on_async(uv_async_t *h)
     pthread_mutex_unlock(&w->mu);
 
     if (grow) {
+        /* The pipeline's read txn, if one is open, ends within one plan's build. */
+        if (w->pipe) cd_ixpipe_hold(w->pipe);
         int rc = cd_db_grow(&srv->db, 0);
+        if (w->pipe) cd_ixpipe_unhold(w->pipe);
         if (rc) cd_warn("cannot grow the map: %s", mdb_strerror(rc));
         else srv->stats.map_growths++;
         pthread_mutex_lock(&w->mu);
@@ -446,15 +525,20 @@ static void on_async(uv_async_t *h)
     if (srv->ix.waiters) cd_conn_ix_resume(srv);
 }
 
-/* Frees the writer thread's buffers of an index pass (write buffer, run builders). */
+/* Frees the writer thread's own index pass plan. */
 static void free_buffers(cd_server *srv)
 {
-    cd_wbuf_free(srv->wbuf);
-    srv->wbuf = NULL;
-    cd_run_builder_free(srv->runs);
-    srv->runs = NULL;
-    cd_ixrun_builder_free(srv->ixruns);
-    srv->ixruns = NULL;
+    cd_ixplan_free(srv->ixplan);
+    srv->ixplan = NULL;
+}
+
+/* Pipeline thread: a plan is ready; wake the writer to apply it. */
+static void on_plan_ready(void *arg)
+{
+    cd_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
 }
 
 cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
@@ -464,8 +548,7 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     w->srv = srv;
     w->done = done;
     w->ix_pass_max = CD_IX_PASS_MAX;
-    if (!(srv->wbuf = cd_wbuf_new()) || !(srv->runs = cd_run_builder_new()) ||
-        !(srv->ixruns = cd_ixrun_builder_new()) || !(w->ixcall = cd_call_new_internal(srv))) {
+    if (!(srv->ixplan = cd_ixplan_new()) || !(w->ixcall = cd_call_new_internal(srv))) {
         free_buffers(srv);
         free(w);
         return NULL;
@@ -474,7 +557,7 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     MDB_txn *txn;
     if (mdb_txn_begin(srv->db.env, NULL, MDB_RDONLY, &txn) == 0) {
         srv->ix.pend_committed = cd_db_next_id(txn, srv->db.dbi[CD_DBI_CHANGES]) - 1;
-        srv->ix.pend_indexed = cd_ixpass_indexed(srv, txn);
+        srv->ix.pend_indexed = cd_ixplan_indexed(srv, txn);
         mdb_txn_abort(txn);
     }
     ix_publish(srv);
@@ -482,10 +565,18 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     pthread_cond_init(&w->wake, NULL);
     if (uv_async_init(srv->loop, &w->async, on_async)) goto fail;
     w->async.data = w;
-    if (pthread_create(&w->thread, NULL, writer_main, w)) {
+    /* Without the pipeline the writer builds every pass itself (--index-threads 0). */
+    if (srv->cfg.index_threads && !(w->pipe = cd_ixpipe_start(srv, w->ix_pass_max, on_plan_ready, w))) {
         uv_close((uv_handle_t *)&w->async, NULL);
         goto fail;
     }
+    if (pthread_create(&w->thread, NULL, writer_main, w)) {
+        cd_ixpipe_stop(w->pipe);
+        uv_close((uv_handle_t *)&w->async, NULL);
+        goto fail;
+    }
+    /* A restart that finds the index behind builds a plan at once. */
+    if (w->pipe && srv->ix.pend_indexed < srv->ix.pend_committed) cd_ixpipe_kick(w->pipe, 1);
     return w;
 fail:
     cd_error("cannot start the writer thread");
@@ -526,12 +617,15 @@ void cd_writer_stop(cd_writer *w)
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
+    cd_ixpipe_stop(w->pipe);     /* after the writer: its last batches may have waited for a plan */
+    w->pipe = NULL;
     uv_close((uv_handle_t *)&w->async, free_on_close);
 }
 
 void cd_writer_want_index(cd_writer *w)
 {
     atomic_store(&w->srv->ix.wanted, 1);
+    if (w->pipe) cd_ixpipe_kick(w->pipe, 1);
     pthread_mutex_lock(&w->mu);
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);

@@ -4,7 +4,9 @@
  * batch, runs the calls in one txn (a failing call is split off: see run_batch), commits the
  * batch once (one fsync), and hands the batch back to the loop, which answers the calls. A
  * call's success reply is only ever sent after the commit of its batch returned 0. Between
- * batches, and whenever the writer is idle, it runs the index pass (ixpass.h). */
+ * batches, and whenever the writer is idle, it applies the index passes the index pipeline
+ * built (ixpipe.h), or runs them itself (ixpass.h) with --index-threads 0 and after a pass
+ * failed. */
 #ifndef CD_WRITER_H
 #define CD_WRITER_H
 

@@ -111,6 +111,7 @@ static unsigned char universe[UNIVERSE][CD_IDX_KEY];   /* every possible entry, 
 static unsigned char model[UNIVERSE];
 static size_t model_n;
 static cd_server srv;
+static cd_ixrun_builder *builder;  /* the pass under way */
 static cd_call *c;
 
 static int key_cmp(const void *a, const void *b) { return memcmp(a, b, CD_IDX_KEY); }
@@ -168,17 +169,17 @@ static int pass(size_t ops)
         if (model[u]) {
             cd_run_dir d;
             if (dir_of(txn, &d) || cd_ixruns_remove(c, txn, &d, universe[u]) ||
-                cd_ixrun_builder_add(c, srv.ixruns, universe[u], 1)) goto fail;
+                cd_ixrun_builder_add(c, builder, universe[u], 1)) goto fail;
             model[u] = 0;
             model_n--;
         } else {
-            if (cd_ixrun_builder_add(c, srv.ixruns, universe[u], 0)) goto fail;
+            if (cd_ixrun_builder_add(c, builder, universe[u], 0)) goto fail;
             model[u] = 1;
             model_n++;
         }
     }
     uint64_t written;
-    if (cd_ixruns_flush(c, srv.ixruns, txn, &written)) goto fail;
+    if (cd_ixruns_flush(c, builder, txn, &written)) goto fail;
     return mdb_txn_commit(txn) ? -1 : 0;
 fail:
     mdb_txn_abort(txn);
@@ -322,11 +323,11 @@ int main(void)
     char dir[] = "/tmp/claimd-ixruns-XXXXXX";
     if (!mkdtemp(dir)) return 1;
     if (cd_db_open(&srv.db, dir, (size_t)256 << 20)) return 1;
-    srv.ixruns = cd_ixrun_builder_new();
+    builder = cd_ixrun_builder_new();
     c = cd_call_new_internal(&srv);
     test_runs(dir);
     cd_call_free(c);
-    cd_ixrun_builder_free(srv.ixruns);
+    cd_ixrun_builder_free(builder);
     cd_db_close(&srv.db);
     char cmd[64];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
