@@ -40,6 +40,7 @@
  * writes to the pace the analysis keeps. */
 #define IX_LAG_MAX (2 * CD_IX_PASS_MAX)
 #define IX_RETRY_NS 1000000000LL     /* a failed pass is tried again after this, new changes or not */
+#define IX_FULL_RETRY_NS 10000000LL  /* ... and before writes it would refuse (storage_full), after this */
 #define IX_PASS_MIN 16           /* the smallest pass MDB_TXN_FULL can halve it to */
 #define MERGE_STEPS_MAX_NS 50000000LL /* merge steps after a pass, while no write waits */
 #define MERGE_WORK 8                 /* postings merged per posting a pass wrote, at least */
@@ -160,6 +161,8 @@ static int run_span(cd_writer *w, cd_call *from, cd_call *end, int64_t now, cd_c
     return rc;
 }
 
+static int run_index_pass(cd_writer *w);
+
 /* Stores a batch with as few commits as it allows. Calls share one txn, without nested txns
  * (they would copy every page a call touches twice; MDB_WRITEMAP also forbids them): a call
  * that fails may have written part of its work, so the txn is aborted, the calls before it are
@@ -173,6 +176,13 @@ static void run_batch(cd_writer *w, cd_call *batch)
     int tries = 0;
     cd_server *srv = w->srv;
     uint64_t lag = srv->ix.pend_committed - srv->ix.pend_indexed;
+    if (atomic_load(&srv->ix.failing_full) && lag >= CD_IX_LAG_FULL &&
+        (int64_t)uv_hrtime() - w->ix_failed_at >= IX_FULL_RETRY_NS) {
+        /* Space may have been freed since the pass failed: try it before refusing, so writes
+         * resume as soon as it goes through. */
+        run_index_pass(w);
+        lag = srv->ix.pend_committed - srv->ix.pend_indexed;
+    }
     if (atomic_load(&srv->ix.failing_full) && lag >= CD_IX_LAG_FULL) {
         /* The index cannot be written for want of space and is far enough behind: taking more
          * writes would pile up a backlog no reader sees. Refused until a pass goes through. */
@@ -275,46 +285,66 @@ static int run_index_pass(cd_writer *w)
     return rc;
 }
 
-/* Applies the plan the pipeline built, in a txn of its own. A plan that was not built, or
- * that cannot be applied (its txn too full, the map too small, ...), is dropped and the writer
- * runs the pass itself, which grows the map, halves the pass and reports failures; a stale one
- * (another pass ran since it was built) is dropped for the next. -1 when no pass went through. */
+/* Applies the plan the pipeline built, in a txn of its own. A plan whose build failed is
+ * dropped and the writer runs the pass itself (which reports why). One that cannot be applied
+ * is dropped and the next is built: after the map grew (MDB_MAP_FULL), or with half as many
+ * changes (MDB_TXN_FULL); any other failure is the pass's, reported as the writer's own
+ * passes are. A stale one (another pass ran since it was built) is dropped for the next.
+ * -1 when no pass went through. */
 static int run_pipe_plan(cd_writer *w)
 {
     cd_server *srv = w->srv;
     cd_call *c = w->ixcall;
-    int built, rc = -1, stale = 0;
+    int built, rc;
     cd_ixplan *plan = cd_ixpipe_take(w->pipe, &built);
     if (!plan) return -1;
+    if (!built) {
+        cd_ixpipe_release(w->pipe);
+        atomic_fetch_add(&srv->ix.plans_dropped, 1);
+        return run_index_pass(w) ? -1 : 0;
+    }
     uint64_t attempt = atomic_fetch_add(&srv->ix.attempts, 1) + 1;
+    uint64_t last = cd_ixplan_last(plan), written = 0;
     MDB_txn *txn;
     cd_call_reset(c);
     msgpack_zone_clear(&c->zone);
-    if (built && mdb_txn_begin(srv->db.env, NULL, 0, &txn) == 0) {
-        uint64_t last = cd_ixplan_last(plan), written = 0;
+    if (!(rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) {
         int applied = cd_ixplan_apply(c, txn, plan, &written);
         if (applied) {
             mdb_txn_abort(txn);
-            stale = applied == CD_IXPLAN_STALE;
-        } else if (mdb_txn_commit(txn) == 0) {
-            srv->ix.pend_indexed = last;
-            srv->ix.pend_postings += written;
-            ix_publish(srv);
-            atomic_fetch_add(&srv->ix.passes, 1);
-            atomic_fetch_add(&srv->ix.plans, 1);
-            rc = 0;
+            rc = applied == CD_IXPLAN_STALE ? -1 : c->mdb_rc ? c->mdb_rc : MDB_BAD_TXN;
+        } else {
+            rc = mdb_txn_commit(txn);
         }
-        if (rc) ix_forget(srv);
     }
     cd_ixpipe_release(w->pipe);
-    if (rc) atomic_fetch_add(&srv->ix.plans_dropped, 1);
-    if (stale) {
-        cd_ixpipe_kick(w->pipe, 0);
+    if (!rc) {
+        srv->ix.pend_indexed = last;
+        srv->ix.pend_postings += written;
+        ix_publish(srv);
+        atomic_fetch_add(&srv->ix.passes, 1);
+        atomic_fetch_add(&srv->ix.plans, 1);
+        pass_done(w, 0, attempt);
+        return 0;
+    }
+    ix_forget(srv);
+    atomic_fetch_add(&srv->ix.plans_dropped, 1);
+    int again = rc == -1;                              /* stale */
+    if (rc == MDB_TXN_FULL && w->ix_pass_max > IX_PASS_MIN) {
+        w->ix_pass_max /= 2;
+        w->ix_pass_ok = 0;
+        cd_ixpipe_set_max(w->pipe, w->ix_pass_max);
+        cd_info("index pass too big for one transaction: %zu changes a pass from now", w->ix_pass_max);
+        again = 1;
+    } else if (rc == MDB_MAP_FULL && request_growth(w) == 0) {
+        again = 1;
+    }
+    if (again) {
+        cd_ixpipe_kick(w->pipe, atomic_load(&srv->ix.wanted));
         return -1;
     }
-    if (rc) return run_index_pass(w);
-    pass_done(w, 0, attempt);
-    return 0;
+    pass_done(w, rc, attempt);
+    return -1;
 }
 
 /* One step of each family's merges (search postings, claim index) in txn, st their sum. */
