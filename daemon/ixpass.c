@@ -8,7 +8,7 @@ int cd_ixpass_run(cd_call *c, MDB_txn *txn, size_t max, int *more)
     cd_server *srv = c->srv;
     uint64_t written = 0;
     *more = 0;
-    if (cd_ixplan_build(c, txn, srv->ixplan, max)) return -1;
+    if (cd_ixplan_build(c, txn, srv->ixplan, max, NULL, NULL)) return -1;
     uint64_t last = cd_ixplan_last(srv->ixplan);
     *more = cd_ixplan_more(srv->ixplan);
     /* Built in this very txn: it cannot be stale. */

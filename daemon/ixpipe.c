@@ -43,7 +43,17 @@ static int plan_due(cd_ixpipe *p, int64_t now, int64_t *due)
     return now >= *due;
 }
 
-/* Builds the next plan from a fresh read txn. */
+/* Trades the build's read txn for a fresh snapshot, letting a map growth in between. */
+static int renew_txn(void *arg, MDB_txn **txn)
+{
+    cd_ixpipe *p = arg;
+    mdb_txn_reset(*txn);
+    pthread_mutex_unlock(&p->txn_mu);
+    pthread_mutex_lock(&p->txn_mu);
+    return mdb_txn_renew(*txn);   /* the same handle: a reset one may still be aborted */
+}
+
+/* Builds the next plan from read txns renewed every few claims. */
 static void build_plan(cd_ixpipe *p)
 {
     cd_call *c = p->call;
@@ -54,7 +64,7 @@ static void build_plan(cd_ixpipe *p)
     pthread_mutex_lock(&p->txn_mu);
     int rc = mdb_txn_begin(p->srv->db.env, NULL, MDB_RDONLY, &txn);
     if (rc == 0) {
-        ok = cd_ixplan_build(c, txn, p->plan, atomic_load(&p->max)) == 0;
+        ok = cd_ixplan_build(c, txn, p->plan, atomic_load(&p->max), renew_txn, p) == 0;
         mdb_txn_abort(txn);
     }
     pthread_mutex_unlock(&p->txn_mu);

@@ -185,7 +185,7 @@ static int plan_claim_of(cd_call *c, MDB_txn *txn, cd_ixplan *p, uint64_t id)
            cd_search_index_plan(c, txn, p, have_old ? &old : NULL, &cur) ? -1 : 0;
 }
 
-int cd_ixplan_build(cd_call *c, MDB_txn *txn, cd_ixplan *p, size_t max)
+int cd_ixplan_build(cd_call *c, MDB_txn *txn, cd_ixplan *p, size_t max, cd_ixplan_renew_fn renew, void *arg)
 {
     cd_ixplan_clear(p);
     uint64_t *ids = NULL;
@@ -194,6 +194,11 @@ int cd_ixplan_build(cd_call *c, MDB_txn *txn, cd_ixplan *p, size_t max)
     if (changed_claims(c, txn, p->from, max, &ids, &n, &p->last, &p->more)) return -1;
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
+        if (renew && i && i % CD_IXPLAN_RENEW_EVERY == 0 && (rc = renew(arg, &txn))) {
+            cd_fail_mdb(c, rc, "renewing a read transaction");
+            rc = -1;
+            break;
+        }
         /* A pass loads thousands of claims: give back each one's memory (an internal call's
          * own params and result are not in use while a pass runs in it). */
         if (!c->method) {

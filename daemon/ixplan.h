@@ -38,10 +38,20 @@ void cd_ixplan_free(cd_ixplan *p);
 /* Empties p for the next pass, keeping its memory. */
 void cd_ixplan_clear(cd_ixplan *p);
 
+/* Between claims a build may trade its read txn for a fresh one: renew(arg, &txn) ends *txn and
+ * begins another (0, or an LMDB code). That is safe: what a plan reads besides the claims
+ * (ix_revs, search_docs, meta "indexed") only passes write, and a pass that ran meanwhile makes
+ * the plan stale; a claim read newer than the changes the plan covers is indexed at the revision
+ * read, which ix_revs records, so its later change finds nothing to do. A short-lived snapshot
+ * lets the writer reuse the pages its commits free instead of growing the file. */
+typedef int (*cd_ixplan_renew_fn)(void *arg, MDB_txn **txn);
+#define CD_IXPLAN_RENEW_EVERY 32   /* claims between renewals */
+
 /* Builds in p (cleared first) the pass over up to max changes past meta "indexed" in txn (read
- * only is enough). c gives memory and the error; its zone is cleared between claims when it is
- * an internal call (no method). 0, or -1 with the error set on c. */
-int cd_ixplan_build(cd_call *c, MDB_txn *txn, cd_ixplan *p, size_t max);
+ * only is enough; renew NULL: that txn throughout). c gives memory and the error; its zone is
+ * cleared between claims when it is an internal call (no method). 0, or -1 with the error set
+ * on c. */
+int cd_ixplan_build(cd_call *c, MDB_txn *txn, cd_ixplan *p, size_t max, cd_ixplan_renew_fn renew, void *arg);
 
 /* The changes p covers: (from, last]; more says whether changes past last were left for the next
  * pass; claims is how many claims it re-indexes. */

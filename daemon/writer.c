@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <uv.h>
 #include "conn.h"
@@ -40,11 +41,12 @@
  * writes to the pace the analysis keeps. */
 #define IX_LAG_MAX (2 * CD_IX_PASS_MAX)
 #define IX_RETRY_NS 1000000000LL     /* a failed pass is tried again after this, new changes or not */
-#define IX_FULL_RETRY_NS 10000000LL  /* ... and before writes it would refuse (storage_full), after this */
 #define IX_PASS_MIN 16           /* the smallest pass MDB_TXN_FULL can halve it to */
 #define MERGE_STEPS_MAX_NS 50000000LL /* merge steps after a pass, while no write waits */
 #define MERGE_WORK 8                 /* postings merged per posting a pass wrote, at least */
 #define IX_PASS_REGROW 64        /* passes after a halving before the size doubles again */
+#define PIPE_MIN_FREE ((uint64_t)256 << 20) /* free disk below which passes leave the pipeline */
+#define DISK_CHECK_NS 100000000LL    /* how often the writer looks at the free disk */
 
 struct cd_writer {
     cd_server *srv;
@@ -69,6 +71,8 @@ struct cd_writer {
     int ix_pass_ok;              /* writer thread: passes that went through since it was halved */
     int merge_more;              /* writer thread: run merge work is left (run when idle) */
     cd_ixpipe *pipe;             /* builds the passes beside the writer (NULL: the writer does) */
+    _Atomic int disk_roomy;      /* the data's file system has PIPE_MIN_FREE free (check_disk_room) */
+    int64_t disk_checked_at;     /* writer thread: uv_hrtime of that look */
 };
 
 /* How many claims a call writes, as far as the batch bound is concerned. */
@@ -161,8 +165,6 @@ static int run_span(cd_writer *w, cd_call *from, cd_call *end, int64_t now, cd_c
     return rc;
 }
 
-static int run_index_pass(cd_writer *w);
-
 /* Stores a batch with as few commits as it allows. Calls share one txn, without nested txns
  * (they would copy every page a call touches twice; MDB_WRITEMAP also forbids them): a call
  * that fails may have written part of its work, so the txn is aborted, the calls before it are
@@ -176,13 +178,6 @@ static void run_batch(cd_writer *w, cd_call *batch)
     int tries = 0;
     cd_server *srv = w->srv;
     uint64_t lag = srv->ix.pend_committed - srv->ix.pend_indexed;
-    if (atomic_load(&srv->ix.failing_full) && lag >= CD_IX_LAG_FULL &&
-        (int64_t)uv_hrtime() - w->ix_failed_at >= IX_FULL_RETRY_NS) {
-        /* Space may have been freed since the pass failed: try it before refusing, so writes
-         * resume as soon as it goes through. */
-        run_index_pass(w);
-        lag = srv->ix.pend_committed - srv->ix.pend_indexed;
-    }
     if (atomic_load(&srv->ix.failing_full) && lag >= CD_IX_LAG_FULL) {
         /* The index cannot be written for want of space and is far enough behind: taking more
          * writes would pile up a backlog no reader sees. Refused until a pass goes through. */
@@ -217,6 +212,27 @@ static void run_batch(cd_writer *w, cd_call *batch)
     w->ix_stalled = 0;                   /* new changes: a failed pass may go through now */
 }
 
+/* Whether passes come from the pipeline: not while they fail for want of space, nor while the
+ * data's file system is short of room. The pipeline's read snapshots, open most of the time
+ * under writes, keep the pages the writer's commits free from being reused until they end,
+ * so the file grows by that slack; on a nearly full disk that slack is the last of it, and
+ * the writer runs the passes itself (no snapshot held) until room is back. */
+static int pipe_in_use(const cd_writer *w)
+{
+    return w->pipe && atomic_load(&w->disk_roomy) && !atomic_load(&w->srv->ix.failing_full);
+}
+
+/* Writer thread: looks at the data's free space again when the last look is old. */
+static void check_disk_room(cd_writer *w)
+{
+    int64_t now = (int64_t)uv_hrtime();
+    if (now - w->disk_checked_at < DISK_CHECK_NS) return;
+    w->disk_checked_at = now;
+    struct statvfs st;
+    if (statvfs(w->srv->cfg.data_dir, &st) < 0) return;
+    atomic_store(&w->disk_roomy, (uint64_t)st.f_bavail * st.f_frsize >= PIPE_MIN_FREE);
+}
+
 /* After a pass, applied or failed: the pass size won back, the failure state, the loop told
  * (to wake the readers waiting). */
 static void pass_done(cd_writer *w, int rc, uint64_t attempt)
@@ -241,7 +257,7 @@ static void pass_done(cd_writer *w, int rc, uint64_t attempt)
     if (rc) w->ix_failed_at = (int64_t)uv_hrtime();
     uv_async_send(&w->async);
     /* More to index: the pipeline may build the next plan from the state this pass left. */
-    if (w->pipe && srv->ix.pend_indexed < srv->ix.pend_committed) cd_ixpipe_kick(w->pipe, 0);
+    if (pipe_in_use(w) && srv->ix.pend_indexed < srv->ix.pend_committed) cd_ixpipe_kick(w->pipe, 0);
 }
 
 /* One index pass in a txn of its own (growing the map when it must). Returns 0 or the code it
@@ -427,8 +443,8 @@ static int index_first(const cd_writer *w)
 static int wait_for_work(cd_writer *w)
 {
     for (;;) {
-        if (w->pipe && cd_ixpipe_ready(w->pipe)) return 3;
-        if (w->pipe && !w->ix_stalled) {
+        if (pipe_in_use(w) && cd_ixpipe_ready(w->pipe)) return 3;
+        if (pipe_in_use(w) && !w->ix_stalled) {
             if (w->queue_head) {
                 if (w->srv->ix.pend_committed - w->srv->ix.pend_indexed < IX_LAG_MAX) return 1;
                 cd_ixpipe_kick(w->pipe, 1);
@@ -498,7 +514,8 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
 
         run_batch(w, batch);
-        if (w->pipe) cd_ixpipe_kick(w->pipe, 0);
+        check_disk_room(w);
+        if (pipe_in_use(w)) cd_ixpipe_kick(w->pipe, 0);
         atomic_fetch_add(&w->batched, n);
         if (n > atomic_load(&w->max_batch)) atomic_store(&w->max_batch, n);
 
@@ -578,6 +595,9 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     w->srv = srv;
     w->done = done;
     w->ix_pass_max = CD_IX_PASS_MAX;
+    atomic_store(&w->disk_roomy, 1);
+    w->disk_checked_at = INT64_MIN / 2;
+    check_disk_room(w);
     if (!(srv->ixplan = cd_ixplan_new()) || !(w->ixcall = cd_call_new_internal(srv))) {
         free_buffers(srv);
         free(w);
@@ -655,7 +675,7 @@ void cd_writer_stop(cd_writer *w)
 void cd_writer_want_index(cd_writer *w)
 {
     atomic_store(&w->srv->ix.wanted, 1);
-    if (w->pipe) cd_ixpipe_kick(w->pipe, 1);
+    if (pipe_in_use(w)) cd_ixpipe_kick(w->pipe, 1);
     pthread_mutex_lock(&w->mu);
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
