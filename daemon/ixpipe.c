@@ -2,9 +2,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 #include <uv.h>
 #include "call.h"
+#include "cond_until.h"
 #include "ixpass.h"
 #include "ixpipe.h"
 #include "log.h"
@@ -88,11 +88,7 @@ static void *pipe_main(void *arg)
             continue;
         }
         if (!plan_due(p, (int64_t)uv_hrtime(), &due)) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);   /* the condition variable's clock */
-            int64_t at = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (due - (int64_t)uv_hrtime());
-            ts = (struct timespec){ at / 1000000000LL, at % 1000000000LL };
-            pthread_cond_timedwait(&p->wake, &p->mu, &ts);
+            cd_cond_wait_until(&p->wake, &p->mu, due);
             continue;
         }
         p->kicked = p->urgent = 0;
@@ -108,6 +104,20 @@ static void *pipe_main(void *arg)
     return NULL;
 }
 
+/* Frees p (NULL: nothing), its locks too when they were made. */
+static void pipe_free(cd_ixpipe *p, int locks)
+{
+    if (!p) return;
+    if (locks) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_mutex_destroy(&p->txn_mu);
+        pthread_cond_destroy(&p->wake);
+    }
+    cd_call_free(p->call);
+    cd_ixplan_free(p->plan);
+    free(p);
+}
+
 cd_ixpipe *cd_ixpipe_start(cd_server *srv, size_t max, cd_ixpipe_ready_fn ready, void *arg)
 {
     cd_ixpipe *p = calloc(1, sizeof *p);
@@ -121,16 +131,11 @@ cd_ixpipe *cd_ixpipe_start(cd_server *srv, size_t max, cd_ixpipe_ready_fn ready,
     pthread_mutex_init(&p->txn_mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     if (pthread_create(&p->thread, NULL, pipe_main, p) == 0) return p;
-    pthread_mutex_destroy(&p->mu);
-    pthread_mutex_destroy(&p->txn_mu);
-    pthread_cond_destroy(&p->wake);
+    pipe_free(p, 1);
+    p = NULL;
 fail:
     cd_error("cannot start the index pipeline thread");
-    if (p) {
-        cd_call_free(p->call);
-        cd_ixplan_free(p->plan);
-        free(p);
-    }
+    pipe_free(p, 0);
     return NULL;
 }
 
@@ -142,12 +147,7 @@ void cd_ixpipe_stop(cd_ixpipe *p)
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
-    pthread_mutex_destroy(&p->mu);
-    pthread_mutex_destroy(&p->txn_mu);
-    pthread_cond_destroy(&p->wake);
-    cd_call_free(p->call);
-    cd_ixplan_free(p->plan);
-    free(p);
+    pipe_free(p, 1);
 }
 
 void cd_ixpipe_kick(cd_ixpipe *p, int urgent)

@@ -6,6 +6,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <uv.h>
+#include "cond_until.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "isotime.h"
@@ -467,11 +468,7 @@ static int wait_for_work(cd_writer *w)
             due = w->ix_failed_at + IX_RETRY_NS;     /* a failed pass is tried again by itself */
         else if (!behind) { pthread_cond_wait(&w->wake, &w->mu); continue; }
         if (atomic_load(&w->srv->ix.wanted) || (int64_t)uv_hrtime() >= due) return 0;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);   /* the condition variable's clock */
-        int64_t at = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (due - (int64_t)uv_hrtime());
-        ts = (struct timespec){ at / 1000000000LL, at % 1000000000LL };
-        pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+        cd_cond_wait_until(&w->wake, &w->mu, due);
     }
 }
 
