@@ -161,6 +161,29 @@ char *cd_call_printf(cd_call *c, const char *fmt, ...)
     return cd_call_strndup(c, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+char *cd_call_item_path(cd_call *c, const char *prefix, const char *key, uint32_t i)
+{
+    size_t np = prefix ? strlen(prefix) : 0, nk = strlen(key);
+    char digits[10];
+    size_t nd = 0;
+    do digits[nd++] = (char)('0' + i % 10); while ((i /= 10));
+    char *d = msgpack_zone_malloc_no_align(&c->zone, np + 1 + nk + nd + 3);
+    if (!d) return NULL;
+    char *p = d;
+    if (prefix) {
+        memcpy(p, prefix, np);
+        p += np;
+        *p++ = '.';
+    }
+    memcpy(p, key, nk);
+    p += nk;
+    *p++ = '[';
+    while (nd) *p++ = digits[--nd];
+    *p++ = ']';
+    *p = 0;
+    return d;
+}
+
 void cd_call_reset(cd_call *c)
 {
     msgpack_sbuffer_clear(&c->result);

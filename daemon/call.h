@@ -118,6 +118,10 @@ char *cd_call_strndup(cd_call *c, const char *s, size_t n);
 /* printf into a zone string (for field paths like "via[2].how"). */
 char *cd_call_printf(cd_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The zone string "prefix.key[i]" ("key[i]" when prefix is NULL): an item's field path, made
+ * for every item of a claim.import whether it fails or not, so without printf. */
+char *cd_call_item_path(cd_call *c, const char *prefix, const char *key, uint32_t i);
+
 /* Discards the result and error so the method can be run again (batch retry after map growth). */
 void cd_call_reset(cd_call *c);
 

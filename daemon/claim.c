@@ -56,7 +56,7 @@ static int get_lang(cd_call *c, const msgpack_object *map, const char *prefix, c
 
 static const char *item_field(cd_call *c, const char *prefix, const char *key, uint32_t i)
 {
-    return cd_call_printf(c, "%s%s%s[%u]", prefix ? prefix : "", prefix ? "." : "", key, i);
+    return cd_call_item_path(c, prefix, key, i);
 }
 
 int cd_appearance_parse(cd_call *c, MDB_txn *txn, const msgpack_object *m, const char *field,

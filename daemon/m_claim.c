@@ -100,7 +100,7 @@ void cd_m_claim_import(cd_call *c, MDB_txn *txn)
     msgpack_pack_array(&c->pk, claims->via.array.size);
     for (uint32_t i = 0; i < claims->via.array.size; i++) {
         put_result r;
-        const char *prefix = cd_call_printf(c, "claims[%u]", i);
+        const char *prefix = cd_call_item_path(c, NULL, "claims", i);
         if (put_one(c, txn, &claims->via.array.ptr[i], prefix, on_dup, &r) == 0) {
             pack_put_result(&c->pk, &r);
             continue;
