@@ -17,7 +17,7 @@ PKGS     := lmdb libuv msgpack libutf8proc icu-uc icu-i18n hunspell
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) -Iinclude -Icommon -Idaemon -Iclient \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) $(CFLAGS) -Iinclude -Icommon -Idaemon -Idaemon/text -Idaemon/search -Iclient \
             -DCLAIMD_VERSION_STRING='"$(VERSION)"'
 LDLIBS_DAEMON = $$(pkg-config --libs $(PKGS)) -lstemmer -lnats -lpthread -lm
 LDLIBS_CLIENT = $$(pkg-config --libs msgpack) 
@@ -29,7 +29,7 @@ LDFLAGS    += -fsanitize=$(SANITIZE)
 endif
 
 COMMON_SRC  := $(wildcard common/*.c)
-DAEMON_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+DAEMON_SRC  := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/text/*.c daemon/search/*.c))
 CLIENT_SRC  := $(wildcard client/*.c)
 CTL_SRC     := $(wildcard client/claimctl/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -191,31 +191,31 @@ RECORD_FUZZ_OBJ = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(DAEMON_SRC) $(COMMON_SR
 
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -Iinclude -Idaemon -Iclient \
+	clang $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -Iinclude -Idaemon -Idaemon/text -Idaemon/search -Iclient \
 	    -DCLAIMD_VERSION_STRING='"$(VERSION)"' $$(pkg-config --cflags $(PKGS)) -MMD -MP -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_record: tests/fuzz/fuzz_record.c $(RECORD_FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Iclient $$(pkg-config --cflags $(PKGS)) -o $@ \
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Idaemon/text -Idaemon/search -Iclient $$(pkg-config --cflags $(PKGS)) -o $@ \
 	    $^ $(LDLIBS_DAEMON)
 
 # Fuzzing the daemon's request decoding (daemon/call.c, daemon/wire_values.c): `make fuzz-request`.
 REQUEST_FUZZ_SRC = tests/fuzz/fuzz_request.c daemon/call.c daemon/wire_values.c daemon/params.c \
-                   daemon/log.c daemon/text_fold.c common/prescan.c common/codes.c
+                   daemon/log.c daemon/text/text_fold.c common/prescan.c common/codes.c
 
 $(BUILD)/fuzz/fuzz_request: $(REQUEST_FUZZ_SRC) daemon/call.h daemon/wire_values.h common/prescan.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Idaemon/text -Idaemon/search $$(pkg-config --cflags $(PKGS)) -o $@ \
 	    $(REQUEST_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
 
 # Fuzzing what unpacking a request costs (pre-scan count, element rule, cd_call_new's allocation
 # within cd_call_cost): `make fuzz-unpack [FUZZ_SECONDS=30]`. Seeds in tests/fuzz/corpus/unpack.
 UNPACK_FUZZ_SRC = tests/fuzz/fuzz_unpack.c daemon/call.c daemon/wire_values.c daemon/params.c \
-                  daemon/text_fold.c daemon/log.c common/prescan.c common/codes.c
+                  daemon/text/text_fold.c daemon/log.c common/prescan.c common/codes.c
 
 $(BUILD)/fuzz/fuzz_unpack: $(UNPACK_FUZZ_SRC) daemon/call.h daemon/server.h common/prescan.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ \
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Idaemon/text -Idaemon/search $$(pkg-config --cflags $(PKGS)) -o $@ \
 	    $(UNPACK_FUZZ_SRC) $$(pkg-config --libs lmdb msgpack libutf8proc)
 
 # The claim.query and claim.search cursor decoders, alone (neither needs LMDB nor the text code).
@@ -223,13 +223,13 @@ QUERY_CURSOR_FUZZ_SRC = tests/fuzz/fuzz_query_cursor.c daemon/query_cursor.c
 
 $(BUILD)/fuzz/fuzz_query_cursor: $(QUERY_CURSOR_FUZZ_SRC) daemon/query_cursor.h daemon/index.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ $(QUERY_CURSOR_FUZZ_SRC)
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Idaemon/text -Idaemon/search $$(pkg-config --cflags $(PKGS)) -o $@ $(QUERY_CURSOR_FUZZ_SRC)
 
-SEARCH_CURSOR_FUZZ_SRC = tests/fuzz/fuzz_search_cursor.c daemon/search_cursor.c daemon/search_varint.c
+SEARCH_CURSOR_FUZZ_SRC = tests/fuzz/fuzz_search_cursor.c daemon/search/search_cursor.c daemon/search/search_varint.c
 
-$(BUILD)/fuzz/fuzz_search_cursor: $(SEARCH_CURSOR_FUZZ_SRC) daemon/search.h
+$(BUILD)/fuzz/fuzz_search_cursor: $(SEARCH_CURSOR_FUZZ_SRC) daemon/search/search.h
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon $$(pkg-config --cflags $(PKGS)) -o $@ $(SEARCH_CURSOR_FUZZ_SRC) -lm
+	clang $(FUZZ_CFLAGS) -Iinclude -Idaemon -Idaemon/text -Idaemon/search $$(pkg-config --cflags $(PKGS)) -o $@ $(SEARCH_CURSOR_FUZZ_SRC) -lm
 
 # Benchmarks against the peers and the limits (bench/README.md): `make bench` runs the 100k suite,
 # `make bench BENCH_ARGS=--claims=1000000` the 1M one, `BENCH_ARGS=--smoke` a tiny one. It installs

@@ -1,4 +1,4 @@
-/* Fuzz harness for the claim.search cursor decoder, daemon/search_cursor.c (make
+/* Fuzz harness for the claim.search cursor decoder, daemon/search/search_cursor.c (make
  * fuzz-search_cursor; tests/fuzz/standalone.c gives it a main without libFuzzer). It links only
  * search_cursor.c and search_varint.c. Seeds in tests/fuzz/corpus/search_cursor are cursors a
  * daemon returned, over one and several language spaces.

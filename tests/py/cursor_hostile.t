@@ -4,7 +4,7 @@ daemon for claim.query and claim.search (issue 13). Each must get `invalid` with
 and a message, nothing else (no internal error, no result, no closed connection), while a second
 connection keeps being served and real cursors keep paging correctly afterwards.
 
-The tampering uses today's cursor layouts (daemon/query_cursor.h, daemon/search_cursor.c) to
+The tampering uses today's cursor layouts (daemon/query_cursor.h, daemon/search/search_cursor.c) to
 break exactly one field at a time; the decoders' fuzzers (tests/fuzz/fuzz_*_cursor.c) cover the
 rest at random. An edit that yields another well-formed cursor of the same query (say a different
 last id) is a valid cursor, not an error: a cursor carries no secret, and continuing from another

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""search_runs.t: the search postings as sorted runs merged in steps (daemon/search_runs.h).
+"""search_runs.t: the search postings as sorted runs merged in steps (daemon/search/search_runs.h).
 - kill -9 while merge steps run, three times: after the restarts catch up, the postings equal,
   entry for entry, those a daemon rebuilds from scratch (build/tests/ixcheck), every term's df in
   every run is exact, and no posting is in two runs;

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/search_codec.c and search_cursor.c: language spaces, varints, norms,
+/* Unit tests for daemon/search/search_codec.c and search_cursor.c: language spaces, varints, norms,
  * postings, keys, documents and forward records, BM25 arithmetic, cursors. */
 #include "tap.h"
 #include "search.h"

@@ -1,5 +1,5 @@
-/* Unit tests for claim.match's pure parts: numbers written one way (daemon/match_numbers.c) and
- * the weighed term sets and their similarity (daemon/match_terms.c). */
+/* Unit tests for claim.match's pure parts: numbers written one way (daemon/search/match_numbers.c) and
+ * the weighed term sets and their similarity (daemon/search/match_terms.c). */
 #include "tap.h"
 #include "match.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/search_query.c and search_snippet.c: splitting q, making plans per
+/* Unit tests for daemon/search/search_query.c and search_snippet.c: splitting q, making plans per
  * language, clause matching, phrase checks on forward records, snippets. */
 #include "tap.h"
 #include "search.h"
