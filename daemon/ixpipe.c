@@ -27,7 +27,6 @@ struct cd_ixpipe {
     int built_ok;                /* of the ready plan */
     int64_t behind_since, last_kick; /* uv_hrtime of the first and last kick since the last plan */
     _Atomic size_t max;
-    _Atomic uint64_t built, failed;
     cd_call *call;               /* the thread's memory and error */
     cd_ixplan *plan;
 };
@@ -69,7 +68,6 @@ static void build_plan(cd_ixpipe *p)
     }
     pthread_mutex_unlock(&p->txn_mu);
     if (!ok) cd_debug("index plan not built: %s", c->err ? c->err_msg : mdb_strerror(rc));
-    atomic_fetch_add(ok ? &p->built : &p->failed, 1);
     pthread_mutex_lock(&p->mu);
     p->built_ok = ok;
     p->state = PIPE_READY;
@@ -205,14 +203,4 @@ void cd_ixpipe_hold(cd_ixpipe *p)
 void cd_ixpipe_unhold(cd_ixpipe *p)
 {
     pthread_mutex_unlock(&p->txn_mu);
-}
-
-uint64_t cd_ixpipe_built(const cd_ixpipe *p)
-{
-    return atomic_load(&p->built);
-}
-
-uint64_t cd_ixpipe_failed(const cd_ixpipe *p)
-{
-    return atomic_load(&p->failed);
 }

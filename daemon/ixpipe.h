@@ -59,8 +59,4 @@ void cd_ixpipe_set_max(cd_ixpipe *p, size_t max);
 void cd_ixpipe_hold(cd_ixpipe *p);
 void cd_ixpipe_unhold(cd_ixpipe *p);
 
-/* Plans built, and plans whose build failed, since start. */
-uint64_t cd_ixpipe_built(const cd_ixpipe *p);
-uint64_t cd_ixpipe_failed(const cd_ixpipe *p);
-
 #endif

@@ -66,10 +66,8 @@ void cd_ixplan_clear(cd_ixplan *p)
     cd_ixrun_builder_clear(p->ixruns);
 }
 
-uint64_t cd_ixplan_from(const cd_ixplan *p) { return p->from; }
 uint64_t cd_ixplan_last(const cd_ixplan *p) { return p->last; }
 int cd_ixplan_more(const cd_ixplan *p) { return p->more; }
-size_t cd_ixplan_claims(const cd_ixplan *p) { return p->nclaims; }
 cd_ixrun_builder *cd_ixplan_ixruns(cd_ixplan *p) { return p->ixruns; }
 cd_run_builder *cd_ixplan_postings(cd_ixplan *p) { return p->postings; }
 

@@ -53,12 +53,9 @@ typedef int (*cd_ixplan_renew_fn)(void *arg, MDB_txn **txn);
  * on c. */
 int cd_ixplan_build(cd_call *c, MDB_txn *txn, cd_ixplan *p, size_t max, cd_ixplan_renew_fn renew, void *arg);
 
-/* The changes p covers: (from, last]; more says whether changes past last were left for the next
- * pass; claims is how many claims it re-indexes. */
-uint64_t cd_ixplan_from(const cd_ixplan *p);
+/* The last change seq p covers, and whether changes past it were left for the next pass. */
 uint64_t cd_ixplan_last(const cd_ixplan *p);
 int cd_ixplan_more(const cd_ixplan *p);
-size_t cd_ixplan_claims(const cd_ixplan *p);
 
 #define CD_IXPLAN_STALE 1   /* cd_ixplan_apply: meta "indexed" moved since the plan was built */
 

@@ -261,6 +261,18 @@ static void pass_done(cd_writer *w, int rc, uint64_t attempt)
     if (pipe_in_use(w) && srv->ix.pend_indexed < srv->ix.pend_committed) cd_ixpipe_kick(w->pipe, 0);
 }
 
+/* A pass was too big for one txn (big tables, little overlap between claims): halves the
+ * changes a pass takes, the pipeline's too; won back after IX_PASS_REGROW passes (pass_done).
+ * Returns the new size. */
+static size_t halve_pass(cd_writer *w)
+{
+    w->ix_pass_max /= 2;
+    w->ix_pass_ok = 0;
+    if (w->pipe) cd_ixpipe_set_max(w->pipe, w->ix_pass_max);
+    cd_info("index pass too big for one transaction: %zu changes a pass from now", w->ix_pass_max);
+    return w->ix_pass_max;
+}
+
 /* One index pass in a txn of its own (growing the map when it must). Returns 0 or the code it
  * failed with, after logging why; the loop is told either way, to wake the readers waiting. */
 static int run_index_pass(cd_writer *w)
@@ -290,10 +302,7 @@ static int run_index_pass(cd_writer *w)
         /* Too many pages for one txn (big tables, little overlap between claims): halve the
          * pass, and win the size back after IX_PASS_REGROW passes that went through. */
         if (rc == MDB_TXN_FULL && max > IX_PASS_MIN) {
-            w->ix_pass_max = max /= 2;
-            w->ix_pass_ok = 0;
-            if (w->pipe) cd_ixpipe_set_max(w->pipe, max);
-            cd_info("index pass too big for one transaction: %zu changes a pass from now", max);
+            max = halve_pass(w);
             continue;
         }
         if (rc != MDB_MAP_FULL || tries++ >= GROW_MAX_TRIES || request_growth(w)) break;
@@ -348,10 +357,7 @@ static int run_pipe_plan(cd_writer *w)
     atomic_fetch_add(&srv->ix.plans_dropped, 1);
     int again = rc == -1;                              /* stale */
     if (rc == MDB_TXN_FULL && w->ix_pass_max > IX_PASS_MIN) {
-        w->ix_pass_max /= 2;
-        w->ix_pass_ok = 0;
-        cd_ixpipe_set_max(w->pipe, w->ix_pass_max);
-        cd_info("index pass too big for one transaction: %zu changes a pass from now", w->ix_pass_max);
+        halve_pass(w);
         again = 1;
     } else if (rc == MDB_MAP_FULL && request_growth(w) == 0) {
         again = 1;
