@@ -13,7 +13,7 @@ VERSION  := $(shell sed -n 's/^\#define CLAIMD_VERSION_\(MAJOR\|MINOR\|PATCH\) /
 # libclaimd's soname: bumped only by an incompatible ABI change (docs/clients.md, "The C library").
 SONAME_MAJOR := 0
 
-PKGS     := lmdb libuv msgpack libutf8proc icu-uc icu-i18n hunspell
+PKGS     := lmdb libuv msgpack libutf8proc icu-uc icu-i18n hunspell libzstd
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wno-unused-parameter
 CFLAGS   ?= -O2 -g

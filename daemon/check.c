@@ -80,7 +80,8 @@ static void check_entry(checker *ck, cd_dbi_id t, const char *name, const MDB_va
             MDB_val ck8 = { 8, (void *)kp }, cv;
             if (mdb_get(ck->txn, ck->dbi[CD_DBI_CLAIMS], &ck8, &cv) != 0)
                 report(ck, name, k, "the current revision's claim does not exist");
-            else if (cd_claim_decode(c, &cv, &cl) == 0 && cl.rev != cd_get_u32be(kp + 8))
+            else if (cd_rec_payload(c, &cv, &cv) == 0 && cd_claim_decode(c, &cv, &cl) == 0 &&
+                     cl.rev != cd_get_u32be(kp + 8))
                 report(ck, name, k, "a revision without a record that is not the claim's current one");
             return;                               /* the claim itself is checked under claims */
         }
@@ -283,6 +284,10 @@ int cd_check_run(const char *dir)
         if (mdb_dbi_open(ck.txn, name, cd_db_table_flags((cd_dbi_id)t), &ck.dbi[t]) == 0) ck.have[t] = 1;
         else report(&ck, name, NULL, "table is missing");
     }
+    /* The dictionaries packed claim records name (zrec.h); a damaged one is reported, and the
+     * records packed with it then fail as damaged too. */
+    if (ck.have[CD_DBI_META] && cd_zrec_load(ck.txn, ck.dbi[CD_DBI_META]))
+        report(&ck, "meta", NULL, "a compression dictionary is damaged");
     /* Tables first whose records others point at (claims, verdicts, entities) are all walked
      * in the same snapshot, so the order only decides the order of the lines. */
     for (int t = 0; t < CD_DBI_COUNT; t++)
@@ -292,6 +297,7 @@ int cd_check_run(const char *dir)
     printf("%s: %zu entries checked, %zu damaged\n", dir, ck.records, ck.damaged);
     mdb_txn_abort(ck.txn);
     mdb_env_close(ck.env);
+    cd_zrec_unload();
     msgpack_zone_destroy(&ck.call.zone);
     return ck.damaged ? 1 : 0;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
+#include "checksum.h"
 #include "claim.h"
 #include "db.h"
 #include "params.h"
@@ -169,7 +170,13 @@ int cd_claim_store_revision(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_cl
     unsigned char key[8];
     cd_put_u64be(key, cl->id);
     int rc = old ? archive_revision(c, txn, old) : 0;
-    if (!rc) rc = cd_rec_put(c, txn, db->dbi[CD_DBI_CLAIMS], key, 8, rec, old ? 0 : MDB_APPEND, "storing a claim");
+    /* Packed once the claims have a dictionary (made here, at the first claim past
+     * CD_ZREC_TRAIN_AT: zrec.h); archive_revision later moves these bytes as they are into the
+     * revision, so old revisions stay packed too. */
+    unsigned zid = rc ? 0 : cd_zrec_dict_for(txn, db->dbi[CD_DBI_META], db->dbi[CD_DBI_CLAIMS], CD_CHECKSUM_BYTES,
+                                             CD_ZREC_CLAIMS, cl->id > CD_ZREC_TRAIN_AT);
+    if (!rc) rc = cd_rec_put_packed(c, txn, db->dbi[CD_DBI_CLAIMS], key, 8, rec, zid,
+                                    old ? 0 : MDB_APPEND, "storing a claim");
     if (!rc) rc = put_revision(c, txn, cl, NULL, op, by, old == NULL);
     if (rc) return -1;
     /* idx, search and match entries follow in the index pass (ixpass.h). */

@@ -10,6 +10,7 @@
 #include "bytes.h"
 #include "checksum.h"
 #include "db.h"
+#include "zrec.h"
 #include "db_inspect.h"
 #include "dirlock.h"
 #include "entity_keys.h"
@@ -312,6 +313,12 @@ static int check_format(cd_db *db, MDB_txn *txn)
         cd_info("data format 6 upgraded to 7 (%llu claim index entries moved to a run)", (unsigned long long)moved);
         format = 7;
     }
+    if (format == 7) {
+        /* Format 8 may store claim records packed with a dictionary (zrec.h); format 7's plain
+         * records stay as they are, valid as ever. Only the version moves. */
+        cd_info("data format 7 upgraded to 8 (claim records packed once a dictionary is trained)");
+        format = 8;
+    }
     if (format == CD_DB_FORMAT && stored != CD_DB_FORMAT) {
         unsigned char buf[4];
         cd_put_u32be(buf, CD_DB_FORMAT);
@@ -410,6 +417,7 @@ int cd_db_open(cd_db *db, const char *dir, size_t map_size)
         if ((rc = mdb_dbi_open(txn, name, MDB_CREATE, &db->ixrun_slots[i]))) goto fail_txn;
     }
     if ((rc = check_format(db, txn))) goto fail_txn;
+    if ((rc = cd_zrec_load(txn, db->dbi[CD_DBI_META]))) goto fail_txn;
     if ((rc = empty_legacy_bands(db, txn))) goto fail_txn;
     if ((rc = mdb_txn_commit(txn))) goto fail_env;
     return 0;
@@ -429,7 +437,7 @@ fail:
 void cd_db_close(cd_db *db)
 {
     if (db->read_txn) { mdb_txn_abort(db->read_txn); db->read_txn = NULL; }
-    if (db->env) { mdb_env_close(db->env); db->env = NULL; }
+    if (db->env) { mdb_env_close(db->env); db->env = NULL; cd_zrec_unload(); }
     if (db->locked) { cd_dirlock_release(db->lock_fd); db->locked = 0; }
 }
 

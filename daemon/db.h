@@ -2,6 +2,7 @@
  *
  * Storage layout (all integers big-endian so that key order is numeric order):
  *   meta          "format" -> u32 version (the last change seq is the last key of changes)
+ *                 "zdict" id(1) -> family(1) dictionary crc(4): record dictionaries (zrec.h)
  *                 "indexed" -> u64 seq: the derived tables below reflect every change up to it
  *                 "replica_of", "replica_primary_seq": a read replica's mark (replica_apply.h)
  *   ix_revs       claim id(8) -> rev(4): the revision claim_index/search entries were made from
@@ -37,6 +38,9 @@
  * Format 6 keeps the search postings in sorted runs (search_runs.h), rebuilt on upgrade.
  * Format 7 keeps the claim index in sorted runs (index_runs.h): format 6's claim_index is
  * written into one run on open.
+ * Format 8 packs claim records (claims, and the bodies claim_revs archives) and search forward
+ * records with zstd dictionaries trained on the records themselves, kept in meta "zdict"
+ * (zrec.h). Plain records stay valid, so format 7 opens as it is.
  *
  * Format version bump procedure: any change to a key layout or record encoding that an older
  * daemon would misread increments CD_DB_FORMAT here, documents the change in docs/data-model.md,
@@ -49,7 +53,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CD_DB_FORMAT 7
+#define CD_DB_FORMAT 8
 #define CD_DB_RUN_SLOTS 40               /* tables one family of runs lives in (runs.h) */
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 

@@ -215,7 +215,8 @@ static char *snippet_of(cd_call *c, MDB_txn *txn, const search_req *rq, const cd
     cd_search_fwd f;
     uint32_t *marks = NULL;
     size_t nmarks = 0;
-    if (mdb_get(txn, c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v) || cd_search_fwd_open(&f, v.mv_data, v.mv_size) ||
+    if (mdb_get(txn, c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v) || cd_rec_plain(c, &v) ||
+        cd_search_fwd_open(&f, v.mv_data, v.mv_size) ||
         cd_search_marks(&sp->plan, &f, &marks, &nmarks))
         return NULL;
     char *s = cd_search_snippet(cl->text.p, cl->text.n, cd_search_space_lang(sp->tag), f.tokens, marks, nmarks,

@@ -6,6 +6,7 @@
 #include "prescan.h"
 #include "record.h"
 #include "server.h"
+#include "zrec.h"
 
 void cd_rec_pack_str(msgpack_packer *pk, cd_str s)
 {
@@ -45,13 +46,33 @@ int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *ou
     return cd_rec_payload(c, v, &body) ? -1 : cd_rec_unpack_body(c, &body, min, out);
 }
 
+int cd_rec_plain(cd_call *c, MDB_val *body)
+{
+    if (!cd_zrec_is_packed(body->mv_data, body->mv_size)) return 0;
+    const char *why = NULL;
+    size_t n = cd_zrec_plain_size(body->mv_data, body->mv_size, &why);
+    char *plain = n ? cd_call_alloc(c, n) : NULL;
+    if (!n) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: %s", why);
+    if (!plain) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    if (cd_zrec_unpack(body->mv_data, body->mv_size, plain, n, &why))
+        return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "damaged record: %s", why);
+    *body = (MDB_val){ n, plain };
+    return 0;
+}
+
 int cd_rec_unpack_body(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out)
 {
-    /* Copy first: LMDB pages may move under a write txn, and the object must outlive it. */
-    char *copy = cd_call_alloc(c, v->mv_size);
+    /* Copy first: LMDB pages may move under a write txn, and the object must outlive it. A
+     * packed body is unpacked into the copy. */
+    MDB_val body = *v;
+    if (cd_zrec_is_packed(v->mv_data, v->mv_size)) {
+        if (cd_rec_plain(c, &body)) return -1;
+        v = &body;
+    }
+    char *copy = v == &body ? body.mv_data : cd_call_alloc(c, v->mv_size);
     size_t off = 0;
     if (!copy) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    memcpy(copy, v->mv_data, v->mv_size);
+    if (copy != v->mv_data) memcpy(copy, v->mv_data, v->mv_size);
     /* Scanned first: a damaged header count must not size an allocation (msgpack-c allocates
      * arrays from their headers), and the value must be exactly one object, nothing after it. */
     size_t len = 0;
@@ -82,6 +103,17 @@ int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t kl
     memcpy(v.mv_data, sb->data, sb->size);
     cd_checksum_put((unsigned char *)v.mv_data + sb->size, sb->data, sb->size);
     return 0;
+}
+
+int cd_rec_put_packed(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                      const msgpack_sbuffer *sb, unsigned zid, unsigned flags, const char *what)
+{
+    size_t cap = zid ? cd_zrec_bound(sb->size) : 0;
+    char *packed = cap ? cd_call_alloc(c, cap) : NULL;
+    size_t n = packed ? cd_zrec_pack(zid, sb->data, sb->size, packed, cap) : 0;
+    if (!n) return cd_rec_put(c, txn, dbi, key, klen, sb, flags, what);
+    msgpack_sbuffer p = { n, packed, cap };
+    return cd_rec_put(c, txn, dbi, key, klen, &p, flags, what);
 }
 
 uint64_t cd_hash64(const void *p, size_t n)

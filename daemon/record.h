@@ -5,6 +5,7 @@
 
 #include <lmdb.h>
 #include "call.h"
+#include "zrec.h"
 
 /* Packs s as a string, or nil when empty. */
 void cd_rec_pack_str(msgpack_packer *pk, cd_str s);
@@ -26,6 +27,10 @@ int cd_rec_unpack(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *ou
  * checksum of its own: the outer one covers it. */
 int cd_rec_unpack_body(cd_call *c, const MDB_val *v, uint32_t min, msgpack_object *out);
 
+/* Makes *body, a record body as stored (packed or plain: zrec.h), the plain record: unpacked
+ * into the call's zone when packed, left as it is otherwise. 0, or -1 with internal error set. */
+int cd_rec_plain(cd_call *c, MDB_val *body);
+
 /* The record bytes of stored value v without its checksum, in *body (same memory). Returns 0,
  * or -1 with internal error set when the checksum does not match (damaged). */
 int cd_rec_payload(cd_call *c, const MDB_val *v, MDB_val *body);
@@ -38,6 +43,11 @@ int cd_rec_get_id(cd_call *c, MDB_txn *txn, MDB_dbi dbi, uint64_t id, MDB_val *v
  * error. Every record table is written through here (and read through cd_rec_unpack). */
 int cd_rec_put(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                const msgpack_sbuffer *sb, unsigned flags, const char *what);
+
+/* As cd_rec_put, the record packed with dictionary zid (zrec.h: cd_zrec_dict_for) when zid is
+ * not 0 and packing makes it smaller; readers unpack it in cd_rec_unpack_body. */
+int cd_rec_put_packed(cd_call *c, MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                      const msgpack_sbuffer *sb, unsigned zid, unsigned flags, const char *what);
 
 /* 64-bit FNV-1a hash (stable across versions: it is part of the storage format). */
 uint64_t cd_hash64(const void *p, size_t n);

@@ -60,6 +60,8 @@ static int apply_revs(cd_call *c, MDB_txn *txn, uint64_t seq, uint64_t id, const
             return damaged(c, seq, "a revision is missing before it");
         MDB_val body = bin_val(&f[4]);
         cd_claim cl;
+        if (cd_zrec_is_packed(body.mv_data, body.mv_size))   /* primaries send bodies plain (zrec.h) */
+            return damaged(c, seq, "a revision's record is packed with the primary's dictionary");
         if (cd_claim_decode(c, &body, &cl)) return -1;
         if (cl.id != id || cl.rev != rev) return damaged(c, seq, "the revision's record is another claim's");
         c->at_us = cd_rec_i64(&f[2]);

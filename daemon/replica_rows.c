@@ -93,8 +93,12 @@ static int pack_revs(cd_call *c, MDB_txn *txn, uint64_t id, int64_t at)
         msgpack_pack_object(&c->pk, f[0]);
         msgpack_pack_object(&c->pk, f[1]);
         msgpack_pack_object(&c->pk, f[2]);
+        /* Bodies travel plain: packed ones name a dictionary of this database, not the
+         * replica's (which packs with its own). */
         if (f[3].type == MSGPACK_OBJECT_BIN) {
-            pack_bin(&c->pk, f[3].via.bin.ptr, f[3].via.bin.size);
+            MDB_val body = { f[3].via.bin.size, (void *)f[3].via.bin.ptr };
+            if (cd_rec_plain(c, &body)) return -1;
+            pack_bin(&c->pk, body.mv_data, body.mv_size);
             continue;
         }
         /* The current revision: its record is the one in claims. */
@@ -102,7 +106,7 @@ static int pack_revs(cd_call *c, MDB_txn *txn, uint64_t id, int64_t at)
             if ((rc = cd_rec_get_id(c, txn, db->dbi[CD_DBI_CLAIMS], id, &cv, "reading a claim")))
                 return rc == MDB_NOTFOUND ? cd_fail(c, CLAIMD_E_INTERNAL, NULL, "claim %llu has a revision but no record",
                                                     (unsigned long long)id) : -1;
-            if (cd_rec_payload(c, &cv, &cbody)) return -1;
+            if (cd_rec_payload(c, &cv, &cbody) || cd_rec_plain(c, &cbody)) return -1;
         }
         pack_bin(&c->pk, cbody.mv_data, cbody.mv_size);
     }

@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test|bench]   (each level includes the previous ones)
 set -eu
 level=${1:-build}
-pkgs="build-essential pkg-config liblmdb-dev libuv1-dev libmsgpack-dev libutf8proc-dev libstemmer-dev libjansson-dev libnats-dev libicu-dev libhunspell-dev"
+pkgs="build-essential pkg-config liblmdb-dev libuv1-dev libmsgpack-dev libutf8proc-dev libstemmer-dev libjansson-dev libnats-dev libicu-dev libhunspell-dev libzstd-dev"
 dicts="hunspell-uk hunspell-pl hunspell-cs hunspell-bg hunspell-be hunspell-sk hunspell-kk"
 case "$level" in
   test)  pkgs="$pkgs $dicts nats-server python3 python3-msgpack python3-pip python3-setuptools python3-wheel perl lmdb-utils valgrind clang libclang-rt-14-dev util-linux" ;;

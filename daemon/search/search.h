@@ -16,6 +16,8 @@
  *   search_docs    id(8) -> forward record: space(3) flags(1) tokens(v) nterms(v), then per term
  *                  in byte order: len(v) term tf(v) position deltas(v) x tf. Lets an update or a
  *                  retraction remove exactly the postings it wrote, and phrases check positions.
+ *                  Stored packed (zrec.h, family CD_ZREC_FWD) once there is a dictionary: read
+ *                  them through cd_rec_plain.
  *   search_langs   space(3) -> docs(8) tokens(8): the BM25 statistics of each language space.
  * Terms never contain a 0x00 byte (the tokenizer treats control characters as separators).
  */

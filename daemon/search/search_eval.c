@@ -6,6 +6,7 @@
 #include "db.h"
 #include "log.h"
 #include "search_eval.h"
+#include "record.h"
 #include "search_plist.h"
 #include "server.h"
 
@@ -100,6 +101,7 @@ static int phrases_ok(eval_state *st, const cd_qplan *plan, uint64_t id)
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return cd_fail_mdb(st->c, rc, "reading a forward record");
     cd_search_fwd f;
+    if (cd_rec_plain(st->c, &v)) return -1;
     if (cd_search_fwd_open(&f, v.mv_data, v.mv_size)) return 0;
     for (int i = 0; i < plan->nphrases; i++) {
         int in = cd_search_phrase_in(plan, &plan->phrase[i], &f);

@@ -11,6 +11,8 @@
 #include "server.h"
 #include "search_runs.h"
 #include "ixplan.h"
+#include "record.h"
+#include "zrec.h"
 
 /* Adds (sign +1) or removes (-1) one claim of `tokens` tokens to its space's statistics. */
 static int langs_adjust(cd_call *c, MDB_txn *txn, const char tag[4], int sign, uint32_t tokens)
@@ -112,11 +114,18 @@ int cd_search_index_plan(cd_call *c, MDB_txn *txn, cd_ixplan *p, const cd_claim 
         int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v);
         if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading a forward record");
         if (rc) v = (MDB_val){ 0, NULL };
+        else if (cd_rec_plain(c, &v)) return -1;     /* the plan holds old records plain */
     }
     size_t flen = 0;
     unsigned char *fwd = NULL;
     if (cl && !(fwd = doc_encode(c, cl, &flen))) return -1;
-    int rc = cd_ixplan_search(c, p, v.mv_data, v.mv_size, fwd, flen);
+    /* The new record is packed here, off the writer, when the snapshot has the dictionary;
+     * cd_search_index_apply packs what comes plain once there is one. */
+    unsigned zid = fwd ? cd_zrec_stored(txn, c->srv->db.dbi[CD_DBI_META], CD_ZREC_FWD) : 0;
+    size_t cap = zid ? cd_zrec_bound(flen) : 0, zlen = 0;
+    unsigned char *packed = cap ? cd_call_alloc(c, cap) : NULL;
+    if (packed) zlen = cd_zrec_pack(zid, fwd, flen, packed, cap);
+    int rc = cd_ixplan_search(c, p, v.mv_data, v.mv_size, zlen ? packed : fwd, zlen ? zlen : flen);
     if (!rc && fwd) rc = doc_postings(c, p, cl->id, cl->retracted, fwd, flen);
     free(fwd);
     return rc;
@@ -137,18 +146,48 @@ static int remove_postings(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned
     return langs_adjust(c, txn, f.tag, -1, f.tokens);
 }
 
+/* The form of forward record fwd[0..len) to store in *stored: packed when the forward records
+ * have a dictionary (made here at the first record past CD_ZREC_TRAIN_AT: zrec.h) and fwd
+ * came plain from a plan built before it. In *plain, the record plain. Either may point into
+ * *scratch (malloc'd, for the caller to free): a pass applies thousands of records in one call,
+ * whose zone would keep them all. 0 or -1 (error set). */
+static int fwd_forms(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned char *fwd, size_t len, MDB_val *stored,
+                     MDB_val *plain, unsigned char **scratch)
+{
+    *stored = *plain = (MDB_val){ len, (void *)fwd };
+    *scratch = NULL;
+    const char *why = NULL;
+    if (cd_zrec_is_packed(fwd, len)) {
+        size_t n = cd_zrec_plain_size(fwd, len, &why);
+        if (n && !(*scratch = malloc(n))) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+        if (!n || cd_zrec_unpack(fwd, len, *scratch, n, &why))
+            return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a forward record of the pass: %s", why);
+        *plain = (MDB_val){ n, *scratch };
+        return 0;
+    }
+    cd_db *db = &c->srv->db;
+    unsigned zid = cd_zrec_dict_for(txn, db->dbi[CD_DBI_META], db->dbi[CD_DBI_SEARCH_DOCS], 0, CD_ZREC_FWD,
+                                    id > CD_ZREC_TRAIN_AT);
+    size_t cap = zid ? cd_zrec_bound(len) : 0, n = 0;
+    if (cap && !(*scratch = malloc(cap))) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    if (*scratch && (n = cd_zrec_pack(zid, fwd, len, *scratch, cap))) *stored = (MDB_val){ n, *scratch };
+    return 0;
+}
+
 int cd_search_index_apply(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned char *old, size_t old_len,
                           const unsigned char *fwd, size_t fwd_len)
 {
     unsigned char key[8];
     cd_put_u64be(key, id);
-    MDB_val k = { 8, key }, v = { fwd_len, (void *)fwd };
+    MDB_val k = { 8, key }, v, plain;
     MDB_dbi docs = c->srv->db.dbi[CD_DBI_SEARCH_DOCS];
+    unsigned char *scratch = NULL;
     int rc = 0;
     if (old && remove_postings(c, txn, id, old, old_len)) goto failed;
     if (fwd) {
         cd_search_fwd f;
-        if (cd_search_fwd_open(&f, fwd, fwd_len)) {
+        if (fwd_forms(c, txn, id, fwd, fwd_len, &v, &plain, &scratch)) goto failed;
+        if (cd_search_fwd_open(&f, plain.mv_data, plain.mv_size)) {
             cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot read back a forward record");
             goto failed;
         }
@@ -158,8 +197,10 @@ int cd_search_index_apply(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned 
         cd_fail_mdb(c, rc, "removing a forward record");
         goto failed;
     }
+    free(scratch);
     return 0;
 failed:
+    free(scratch);
     /* Some postings may be written already: the whole request must be undone, even inside a
      * claim.import that would otherwise report this item's error and carry on. */
     if (!c->mdb_rc) c->mdb_rc = MDB_BAD_TXN;

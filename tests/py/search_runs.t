@@ -147,7 +147,7 @@ def upgrade_from_5(rng):
         mdb_put(d.data, "meta", [(b"format", (5).to_bytes(4, "big"))])
         d.start()
         with d.client(timeout=300) as c:
-            tap.is_(c.call("stats")["format"], 7, "a format 5 directory opens as format 7 (the latest)")
+            tap.is_(c.call("stats")["format"], 8, "a format 5 directory opens as format 8 (the latest)")
             after = [c.call("claim.search", q)["items"] for q in queries]
         log = open(d.log_path).read() if hasattr(d, "log_path") else d.log_tail(200)
         tap.ok("upgraded to 6" in log, "the log says the postings were moved to runs")

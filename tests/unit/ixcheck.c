@@ -11,7 +11,8 @@
  *   ixcheck runs DIR    prints "runs N" and one "run SLOT ROLE POSTINGS" line per run
  *   ixcheck reset DIR   empties them and sets meta "indexed" to 0, so the next daemon start
  *                       rebuilds them from the change log: an index made from scratch
- * Two directories whose dumps are equal have the same derived index, however their runs are cut. */
+ * Two directories whose dumps are equal have the same derived index, however their runs are cut
+ * and whichever forward records are packed (dump prints them plain). */
 #include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include "index_runs.h"
 #include "search_runs.h"
+#include "zrec.h"
 
 static void hex(const MDB_val *v);
 
@@ -196,6 +198,8 @@ static int dump(MDB_env *env)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    MDB_dbi meta;
+    if (!rc && (rc = mdb_dbi_open(txn, "meta", 0, &meta)) == 0) rc = cd_zrec_load(txn, meta);
     for (int t = 0; !rc && derived[t]; t++) {
         MDB_dbi dbi;
         MDB_cursor *cur;
@@ -203,11 +207,21 @@ static int dump(MDB_env *env)
         if ((rc = mdb_dbi_open(txn, derived[t], 0, &dbi)) == MDB_NOTFOUND) { rc = 0; continue; }
         if (rc || (rc = mdb_cursor_open(txn, dbi, &cur))) break;
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            /* Forward records print plain: whether one is packed depends on when the
+             * dictionary was made (zrec.h), not on what the index holds. */
+            char *plain = NULL;
+            const char *why = NULL;
+            size_t n = cd_zrec_is_packed(v.mv_data, v.mv_size) ? cd_zrec_plain_size(v.mv_data, v.mv_size, &why) : 0;
+            if (n && (plain = malloc(n)) && cd_zrec_unpack(v.mv_data, v.mv_size, plain, n, &why) == 0)
+                v = (MDB_val){ n, plain };
+            else if (why)
+                printf("bad_packed %s %s\n", derived[t], why);
             printf("%s ", derived[t]);
             hex(&k);
             putchar(' ');
             hex(&v);
             putchar('\n');
+            free(plain);
         }
         mdb_cursor_close(cur);
         if (rc == MDB_NOTFOUND) rc = 0;
