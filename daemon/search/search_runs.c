@@ -243,6 +243,22 @@ int cd_runs_seek_chunk(MDB_cursor *cur, const unsigned char *tkey, size_t tlen, 
     return 0;
 }
 
+/* Replaces the value of the entry under cur, whose key k is as mdb_cursor_get returned it: a
+ * pointer into the entry's page. When the new value's size differs (a df crossing a varint
+ * length, a chunk taking over the df), LMDB's MDB_CURRENT deletes the node and adds it again,
+ * copying the key from k->mv_data *after* the delete; if the page was already dirty in this txn
+ * (a removal just rewrote a chunk next to it), the delete has shifted other nodes over those
+ * bytes, and the chunk comes back under a neighbour's key: the term's first chunk is "lost" to
+ * the next pass, or its postings move to another term or id. So the key is copied out first. */
+static int put_current(MDB_cursor *cur, const MDB_val *k, MDB_val *v)
+{
+    unsigned char key[CD_RUN_KEY_MAX];
+    if (k->mv_size > sizeof key) return MDB_BAD_VALSIZE;
+    memcpy(key, k->mv_data, k->mv_size);
+    MDB_val own = { k->mv_size, key };
+    return mdb_cursor_put(cur, &own, v, MDB_CURRENT);
+}
+
 /* Rewrites the first chunk of term tkey in the run under cur with df changed by delta (the
  * chunk under cur when it is that chunk already). */
 static int adjust_df(cd_call *c, MDB_cursor *cur, const unsigned char *tkey, size_t tlen, int64_t delta)
@@ -256,7 +272,7 @@ static int adjust_df(cd_call *c, MDB_cursor *cur, const unsigned char *tkey, siz
     if (!found || cd_run_chunk_head(&k, &v, &h) || !h.first || cd_run_chunk_decode(&k, &v, post, &n))
         return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run lost the first chunk of a term");
     MDB_val nv = { cd_run_chunk_encode(val, post, n, 1, (uint64_t)((int64_t)h.df + delta)), val };
-    rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
+    rc = put_current(cur, &k, &nv);
     return rc ? cd_fail_mdb(c, rc, "updating a search run") : 0;
 }
 
@@ -289,7 +305,7 @@ static int remove_from_chunk(cd_call *c, MDB_cursor *cur, const unsigned char *t
         cd_run_chunk_decode(&nk, &nv, post, &m))
         return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run's df says more postings than it has");
     nv = (MDB_val){ cd_run_chunk_encode(val, post, m, 1, h.df - 1), val };
-    rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
+    rc = put_current(cur, &nk, &nv);
     return rc ? cd_fail_mdb(c, rc, "updating a search run") : 0;
 }
 

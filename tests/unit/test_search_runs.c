@@ -1,12 +1,17 @@
-/* Unit tests for the search runs' pure parts: the chunk codec (search_run_codec.c) and the
- * directory and merge policy (search_run_policy.c). */
+/* Unit tests for the search runs: the chunk codec (search_run_codec.c), the directory and
+ * merge policy (search_run_policy.c), and removals from a run in LMDB (search_runs.c) whose
+ * chunks change size in a txn that already dirtied their page. */
 #include "tap.h"
 #include "bytes.h"
+#include "db.h"
 #include "search.h"
 #include "search_runs.h"
+#include "server.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static uint64_t rng_state = 88172645463325252ULL;
 
@@ -208,11 +213,120 @@ static void test_policy_simulated(void)
     ok(amp < 10, "each posting is rewritten %.1f times by merges (under 10)", amp);
 }
 
+/* Walks every chunk of the one run in txn: per term (alpha, beta, gamma) the ids in order, the
+ * df its first chunk carries (0: none) and whether any chunk is out of place (not of these
+ * terms, a first flag on a later chunk, ids not increasing). */
+typedef struct { uint64_t ids[400]; size_t n; uint64_t df; int bad; } term_seen;
+
+static int walk_run(cd_call *c, MDB_txn *txn, const unsigned char (*tk)[CD_SEARCH_TERM_KEY], const size_t *tl,
+                    term_seen *seen)
+{
+    cd_run_dir d;
+    memset(seen, 0, 3 * sizeof *seen);
+    if (cd_runs_dir(c, txn, &d) || d.n != 1) return -1;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, c->srv->db.run_slots[d.run[0].slot], &cur)) return -1;
+    MDB_val k, v;
+    unsigned char post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
+    int rc, bad = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        size_t kt, n, t;
+        cd_run_head h;
+        if (cd_run_key_term(&k, &kt) || cd_run_chunk_head(&k, &v, &h) || cd_run_chunk_decode(&k, &v, post, &n)) {
+            bad = 1;
+            continue;
+        }
+        for (t = 0; t < 3 && !(kt == tl[t] && memcmp(k.mv_data, tk[t], kt) == 0); t++) {}
+        if (t == 3) { bad = 1; continue; }
+        term_seen *s = &seen[t];
+        if (h.first != (s->n == 0)) s->bad = 1;
+        if (h.first) s->df = h.df;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t id = cd_search_posting_id(post + i * CD_SEARCH_POSTING);
+            if (s->n == 400 || (s->n && s->ids[s->n - 1] >= id)) { s->bad = 1; break; }
+            s->ids[s->n++] = id;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND && !bad ? 0 : -1;
+}
+
+/* Whether seen holds exactly the ids lo..hi, with that df on its first chunk. */
+static int holds(const term_seen *s, uint64_t lo, uint64_t hi)
+{
+    if (s->bad || s->n != hi - lo + 1 || s->df != s->n) return 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->ids[i] != lo + i) return 0;
+    return 1;
+}
+
+/* Three terms of 400 postings (ids 1..400: chunks 1-128, 129-256, 257-384, 385-400) in one run,
+ * then in one txn: beta loses ids 1..100 (its first chunk shrinks) and 129..400, so its df
+ * falls from 400 through 128 while the later chunks go (the first chunk's df varint shrinks
+ * from two bytes to one: a value of another size); gamma loses its whole first chunk, ids
+ * 1..128, so the second chunk takes the df over (a value that grows). Each of those rewrites a
+ * chunk (put with MDB_CURRENT) on a page the txn dirtied already: LMDB then deletes the node
+ * and re-adds it copying the key from where the cursor's key pointed, which the delete
+ * shifted, and the chunk came back under the wrong key (the next removal: "a search run lost
+ * the first chunk of a term"). */
+static void test_removals(void)
+{
+    char dir[] = "/tmp/claimd-searchruns-XXXXXX";
+    if (!mkdtemp(dir)) { ok(0, "a temp dir for the removal test"); return; }
+    static cd_server srv;
+    if (cd_db_open(&srv.db, dir, (size_t)64 << 20)) { ok(0, "opening a database in %s", dir); return; }
+    cd_call *c = cd_call_new_internal(&srv);
+    cd_run_builder *b = cd_run_builder_new();
+    const char *terms[3] = { "alpha", "beta", "gamma" }, tag[4] = "en";
+    unsigned char tk[3][CD_SEARCH_TERM_KEY], p[CD_SEARCH_POSTING];
+    size_t tl[3];
+    int rc = 0;
+    for (int t = 0; t < 3; t++) {
+        tl[t] = cd_search_term_key(tk[t], tag, terms[t], strlen(terms[t]));
+        for (uint64_t id = 1; id <= 400 && !rc; id++) {
+            cd_search_posting(p, id, 1 + (uint32_t)(id % 3), 0, 40);
+            rc = cd_run_builder_add(c, b, tk[t], tl[t], p);
+        }
+    }
+    MDB_txn *txn = NULL;
+    uint64_t written = 0;
+    if (!rc) rc = mdb_txn_begin(srv.db.env, NULL, 0, &txn);
+    if (!rc) rc = cd_runs_flush(c, b, txn, &written);
+    if (!rc) rc = mdb_txn_commit(txn);
+    else if (txn) mdb_txn_abort(txn);
+    ok(rc == 0 && written == 1200, "a run of 3 terms of 400 postings (%llu written)", (unsigned long long)written);
+    txn = NULL;
+    rc = mdb_txn_begin(srv.db.env, NULL, 0, &txn);
+    const char *failed = NULL;
+    for (uint64_t id = 1; id <= 400 && !rc; id++)
+        if ((id <= 100 || id > 128) && (rc = cd_runs_remove(c, txn, tk[1], tl[1], id))) failed = "beta";
+    for (uint64_t id = 1; id <= 128 && !rc; id++)
+        if ((rc = cd_runs_remove(c, txn, tk[2], tl[2], id))) failed = "gamma";
+    ok(rc == 0, "372 removals from beta and 128 from gamma in one txn%s%s%s", failed ? " (failed: " : "",
+       failed ? failed : "", failed ? ")" : "");
+    if (rc) diag("%s", c->err ? c->err_msg : "an LMDB error");
+    term_seen seen[3];
+    int walked = rc == 0 ? walk_run(c, txn, (const unsigned char (*)[CD_SEARCH_TERM_KEY])tk, tl, seen) : -1;
+    ok(walked == 0 && holds(&seen[0], 1, 400), "alpha keeps ids 1..400, df 400");
+    ok(walked == 0 && holds(&seen[1], 101, 128), "beta holds ids 101..128, df 28 (%zu ids, df %llu)",
+       walked ? 0 : seen[1].n, walked ? 0ULL : (unsigned long long)seen[1].df);
+    ok(walked == 0 && holds(&seen[2], 129, 400), "gamma holds ids 129..400, df 272 on its new first chunk (%zu ids, df %llu)",
+       walked ? 0 : seen[2].n, walked ? 0ULL : (unsigned long long)seen[2].df);
+    if (txn) mdb_txn_abort(txn);
+    cd_run_builder_free(b);
+    cd_call_free(c);
+    cd_db_close(&srv.db);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) diag("could not remove %s", dir);
+}
+
 int main(void)
 {
     test_codec_round_trip();
     test_codec_damage();
     test_policy();
     test_policy_simulated();
+    test_removals();
     return done_testing();
 }
