@@ -473,10 +473,15 @@ uint64_t cd_db_next_id(MDB_txn *txn, MDB_dbi dbi)
 
 int cd_db_grow(cd_db *db, size_t want)
 {
-    /* A quarter more each time: with MDB_WRITEMAP the whole map is allocated on disk, so the
-     * step is what the data directory holds beyond the data. */
+    /* A quarter more each time, within [CD_DB_GROW_MIN, CD_DB_GROW_MAX]: with MDB_WRITEMAP the
+     * whole map is allocated on disk, so the step is what the data directory holds beyond the
+     * data (a quarter of a 12 GB map would be 3 GB of it; a 512 MiB step costs a remap per
+     * ~40k claims, a few ms). */
     size_t size = db->map_size;
-    while (size < want || size == db->map_size) size += size / 4 > CD_DB_GROW_MIN ? size / 4 : CD_DB_GROW_MIN;
+    while (size < want || size == db->map_size) {
+        size_t step = size / 4;
+        size += step < CD_DB_GROW_MIN ? CD_DB_GROW_MIN : step > CD_DB_GROW_MAX ? CD_DB_GROW_MAX : step;
+    }
     int rc = db->writemap ? reserve(db, db->map_size, size) : 0;
     /* A nearly full disk: take a smaller step, down to 1 MiB, rather than none. */
     while (rc == ENOSPC && size - db->map_size > ((size_t)1 << 20) && (size + db->map_size) / 2 >= want)

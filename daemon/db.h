@@ -56,6 +56,7 @@
 #define CD_DB_FORMAT 8
 #define CD_DB_RUN_SLOTS 40               /* tables one family of runs lives in (runs.h) */
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
+#define CD_DB_GROW_MAX ((size_t)512 << 20)  /* largest: what the file holds beyond the data */
 
 typedef enum {
     CD_DBI_META = 0, CD_DBI_CLAIMS, CD_DBI_CLAIM_REVS, CD_DBI_ENTITIES, CD_DBI_ALIASES,
@@ -98,7 +99,7 @@ void cd_db_read_end(cd_db *db);
 /* The next id for a table keyed by id(8): last key + 1, or 1 when empty. */
 uint64_t cd_db_next_id(MDB_txn *txn, MDB_dbi dbi);
 
-/* Grows the map by a quarter (at least CD_DB_GROW_MIN, and to want bytes; less, down to 1 MiB,
+/* Grows the map by a quarter (at least CD_DB_GROW_MIN, at most CD_DB_GROW_MAX, and to want bytes; less, down to 1 MiB,
  * when the disk is nearly full), allocating the new range on disk first when the map is
  * written in place; the caller guarantees no txn of this
  * process is active. Returns 0, an errno (ENOSPC: the disk is full) or an LMDB code. */
