@@ -65,14 +65,13 @@ int cd_rec_unpack_body(cd_call *c, const MDB_val *v, uint32_t min, msgpack_objec
     /* Copy first: LMDB pages may move under a write txn, and the object must outlive it. A
      * packed body is unpacked into the copy. */
     MDB_val body = *v;
-    if (cd_zrec_is_packed(v->mv_data, v->mv_size)) {
-        if (cd_rec_plain(c, &body)) return -1;
-        v = &body;
-    }
-    char *copy = v == &body ? body.mv_data : cd_call_alloc(c, v->mv_size);
+    if (cd_rec_plain(c, &body)) return -1;
+    int unpacked = body.mv_data != v->mv_data;      /* already a zone copy */
+    v = &body;
+    char *copy = unpacked ? body.mv_data : cd_call_alloc(c, v->mv_size);
     size_t off = 0;
     if (!copy) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    if (copy != v->mv_data) memcpy(copy, v->mv_data, v->mv_size);
+    if (!unpacked) memcpy(copy, v->mv_data, v->mv_size);
     /* Scanned first: a damaged header count must not size an allocation (msgpack-c allocates
      * arrays from their headers), and the value must be exactly one object, nothing after it. */
     size_t len = 0;

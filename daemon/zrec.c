@@ -197,6 +197,19 @@ static MDB_val dict_key(cd_zrec_family f, unsigned char key[ZREC_KEY_LEN + 1])
     return (MDB_val){ ZREC_KEY_LEN + 1, key };
 }
 
+void *cd_zrec_unpack_malloc(const void *p, size_t n, size_t *size, const char **why)
+{
+    size_t m = cd_zrec_plain_size(p, n, why);
+    void *out = m ? malloc(m) : NULL;
+    if (m && !out) *why = "out of memory";
+    if (!out || cd_zrec_unpack(p, n, out, m, why)) {
+        free(out);
+        return NULL;
+    }
+    *size = m;
+    return out;
+}
+
 /* Collects the plain bodies of the first CD_ZREC_TRAIN_AT values of dbi, one after the other
  * in *buf, their sizes in sizes[]. Returns how many, or -1 (out of memory / LMDB). */
 static long collect_samples(MDB_txn *txn, MDB_dbi dbi, size_t tail, char **buf, size_t *sizes)

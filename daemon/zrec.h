@@ -56,6 +56,11 @@ size_t cd_zrec_bound(size_t n);
  * size, or 0 when the body is to be stored plain (id 0, not smaller, or a zstd failure). */
 size_t cd_zrec_pack(unsigned id, const void *src, size_t n, void *dst, size_t cap);
 
+/* Unpacks packed body p[0..n) into a malloc'd buffer of *size bytes (cd_zrec_plain_size, then
+ * cd_zrec_unpack), for callers whose records must not pile up in a call's zone. NULL with *why
+ * set when it cannot be unpacked or memory is short. */
+void *cd_zrec_unpack_malloc(const void *p, size_t n, size_t *size, const char **why);
+
 /* Any txn: the id of family f's dictionary when txn's snapshot holds it and it is the one
  * loaded (never one an aborted txn made), else 0. Packs nothing new: for readers that pack
  * ahead of a write (the index pipeline). */

@@ -158,9 +158,8 @@ static int fwd_forms(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned char 
     *scratch = NULL;
     const char *why = NULL;
     if (cd_zrec_is_packed(fwd, len)) {
-        size_t n = cd_zrec_plain_size(fwd, len, &why);
-        if (n && !(*scratch = malloc(n))) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-        if (!n || cd_zrec_unpack(fwd, len, *scratch, n, &why))
+        size_t n = 0;
+        if (!(*scratch = cd_zrec_unpack_malloc(fwd, len, &n, &why)))
             return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a forward record of the pass: %s", why);
         *plain = (MDB_val){ n, *scratch };
         return 0;

@@ -211,11 +211,10 @@ static int dump(MDB_env *env)
              * dictionary was made (zrec.h), not on what the index holds. */
             char *plain = NULL;
             const char *why = NULL;
-            size_t n = cd_zrec_is_packed(v.mv_data, v.mv_size) ? cd_zrec_plain_size(v.mv_data, v.mv_size, &why) : 0;
-            if (n && (plain = malloc(n)) && cd_zrec_unpack(v.mv_data, v.mv_size, plain, n, &why) == 0)
-                v = (MDB_val){ n, plain };
-            else if (why)
+            size_t n = 0;
+            if (cd_zrec_is_packed(v.mv_data, v.mv_size) && !(plain = cd_zrec_unpack_malloc(v.mv_data, v.mv_size, &n, &why)))
                 printf("bad_packed %s %s\n", derived[t], why);
+            if (plain) v = (MDB_val){ n, plain };
             printf("%s ", derived[t]);
             hex(&k);
             putchar(' ');
