@@ -168,6 +168,14 @@ uint64_t disk_written_bytes(const char *path);
 /* Bytes allocated on disk (st_blocks) for a file or the files of a directory. */
 uint64_t disk_bytes(const char *path);
 
+/* Reads the file at path once, sequentially, into the page cache (warm.c); the seconds it took,
+ * or -1 when it cannot be read or is bigger than half of MemAvailable (it would not stay). */
+double bench_warm_file(const char *path);
+/* bench_warm_file, saying on stderr what was read when it took noticeable time. */
+void bench_warm(const char *what, const char *path);
+/* bench_warm on the data file of the daemon p (its data dir's data.mdb). */
+void bench_warm_claimd(const bench_proc *p);
+
 /* ---- memory sampling ---------------------------------------------------------------------- */
 
 /* Phases of the run whose memory peaks are reported separately. */

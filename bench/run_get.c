@@ -74,6 +74,7 @@ int run_get(bench_run *r)
     uint64_t *ids;
     size_t n = imported_ids(r, &ids);
     if (!n) { fprintf(stderr, "claimbench: no imported claims to read\n"); free(ids); return -1; }
+    bench_warm_claimd(&r->claimd);
     message_sizes(r, ids, n);
     get_args g = { ids, n };
     bench_drive_result res;

@@ -77,6 +77,7 @@ int run_getload(bench_run *r)
     if (!queries) { free(ids); return -1; }
 
     /* What one heavy search costs alone, and the idle p99 of the get client. */
+    bench_warm_claimd(&r->claimd);
     bench_drive_result one, idle, busy;
     call_loop(r->claimd.sock, "claim.search", make_heavy, queries, o->seconds / 5, HEAVY_QUERIES, &one);
     double heavy50 = lat_quantile(&one.lat, 0.5) / 1e3;

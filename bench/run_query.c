@@ -43,6 +43,7 @@ int run_query(bench_run *r)
     info_num("query.top_speaker_items", (double)items);
 
     fprintf(stderr, "claimbench: %s\n", what);
+    bench_warm_claimd(&r->claimd);
     rss_phase(PH_READS);
     bench_drive_result res;
     if (drive(r->claimd.sock, 32, 1, "claim.query", make_query, r->cp, o->seconds, 0, &res)) return -1;
@@ -53,6 +54,7 @@ int run_query(bench_run *r)
     double sq_rps = -1, sq_p99 = -1;
     if (!o->skip_peers) {
         bench_lat lat = { 0 };
+        bench_warm("SQLite's file", r->sqlite_path);
         sq_rps = sq_query_speaker(r->sqlite_path, r->cp, 32, o->seconds, 0, &lat);
         sq_p99 = lat.n ? lat_quantile(&lat, 0.99) / 1e6 : -1;
         lat_free(&lat);

@@ -88,6 +88,7 @@ int run_search(bench_run *r)
         why = "n/a (claim.search failed)";
     } else {
         fprintf(stderr, "claimbench: %s\n", what);
+        bench_warm_claimd(&r->claimd);
         rss_phase(PH_READS);
         bench_drive_result res;
         if (call_loop(r->claimd.sock, "claim.search", make_search, queries, o->seconds, 0, &res) == 0) {
@@ -104,6 +105,7 @@ int run_search(bench_run *r)
     double sq_rps = -1, sq_p50 = -1;
     if (!o->skip_peers) {
         bench_lat lat = { 0 };
+        bench_warm("SQLite's file", r->sqlite_path);
         sq_rps = sq_search(r->sqlite_path, queries, NQUERIES, o->seconds, &lat);
         sq_p50 = lat.n ? lat_quantile(&lat, 0.5) / 1e3 : -1;
         lat_free(&lat);
