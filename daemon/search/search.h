@@ -58,9 +58,20 @@ const char *cd_search_space_lang(const char tag[4]);
 /* Writes v as a LEB128 varint at p (at most 10 bytes); returns the bytes written. */
 size_t cd_search_put_varint(unsigned char *p, uint64_t v);
 
+/* cd_search_get_varint for a varint of two bytes or more (the out-of-line part). */
+int cd_search_get_varint_long(const unsigned char **p, const unsigned char *end, uint64_t *v);
+
 /* Reads a varint at *p (not past end) into *v and advances *p. 0, or -1 when truncated, too long
- * or not in its shortest form (the one cd_search_put_varint writes). */
-int cd_search_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v);
+ * or not in its shortest form (the one cd_search_put_varint writes). Inline for the one-byte
+ * case: most id deltas of a frequent word's postings, decoded by the million per search. */
+static inline int cd_search_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    if (*p < end && **p < 0x80) {
+        *v = *(*p)++;
+        return 0;
+    }
+    return cd_search_get_varint_long(p, end, v);
+}
 
 /* ---- encodings (search_codec.c) ---- */
 

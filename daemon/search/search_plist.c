@@ -126,17 +126,26 @@ static void run_next(const cd_plist *l, cd_plist_run *r)
     if (mdb_cursor_get(r->cur, &k, &v, MDB_NEXT) || !own_chunk(l, &k) || load_chunk(r, &k, &v)) r->eof = 1;
 }
 
-/* Makes the smallest current posting over the runs l's current one. */
+/* Makes the smallest current posting over the runs l's current one, and notes the smallest id
+ * of the other runs (l->others_min) so that cd_plist_next can stay in one run without a scan. */
 static const unsigned char *pick_current(cd_plist *l)
 {
     const unsigned char *best = NULL;
+    uint64_t second = UINT64_MAX;
     for (size_t i = 0; i < l->nruns; i++) {
         cd_plist_run *r = &l->runs[i];
         if (r->eof) continue;
         const unsigned char *p = r->post + r->i * CD_SEARCH_POSTING;
-        if (!best || pid(p) < pid(best)) { best = p; l->at_run = i; }
+        if (!best || pid(p) < pid(best)) {
+            if (best) second = pid(best);
+            best = p;
+            l->at_run = i;
+        } else if (pid(p) < second) {
+            second = pid(p);
+        }
     }
     l->at = best;
+    l->others_min = second;
     if (!best) l->eof = 1;
     return best;
 }
@@ -332,6 +341,14 @@ const unsigned char *cd_plist_seek(cd_plist *l, uint64_t id)
     if (l->eof) return NULL;
     if (l->at && pid(l->at) >= id) return l->at;
     if (l->materialised) return owned_seek(l, id);
+    /* Every other run is already at or past others_min: when id is not beyond it, only the
+     * current run moves (the others' seeks would do nothing). */
+    if (id <= l->others_min) {
+        cd_plist_run *r = &l->runs[l->at_run];
+        run_seek(l, r, id);
+        if (!r->eof && pid(r->post + r->i * CD_SEARCH_POSTING) < l->others_min) return l->at = r->post + r->i * CD_SEARCH_POSTING;
+        return pick_current(l);
+    }
     for (size_t i = 0; i < l->nruns; i++) run_seek(l, &l->runs[i], id);
     return pick_current(l);
 }
@@ -343,7 +360,10 @@ const unsigned char *cd_plist_next(cd_plist *l)
         if (++l->oi >= l->owned_n) { l->eof = 1; return l->at = NULL; }
         return l->at = l->owned + l->oi * CD_SEARCH_POSTING;
     }
-    run_next(l, &l->runs[l->at_run]);
+    cd_plist_run *r = &l->runs[l->at_run];
+    run_next(l, r);
+    /* A posting is in one run only, so ids differ: still below every other run's, it is next. */
+    if (!r->eof && pid(r->post + r->i * CD_SEARCH_POSTING) < l->others_min) return l->at = r->post + r->i * CD_SEARCH_POSTING;
     return pick_current(l);
 }
 

@@ -41,6 +41,7 @@ typedef struct {
     size_t nruns;
     const unsigned char *at;         /* the current posting (NULL before the first seek) */
     size_t at_run;                   /* the run it is in */
+    uint64_t others_min;             /* the smallest current id of the other runs (UINT64_MAX: none) */
     unsigned char *owned;            /* a materialised (prefix) list's postings, malloc'd */
     size_t owned_n, oi;
     int materialised, eof;

@@ -10,7 +10,7 @@ size_t cd_search_put_varint(unsigned char *p, uint64_t v)
     return n;
 }
 
-int cd_search_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+int cd_search_get_varint_long(const unsigned char **p, const unsigned char *end, uint64_t *v)
 {
     uint64_t r = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
