@@ -9,6 +9,9 @@
 /* CRC-32C (Castagnoli) of p[0..n): part of the storage format, stable across versions. */
 uint32_t cd_crc32c(const void *p, size_t n);
 
+/* The same CRC by the portable table, whatever the CPU has (tests compare the two). */
+uint32_t cd_crc32c_portable(const void *p, size_t n);
+
 /* Writes the checksum of p[0..n) as 4 big-endian bytes at out. */
 void cd_checksum_put(unsigned char out[CD_CHECKSUM_BYTES], const void *p, size_t n);
 
