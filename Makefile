@@ -143,7 +143,7 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
 
 # Fuzzing with clang's libFuzzer: `make fuzz-NAME [FUZZ_SECONDS=30]` runs the harness
 # tests/fuzz/fuzz_NAME.c, built by its rule below for $(BUILD)/fuzz/fuzz_NAME. New inputs go to
