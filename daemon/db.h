@@ -57,6 +57,7 @@
 #define CD_DB_RUN_SLOTS 40               /* tables one family of runs lives in (runs.h) */
 #define CD_DB_GROW_MIN ((size_t)32 << 20)   /* smallest map growth step */
 #define CD_DB_GROW_MAX ((size_t)512 << 20)  /* largest: what the file holds beyond the data */
+#define CD_DB_GROW_TRIES 8                  /* the most growths a write batch or an index pass asks for */
 
 typedef enum {
     CD_DBI_META = 0, CD_DBI_CLAIMS, CD_DBI_CLAIM_REVS, CD_DBI_ENTITIES, CD_DBI_ALIASES,

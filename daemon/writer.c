@@ -32,7 +32,6 @@
  * little, since commits are cheap next to the pages they write. A single request bigger than
  * this still runs whole, in a batch of its own. */
 #define BATCH_MAX_CLAIMS 256
-#define GROW_MAX_TRIES 8
 /* How long the index may lag behind idle time: a pass is a commit of its own, so a client
  * writing one claim at a time would otherwise pay two commits per claim. Readers waiting for
  * the index do not wait for this. */
@@ -195,7 +194,7 @@ static void run_batch(cd_writer *w, cd_call *batch)
         cd_call *end = NULL, *failed;
         for (;;) {
             int rc = run_span(w, from, end, now, &failed);
-            if (rc == MDB_MAP_FULL && tries++ < GROW_MAX_TRIES && request_growth(w) == 0) continue;
+            if (rc == MDB_MAP_FULL && tries++ < CD_DB_GROW_TRIES && request_growth(w) == 0) continue;
             if (rc) {
                 for (cd_call *c = from; c != end; c = c->next) {
                     if (c->settled) continue;
@@ -305,7 +304,7 @@ static int run_index_pass(cd_writer *w)
             max = halve_pass(w);
             continue;
         }
-        if (rc != MDB_MAP_FULL || tries++ >= GROW_MAX_TRIES || request_growth(w)) break;
+        if (rc != MDB_MAP_FULL || tries++ >= CD_DB_GROW_TRIES || request_growth(w)) break;
     }
     pass_done(w, rc, attempt);
     return rc;
