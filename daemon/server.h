@@ -15,8 +15,9 @@ typedef struct cd_publisher cd_publisher;
 typedef struct cd_replica cd_replica;
 typedef struct cd_conn cd_conn;
 
-/* Where the index pass stands (ixpass.h). The writer publishes after each commit; the loop
- * thread parks readers of the indexes until indexed reaches what was committed when they came. */
+/* Where the index pass stands (ixpass.h). The indexer (indexer.h) publishes after each of the
+ * writer's commits; the loop thread parks readers of the indexes until indexed reaches what was
+ * committed when they came. */
 typedef struct {
     _Atomic uint64_t committed;  /* last change seq committed */
     _Atomic uint64_t indexed;    /* last change seq the derived indexes reflect */

@@ -6,7 +6,7 @@
  * call's success reply is only ever sent after the commit of its batch returned 0. Between
  * batches, and whenever the writer is idle, it applies the index passes the index pipeline
  * built (ixpipe.h), or runs them itself (ixpass.h) with --index-threads 0 and after a pass
- * failed. */
+ * failed; the indexer (indexer.h) owns that side and decides what runs next. */
 #ifndef CD_WRITER_H
 #define CD_WRITER_H
 
