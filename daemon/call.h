@@ -54,6 +54,7 @@ struct cd_call {
     int settled;              /* writer: this call's outcome in its batch is final */
     uint64_t ix_target;       /* a parked read: the change seq the indexes must reach... */
     uint64_t ix_attempt;      /* ...and the first pass attempt it waits for */
+    void (*ix_resume)(cd_call *c); /* ...and what runs when it may go on (indexer.h) */
     uint64_t min_seq;         /* a read waits until this seq has committed here (dispatch.h) */
     int64_t wait_deadline_ns; /* ...until this uv_hrtime at most, then busy (0: no wait) */
     int64_t at_us;            /* the time the request's write is stamped with */

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "peer_groups.h"
 #include "entity.h"
+#include "indexer.h"
 #include "log.h"
 #include "prescan.h"
 #include "server.h"
@@ -482,99 +483,24 @@ static int conn_start_read(cd_conn *c, cd_call *call)
     return 0;
 }
 
-/* Checks the deadlines of reads waiting for a min_seq while any wait (dispatch.h). */
-static uv_timer_t wait_timer;
-static int wait_timer_ready;
-
-static void on_wait_timer(uv_timer_t *t)
+/* A read parked for the index may go on (indexer.h): run it, or answer it when its wait failed
+ * (its error set) or its connection is closing. */
+static void conn_ix_resumed(cd_call *call)
 {
-    cd_server *srv = t->data;
-    if (srv->ix.waiters) cd_conn_ix_resume(srv);
-    if (!srv->ix.waiters) uv_timer_stop(t);
+    cd_conn *c = call->conn;
+    c->slow_in_flight = 0;
+    if (!call->err && !c->closing && conn_start_read(c, call)) return;
+    conn_deferred_done(c, call);
 }
 
-/* Parks a read of the indexes until the index pass reaches every change committed so far
- * (ixpass.h), and a read with a min_seq until that seq has committed (and, for a read of the
- * indexes, is indexed): the connection waits as for a slow call. 1 when parked. */
+/* Parks a read of the indexes, or one with a min_seq, until the index (or the commits) get there
+ * (cd_indexer_park): the connection waits as for a slow call. 1 when parked. */
 static int conn_park_for_index(cd_conn *c, cd_call *call)
 {
     cd_server *srv = c->srv;
-    uint64_t committed = atomic_load(&srv->ix.committed);
-    int indexed = (call->method->flags & CD_M_INDEXED) != 0;
-    if (!srv->writer) return 0;
-    if (call->min_seq <= committed) {
-        if (!indexed || atomic_load(&srv->ix.indexed) >= committed) return 0;
-        /* Passes fail for want of space: answer from the index as far as it got (it lags at most
-         * CD_IX_LAG_FULL changes: writes beyond are refused) rather than wait for one. */
-        if (atomic_load(&srv->ix.failing_full)) return 0;
-    }
-    if (call->min_seq > committed) {
-        if (!wait_timer_ready) {
-            uv_timer_init(srv->loop, &wait_timer);
-            uv_unref((uv_handle_t *)&wait_timer);
-            wait_timer.data = srv;
-            wait_timer_ready = 1;
-        }
-        if (!uv_is_active((uv_handle_t *)&wait_timer)) uv_timer_start(&wait_timer, on_wait_timer, 20, 20);
-    }
-    call->ix_target = call->min_seq > committed ? call->min_seq : committed;
-    call->ix_attempt = atomic_load(&srv->ix.attempts) + 1;   /* a pass that starts from now */
-    call->next = NULL;
-    cd_call **tail = &srv->ix.waiters;
-    while (*tail) tail = &(*tail)->next;
-    *tail = call;
+    if (!srv->writer || !cd_indexer_park(cd_writer_indexer(srv->writer), call, conn_ix_resumed)) return 0;
     c->slow_in_flight = 1;
-    cd_writer_want_index(srv->writer);
     return 1;
-}
-
-void cd_conn_ix_resume(cd_server *srv)
-{
-    uint64_t indexed = atomic_load(&srv->ix.indexed), failed = atomic_load(&srv->ix.failed_attempt);
-    uint64_t committed = atomic_load(&srv->ix.committed);
-    int64_t now = (int64_t)uv_hrtime();
-    cd_call **p = &srv->ix.waiters, *ready = NULL, **ready_tail = &ready;
-    while (*p) {
-        cd_call *call = *p;
-        /* Ready when the index got there (a read that is not of the indexes: the seq it waits
-         * for committed), when a pass attempted for it failed (an older failure says nothing
-         * about the state now), or when its min_seq wait timed out. */
-        int of_index = (call->method->flags & CD_M_INDEXED) != 0;
-        uint64_t have = of_index ? indexed : committed;
-        int expired = call->min_seq > committed && call->wait_deadline_ns && now >= call->wait_deadline_ns;
-        if (call->ix_target > have && (!of_index || failed < call->ix_attempt) && !expired) { p = &call->next; continue; }
-        *p = call->next;
-        call->next = NULL;
-        *ready_tail = call;
-        ready_tail = &call->next;
-    }
-    if (srv->ix.waiters) cd_writer_want_index(srv->writer);
-    while (ready) {
-        cd_call *call = ready;
-        ready = call->next;
-        cd_conn *c = call->conn;
-        c->slow_in_flight = 0;
-        if (call->min_seq > committed)
-            cd_fail(call, CLAIMD_E_BUSY, NULL, "seq %llu has not committed here in time (this claimd is at seq %llu)",
-                    (unsigned long long)call->min_seq, (unsigned long long)committed);
-        else if ((call->method->flags & CD_M_INDEXED) && call->ix_target > indexed && !atomic_load(&srv->ix.failing_full))
-            cd_fail(call, CLAIMD_E_INTERNAL, NULL, "the index cannot catch up with the latest writes (see the log)");
-        else if (!c->closing && conn_start_read(c, call))
-            continue;
-        conn_deferred_done(c, call);
-    }
-}
-
-void cd_conn_ix_abandon(cd_server *srv)
-{
-    while (srv->ix.waiters) {
-        cd_call *call = srv->ix.waiters;
-        srv->ix.waiters = call->next;
-        call->next = NULL;
-        call->conn->slow_in_flight = 0;
-        cd_fail(call, CLAIMD_E_BUSY, NULL, "shutting down");
-        conn_deferred_done(call->conn, call);
-    }
 }
 
 /* Runs a call that is not a write (or an early error) now and queues its reply; a read of the

@@ -32,13 +32,6 @@ cd_conn *cd_conn_next(cd_server *srv, cd_conn *conn);
 /* Appends an already packed message (a notification) to the connection's output and sends it. */
 void cd_conn_push(cd_conn *conn, const char *bytes, size_t len);
 
-/* Loop thread: runs the reads parked for the index pass (conn_run_now) that it has now reached,
- * and fails them when the pass is failing; the others wait on. */
-void cd_conn_ix_resume(cd_server *srv);
-
-/* Loop thread, shutdown: answers every read still parked for the index with busy. */
-void cd_conn_ix_abandon(cd_server *srv);
-
 /* Bytes queued for the peer and not yet written. */
 size_t cd_conn_backlog(const cd_conn *conn);
 

@@ -5,6 +5,7 @@
 #include <uv.h>
 #include "call.h"
 #include "db.h"
+#include "dispatch.h"
 #include "index_runs.h"
 #include "indexer.h"
 #include "ixpass.h"
@@ -38,6 +39,7 @@ struct cd_indexer {
     cd_ixpipe *pipe;             /* builds the passes beside the writer (NULL: the writer does) */
     _Atomic int disk_roomy;      /* the data's file system has PIPE_MIN_FREE free (check_disk_room) */
     int64_t disk_checked_at;     /* writer thread: uv_hrtime of that look */
+    cd_call *waiters;            /* loop thread: parked reads, in arrival order */
 };
 
 /* Whether the index has changes to catch up on and may try: after a failed pass, only once
@@ -370,10 +372,100 @@ void cd_indexer_after_batch(cd_indexer *ix, int ran)
     if (pipe_in_use(ix)) cd_ixpipe_kick(ix->pipe, 0);
 }
 
-void cd_indexer_want(cd_indexer *ix)
+/* Loop thread: readers wait for the index; a pass is wanted before the next write batch. */
+static void want_index(cd_indexer *ix)
 {
     atomic_store(&ix->srv->ix.wanted, 1);
     if (pipe_in_use(ix)) cd_ixpipe_kick(ix->pipe, 1);
+    ix->hooks.wake(ix->hooks.arg);
+}
+
+/* Checks the deadlines of reads waiting for a min_seq while any wait (dispatch.h). */
+static uv_timer_t wait_timer;
+static int wait_timer_ready;
+
+static void on_wait_timer(uv_timer_t *t)
+{
+    cd_indexer *ix = t->data;
+    if (ix->waiters) cd_indexer_resume_parked(ix);
+    if (!ix->waiters) uv_timer_stop(t);
+}
+
+int cd_indexer_park(cd_indexer *ix, cd_call *call, cd_indexer_resume_fn resume)
+{
+    cd_server *srv = ix->srv;
+    uint64_t committed = atomic_load(&srv->ix.committed);
+    int indexed = (call->method->flags & CD_M_INDEXED) != 0;
+    if (call->min_seq <= committed) {
+        if (!indexed || atomic_load(&srv->ix.indexed) >= committed) return 0;
+        /* Passes fail for want of space: answer from the index as far as it got (it lags at most
+         * CD_IX_LAG_FULL changes: writes beyond are refused) rather than wait for one. */
+        if (atomic_load(&srv->ix.failing_full)) return 0;
+    }
+    if (call->min_seq > committed) {
+        if (!wait_timer_ready) {
+            uv_timer_init(srv->loop, &wait_timer);
+            uv_unref((uv_handle_t *)&wait_timer);
+            wait_timer_ready = 1;
+        }
+        wait_timer.data = ix;
+        if (!uv_is_active((uv_handle_t *)&wait_timer)) uv_timer_start(&wait_timer, on_wait_timer, 20, 20);
+    }
+    call->ix_target = call->min_seq > committed ? call->min_seq : committed;
+    call->ix_attempt = atomic_load(&srv->ix.attempts) + 1;   /* a pass that starts from now */
+    call->ix_resume = resume;
+    call->next = NULL;
+    cd_call **tail = &ix->waiters;
+    while (*tail) tail = &(*tail)->next;
+    *tail = call;
+    want_index(ix);
+    return 1;
+}
+
+void cd_indexer_resume_parked(cd_indexer *ix)
+{
+    cd_server *srv = ix->srv;
+    if (!ix->waiters) return;
+    uint64_t indexed = atomic_load(&srv->ix.indexed), failed = atomic_load(&srv->ix.failed_attempt);
+    uint64_t committed = atomic_load(&srv->ix.committed);
+    int64_t now = (int64_t)uv_hrtime();
+    cd_call **p = &ix->waiters, *ready = NULL, **ready_tail = &ready;
+    while (*p) {
+        cd_call *call = *p;
+        /* Ready when the index got there (a read that is not of the indexes: the seq it waits
+         * for committed), when a pass attempted for it failed (an older failure says nothing
+         * about the state now), or when its min_seq wait timed out. */
+        int of_index = (call->method->flags & CD_M_INDEXED) != 0;
+        uint64_t have = of_index ? indexed : committed;
+        int expired = call->min_seq > committed && call->wait_deadline_ns && now >= call->wait_deadline_ns;
+        if (call->ix_target > have && (!of_index || failed < call->ix_attempt) && !expired) { p = &call->next; continue; }
+        *p = call->next;
+        call->next = NULL;
+        *ready_tail = call;
+        ready_tail = &call->next;
+    }
+    if (ix->waiters) want_index(ix);
+    while (ready) {
+        cd_call *call = ready;
+        ready = call->next;
+        if (call->min_seq > committed)
+            cd_fail(call, CLAIMD_E_BUSY, NULL, "seq %llu has not committed here in time (this claimd is at seq %llu)",
+                    (unsigned long long)call->min_seq, (unsigned long long)committed);
+        else if ((call->method->flags & CD_M_INDEXED) && call->ix_target > indexed && !atomic_load(&srv->ix.failing_full))
+            cd_fail(call, CLAIMD_E_INTERNAL, NULL, "the index cannot catch up with the latest writes (see the log)");
+        call->ix_resume(call);
+    }
+}
+
+void cd_indexer_abandon_parked(cd_indexer *ix)
+{
+    while (ix->waiters) {
+        cd_call *call = ix->waiters;
+        ix->waiters = call->next;
+        call->next = NULL;
+        cd_fail(call, CLAIMD_E_BUSY, NULL, "shutting down");
+        call->ix_resume(call);
+    }
 }
 
 void cd_indexer_hold(cd_indexer *ix)
@@ -416,7 +508,7 @@ int cd_indexer_start_pipeline(cd_indexer *ix)
 {
     /* Without the pipeline the writer builds every pass itself (--index-threads 0). */
     if (ix->srv->cfg.index_threads &&
-        !(ix->pipe = cd_ixpipe_start(ix->srv, ix->pass_max, ix->hooks.plan_ready, ix->hooks.arg)))
+        !(ix->pipe = cd_ixpipe_start(ix->srv, ix->pass_max, ix->hooks.wake, ix->hooks.arg)))
         return -1;
     return 0;
 }
@@ -437,6 +529,8 @@ void cd_indexer_stop_pipeline(cd_indexer *ix)
 void cd_indexer_free(cd_indexer *ix)
 {
     if (!ix) return;
+    /* The min_seq timer outlives ix (it is never closed): it must not fire for it any more. */
+    if (wait_timer_ready && wait_timer.data == ix) uv_timer_stop(&wait_timer);
     cd_indexer_stop_pipeline(ix);
     /* The writer thread's own index pass plan. */
     cd_ixplan_free(ix->srv->ixplan);

@@ -6,10 +6,10 @@
  * is decided by cd_indexer_decide, a pure function of a small view of the state. The index work
  * itself is the indexer's: the passes the writer builds itself (ixpass.h), the plans the pipeline
  * builds on a thread of its own (ixpipe.h, ixplan.h) and the merge steps of the runs
- * (search_runs.h, index_runs.h). Where the index stands is published in srv->ix (server.h) for
- * the readers parked waiting for it (conn.c).
+ * (search_runs.h, index_runs.h). Where the index stands is published in srv->ix (server.h); the
+ * reads that must wait for it are parked here (cd_indexer_park) until it gets there.
  *
- * Threads: everything is for the writer thread, except cd_indexer_want, cd_indexer_hold and
+ * Threads: everything is for the writer thread, except the parking of reads, cd_indexer_hold and
  * cd_indexer_unhold (loop thread), and create, start_pipeline, begin, stop_pipeline and free,
  * called by the writer's own start and stop on the loop thread.
  */
@@ -20,6 +20,7 @@
 
 typedef struct cd_indexer cd_indexer;
 typedef struct cd_server cd_server;
+typedef struct cd_call cd_call;
 
 /* With the pipeline (ixpipe.h), the most changes the index may lag before write batches wait for
  * its next plan: bounds a reader's wait and the catch-up after a crash, and holds the writes to
@@ -34,12 +35,13 @@ typedef struct {
     /* Grows the map while the caller waits (the writer's handshake with the loop thread): 0, or
      * the LMDB code it failed with. */
     int (*grow)(void *arg);
-    /* Wakes the loop thread, which resumes the readers parked waiting for the index. */
+    /* Wakes the loop thread, which then resumes the parked reads (cd_indexer_resume_parked). */
     void (*tell_loop)(void *arg);
     /* Whether write batches are queued or the writer stops: merge steps give way to them. */
     int (*writes_wait)(void *arg);
-    /* Pipeline thread: a plan is ready; wakes the writer to apply it (must not block long). */
-    void (*plan_ready)(void *arg);
+    /* Wakes the writer thread to decide again: a plan is ready (pipeline thread) or readers wait
+     * for the index (loop thread). Must not block long. */
+    void (*wake)(void *arg);
 } cd_indexer_hooks;
 
 /* What the writer does next. */
@@ -119,9 +121,22 @@ cd_indexer_decision cd_indexer_next(cd_indexer *ix, int writes_queued, int stopp
 /* Runs the index work chosen (CD_IX_DO_PASS, CD_IX_DO_PLAN or CD_IX_DO_MERGE). */
 void cd_indexer_run(cd_indexer *ix, cd_indexer_action a);
 
-/* Loop thread: readers wait for the index; a pass is wanted before the next write batch (the
- * caller then wakes the writer). */
-void cd_indexer_want(cd_indexer *ix);
+/* Loop thread: a parked read may go on (cd_indexer_park); its error is set when its wait failed,
+ * and it is then only to be answered. */
+typedef void (*cd_indexer_resume_fn)(cd_call *call);
+
+/* Loop thread: parks a read of the indexes until the index pass reaches every change committed
+ * so far (ixpass.h), and a read with a min_seq until that seq has committed (and, for a read of
+ * the indexes, is indexed), asking for a pass before the next write batch; resume(call) runs
+ * once it may go on. 1 when parked, 0 when it need not wait. */
+int cd_indexer_park(cd_indexer *ix, cd_call *call, cd_indexer_resume_fn resume);
+
+/* Loop thread: resumes the parked reads the index (or the commits) has now reached, and fails
+ * those a pass attempted for them failed or whose min_seq wait timed out; the others wait on. */
+void cd_indexer_resume_parked(cd_indexer *ix);
+
+/* Loop thread, shutdown: resumes every read still parked, failed with busy. */
+void cd_indexer_abandon_parked(cd_indexer *ix);
 
 /* Loop thread, around a map growth: waits until the pipeline holds no read txn and keeps it from
  * opening one until unhold (no pipeline: nothing). */

@@ -14,7 +14,7 @@
  * the next start applies whatever the change log holds past "indexed".
  *
  * Readers of the indexes (claim.query, claim.search, claim.match) wait until the pass has
- * applied every change committed before they arrived (conn.c), so a client always finds what
+ * applied every change committed before they arrived (indexer.h), so a client always finds what
  * it has written; a writer call that reads an index catches it up in its own txn first
  * (cd_ixpass_catch_up).
  */

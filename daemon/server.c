@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "conn.h"
+#include "indexer.h"
 #include "log.h"
 #include "server.h"
 #include "writer.h"
@@ -137,7 +138,7 @@ static void on_grace_expired(uv_timer_t *t)
 {
     cd_server *srv = t->data;
     cd_warn("shutdown: closing %u connection(s) that did not drain in time", srv->nconns);
-    cd_conn_ix_abandon(srv);
+    if (srv->writer) cd_indexer_abandon_parked(cd_writer_indexer(srv->writer));
     while (srv->conns) cd_conn_close(srv->conns);
 }
 

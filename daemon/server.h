@@ -16,8 +16,8 @@ typedef struct cd_replica cd_replica;
 typedef struct cd_conn cd_conn;
 
 /* Where the index pass stands (ixpass.h). The indexer (indexer.h) publishes after each of the
- * writer's commits; the loop thread parks readers of the indexes until indexed reaches what was
- * committed when they came. */
+ * writer's commits, and parks readers of the indexes until indexed reaches what was committed
+ * when they came. */
 typedef struct {
     _Atomic uint64_t committed;  /* last change seq committed */
     _Atomic uint64_t indexed;    /* last change seq the derived indexes reflect */
@@ -32,7 +32,6 @@ typedef struct {
     _Atomic uint64_t merge_steps, merges; /* search run merge steps and merges committed */
     uint64_t pend_committed, pend_indexed; /* writer thread: as of its open txn */
     uint64_t pend_postings;      /* writer thread: postings passes wrote that merges still owe work for */
-    cd_call *waiters;            /* loop thread: parked reads, in arrival order */
 } cd_ix_state;
 
 struct cd_server {

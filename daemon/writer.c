@@ -5,7 +5,6 @@
 #include <time.h>
 #include <uv.h>
 #include "cond_until.h"
-#include "conn.h"
 #include "dispatch.h"
 #include "indexer.h"
 #include "isotime.h"
@@ -260,11 +259,14 @@ static void on_async(uv_async_t *h)
         w->done(done);
         done = next;
     }
-    if (srv->ix.waiters) cd_conn_ix_resume(srv);
+    cd_indexer_resume_parked(w->ix);
 }
 
-/* Pipeline thread: a plan is ready; wake the writer to apply it. */
-static void on_plan_ready(void *arg)
+/* The indexer's hooks (indexer.h), for the writer w. */
+
+/* A plan is ready (pipeline thread) or readers wait for the index (loop thread): wake the
+ * writer to decide again. */
+static void hook_wake(void *arg)
 {
     cd_writer *w = arg;
     pthread_mutex_lock(&w->mu);
@@ -272,7 +274,6 @@ static void on_plan_ready(void *arg)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* The indexer's hooks (indexer.h), for the writer w. */
 static int hook_grow(void *arg) { return request_growth(arg); }
 static void hook_tell_loop(void *arg) { cd_writer *w = arg; uv_async_send(&w->async); }
 
@@ -292,7 +293,7 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done)
     w->srv = srv;
     w->done = done;
     cd_indexer_hooks hooks = { .arg = w, .grow = hook_grow, .tell_loop = hook_tell_loop,
-                               .writes_wait = hook_writes_wait, .plan_ready = on_plan_ready };
+                               .writes_wait = hook_writes_wait, .wake = hook_wake };
     if (!(w->ix = cd_indexer_new(srv, &hooks))) {
         free(w);
         return NULL;
@@ -353,12 +354,9 @@ void cd_writer_stop(cd_writer *w)
     uv_close((uv_handle_t *)&w->async, free_on_close);
 }
 
-void cd_writer_want_index(cd_writer *w)
+cd_indexer *cd_writer_indexer(cd_writer *w)
 {
-    cd_indexer_want(w->ix);
-    pthread_mutex_lock(&w->mu);
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->mu);
+    return w->ix;
 }
 
 void cd_writer_kick(cd_writer *w)

@@ -24,8 +24,10 @@ cd_writer *cd_writer_start(cd_server *srv, cd_writer_done_fn done);
 /* Queues a write call (loop thread). Ownership passes to the writer until done(c). */
 void cd_writer_submit(cd_writer *w, cd_call *c);
 
-/* Asks for an index pass before the next write batch: a reader is waiting (loop thread). */
-void cd_writer_want_index(cd_writer *w);
+typedef struct cd_indexer cd_indexer;
+
+/* The writer's indexer (indexer.h): where reads that wait for the index are parked (loop thread). */
+cd_indexer *cd_writer_indexer(cd_writer *w);
 
 /* Re-checks pending work on the loop thread (e.g. a map growth deferred while a pool thread
  * held a read txn); readpool.c calls it when srv->workers_running drops to 0 during a hold. */
