@@ -18,6 +18,8 @@ static cd_call *call_alloc(cd_server *srv, cd_conn *conn, size_t zone_chunk)
     msgpack_sbuffer_init(&c->result);
     msgpack_packer_init(&c->pk, &c->result, msgpack_sbuffer_write);
     c->srv = srv;
+    c->db = srv ? &srv->db : NULL;
+    c->cfg = srv ? &srv->cfg : NULL;
     c->conn = conn;
     c->params.type = MSGPACK_OBJECT_NIL;
     return c;

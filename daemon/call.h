@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 #include "claimd.h"
+#include "config.h"
+#include "db.h"
 
 typedef struct cd_server cd_server;
 typedef struct cd_conn cd_conn;
@@ -33,6 +35,8 @@ typedef struct {
 
 struct cd_call {
     cd_server *srv;
+    cd_db *db;                /* the database it runs against (&srv->db; NULL without a server) */
+    const cd_config *cfg;     /* the daemon's settings (&srv->cfg; NULL without a server) */
     cd_conn *conn;            /* NULL once the connection has gone: the reply is dropped */
     cd_call *next;            /* queue link (writer queue, batch, done list) */
     const cd_method *method;
