@@ -9,13 +9,12 @@
 #include "params.h"
 #include "record.h"
 #include "record_valid.h"
-#include "server.h"
 #include "text.h"
 
 int cd_claim_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_claim *out)
 {
     MDB_val v;
-    int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_CLAIMS], id, &v, "reading a claim");
+    int rc = cd_rec_get_id(c, txn, c->db->dbi[CD_DBI_CLAIMS], id, &v, "reading a claim");
     if (rc) return rc;
     unsigned char key[8];
     cd_put_u64be(key, id);
@@ -58,7 +57,7 @@ static int same_dedup_text(const cd_claim *a, const cd_claim *b)
 
 int cd_claim_find_duplicate(cd_call *c, MDB_txn *txn, cd_claim *cl, uint64_t *id)
 {
-    cd_db *db = &c->srv->db;
+    cd_db *db = c->db;
     *id = 0;
     MDB_val k, v;
     int rc;
@@ -90,8 +89,8 @@ static int put_dedup(cd_call *c, MDB_txn *txn, cd_claim *cl, int del)
     if (dedup_key(c, cl, key)) return -1;
     cd_put_u64be(val, cl->id);
     MDB_val k = { 16, key }, v = { 8, val };
-    int rc = del ? mdb_del(txn, c->srv->db.dbi[CD_DBI_DEDUP], &k, &v)
-                 : mdb_put(txn, c->srv->db.dbi[CD_DBI_DEDUP], &k, &v, MDB_NODUPDATA);
+    int rc = del ? mdb_del(txn, c->db->dbi[CD_DBI_DEDUP], &k, &v)
+                 : mdb_put(txn, c->db->dbi[CD_DBI_DEDUP], &k, &v, MDB_NODUPDATA);
     if (rc == MDB_NOTFOUND || rc == MDB_KEYEXIST) rc = 0;
     return rc ? cd_fail_mdb(c, rc, "updating the duplicate index") : 0;
 }
@@ -120,7 +119,7 @@ static int put_revision(cd_call *c, MDB_txn *txn, const cd_claim *cl, const msgp
     cd_put_u64be(key, cl->id);
     cd_put_u32be(key + 8, cl->rev);
     /* A new claim has the largest id, so its first revision is the table's last key. */
-    int rc = cd_rec_put(c, txn, c->srv->db.dbi[CD_DBI_CLAIM_REVS], key, 12, &sb,
+    int rc = cd_rec_put(c, txn, c->db->dbi[CD_DBI_CLAIM_REVS], key, 12, &sb,
                         created ? MDB_APPEND : MDB_NOOVERWRITE, "storing a revision");
     msgpack_sbuffer_destroy(&sb);
     return rc;
@@ -131,7 +130,7 @@ static int put_revision(cd_call *c, MDB_txn *txn, const cd_claim *cl, const msgp
  * by a format 3 daemon) is left alone. */
 static int archive_revision(cd_call *c, MDB_txn *txn, const cd_claim *old)
 {
-    cd_db *db = &c->srv->db;
+    cd_db *db = c->db;
     unsigned char key[12];
     cd_put_u64be(key, old->id);
     cd_put_u32be(key + 8, old->rev);
@@ -166,7 +165,7 @@ static int archive_revision(cd_call *c, MDB_txn *txn, const cd_claim *old)
 int cd_claim_store_revision(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
                             const msgpack_sbuffer *rec, const char *op, cd_str by)
 {
-    cd_db *db = &c->srv->db;
+    cd_db *db = c->db;
     unsigned char key[8];
     cd_put_u64be(key, cl->id);
     int rc = old ? archive_revision(c, txn, old) : 0;
@@ -195,7 +194,7 @@ int cd_claim_store_revision(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_cl
 int cd_claim_store(cd_call *c, MDB_txn *txn, const cd_claim *old, cd_claim *cl,
                    const char *op, cd_str by)
 {
-    cd_db *db = &c->srv->db;
+    cd_db *db = c->db;
     if (!old) {
         cl->id = cd_db_next_id(txn, db->dbi[CD_DBI_CLAIMS]);
         cl->rev = 1;
@@ -282,7 +281,7 @@ int cd_claim_add_extid(cd_call *c, MDB_txn *txn, cd_str external_id, uint64_t id
     unsigned char val[8];
     cd_put_u64be(val, id);
     MDB_val k = { external_id.n, (void *)external_id.p }, v = { 8, val };
-    int rc = mdb_put(txn, c->srv->db.dbi[CD_DBI_EXTID], &k, &v, MDB_NOOVERWRITE);
+    int rc = mdb_put(txn, c->db->dbi[CD_DBI_EXTID], &k, &v, MDB_NOOVERWRITE);
     if (rc && rc != MDB_KEYEXIST) return cd_fail_mdb(c, rc, "indexing an external id");
     return 0;
 }

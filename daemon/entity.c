@@ -24,7 +24,7 @@ enum { E_VER, E_NAME, E_KIND, E_ALIASES, E_DESC, E_WIKIDATA, E_MERGED, E_FIELDS 
 int cd_entity_load(cd_call *c, MDB_txn *txn, uint64_t id, cd_entity *out)
 {
     MDB_val v;
-    int rc = cd_rec_get_id(c, txn, c->srv->db.dbi[CD_DBI_ENTITIES], id, &v, "reading an entity");
+    int rc = cd_rec_get_id(c, txn, c->db->dbi[CD_DBI_ENTITIES], id, &v, "reading an entity");
     if (rc) return rc;
     if (cd_entity_decode(c, &v, id, out)) {
         unsigned char key[8];
@@ -72,7 +72,7 @@ int cd_entity_decode(cd_call *c, const MDB_val *v, uint64_t id, cd_entity *out)
 
 int cd_entity_index_name(cd_call *c, MDB_txn *txn, cd_str name, uint64_t id, uint64_t old_id)
 {
-    int rc = cd_entity_keys_put(&c->srv->db, txn, name.p, name.n, id, old_id);
+    int rc = cd_entity_keys_put(c->db, txn, name.p, name.n, id, old_id);
     if (rc == EILSEQ) return cd_fail(c, CLAIMD_E_INVALID, "name", "not valid UTF-8");
     if (rc == ENOMEM) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     return rc ? cd_fail_mdb(c, rc, "indexing an alias") : 0;
@@ -95,7 +95,7 @@ int cd_entity_store(cd_call *c, MDB_txn *txn, const cd_entity *e, const char *op
     msgpack_pack_uint64(&pk, e->merged_into);
     unsigned char key[8];
     cd_put_u64be(key, e->id);
-    int rc = cd_rec_put(c, txn, c->srv->db.dbi[CD_DBI_ENTITIES], key, 8, &sb, 0, "storing an entity");
+    int rc = cd_rec_put(c, txn, c->db->dbi[CD_DBI_ENTITIES], key, 8, &sb, 0, "storing an entity");
     msgpack_sbuffer_destroy(&sb);
     if (rc) return rc;
     if (!e->merged_into) {
@@ -146,7 +146,7 @@ int cd_entity_lookup(cd_call *c, MDB_txn *txn, const char *name, size_t n, uint6
     if (!folded) return cd_fail(c, CLAIMD_E_INVALID, NULL, "name is not valid UTF-8");
     *id = 0;
     MDB_val k = { flen, folded }, v;
-    int rc = flen && flen <= CD_KEY_MAX ? mdb_get(txn, c->srv->db.dbi[CD_DBI_ALIASES], &k, &v) : MDB_NOTFOUND;
+    int rc = flen && flen <= CD_KEY_MAX ? mdb_get(txn, c->db->dbi[CD_DBI_ALIASES], &k, &v) : MDB_NOTFOUND;
     free(folded);
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return cd_fail_mdb(c, rc, "looking up a name");
@@ -267,7 +267,7 @@ static int resolve_map(cd_call *c, MDB_txn *txn, const entity_input *in, int cre
         return extend_entity(c, txn, &e, in);
     }
     memset(&e, 0, sizeof e);
-    e.id = cd_db_next_id(txn, c->srv->db.dbi[CD_DBI_ENTITIES]);
+    e.id = cd_db_next_id(txn, c->db->dbi[CD_DBI_ENTITIES]);
     e.name = in->name;
     e.kind = in->kind;
     e.aliases = (cd_str *)in->aliases;

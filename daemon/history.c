@@ -5,7 +5,6 @@
 #include "history.h"
 #include "record.h"
 #include "record_valid.h"
-#include "server.h"
 
 /* Decodes the revision stored under key k (id|rev) with value v into *r. A nil body is the
  * current revision, whose record is the claim in `claims`. 0 or -1 (error set). */
@@ -39,7 +38,7 @@ int cd_history_rev(cd_call *c, MDB_txn *txn, uint64_t id, uint32_t rev, cd_claim
     cd_put_u64be(key, id);
     cd_put_u32be(key + 8, rev);
     MDB_val k = { 12, key }, v;
-    int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_CLAIM_REVS], &k, &v);
+    int rc = mdb_get(txn, c->db->dbi[CD_DBI_CLAIM_REVS], &k, &v);
     if (rc == MDB_NOTFOUND) return rc;
     if (rc) return cd_fail_mdb(c, rc, "reading a revision");
     cd_revision r;
@@ -52,7 +51,7 @@ int cd_history_each(cd_call *c, MDB_txn *txn, uint64_t id,
                     int (*fn)(cd_call *c, MDB_txn *txn, const cd_revision *r, void *ud), void *ud)
 {
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_CLAIM_REVS], &cur);
+    int rc = mdb_cursor_open(txn, c->db->dbi[CD_DBI_CLAIM_REVS], &cur);
     if (rc) return cd_fail_mdb(c, rc, "reading history");
     unsigned char key[12];
     cd_put_u64be(key, id);

@@ -9,7 +9,6 @@
 #include "ixpass.h"
 #include "ixplan.h"
 #include "record.h"
-#include "server.h"
 #include "text.h"
 
 int64_t cd_index_said(const cd_claim *cl)
@@ -38,11 +37,11 @@ void cd_index_key(unsigned char *key, cd_idx_kind kind, uint64_t value, int64_t 
 
 cd_ixcur *cd_index_cursor(cd_call *c, MDB_txn *txn)
 {
-    cd_run_family f = cd_run_family_index(&c->srv->db);
+    cd_run_family f = cd_run_family_index(c->db);
     cd_run_dir d;
     if (cd_run_dir_load(c, txn, &f, &d)) return NULL;
     int rc;
-    cd_ixcur *x = cd_ixcur_open(txn, &c->srv->db, &d, &rc);
+    cd_ixcur *x = cd_ixcur_open(txn, c->db, &d, &rc);
     if (!x) cd_fail_mdb(c, rc, "reading an index");
     return x;
 }
@@ -116,7 +115,7 @@ int cd_index_plan(cd_call *c, cd_ixplan *p, const cd_claim *old, const cd_claim 
 
 int cd_index_unindex(cd_call *c, MDB_txn *txn, const unsigned char (*keys)[CD_IDX_KEY], size_t n)
 {
-    cd_run_family f = cd_run_family_index(&c->srv->db);
+    cd_run_family f = cd_run_family_index(c->db);
     cd_run_dir d;
     if (cd_run_dir_load(c, txn, &f, &d)) return -1;
     for (size_t i = 0; i < n; i++)

@@ -4,7 +4,6 @@
 #include <string.h>
 #include "grow.h"
 #include "index_runs.h"
-#include "server.h"
 
 /* ---- the builder ---- */
 
@@ -87,7 +86,7 @@ int cd_ixruns_flush(cd_call *c, cd_ixrun_builder *b, MDB_txn *txn, uint64_t *wri
 {
     *written = 0;
     if (!b->n) return 0;
-    cd_run_family f = cd_run_family_index(&c->srv->db);
+    cd_run_family f = cd_run_family_index(c->db);
     cd_run_dir d;
     int slot, rc;
     chunk_out *o = NULL;
@@ -136,7 +135,7 @@ static int seek_chunk(MDB_cursor *cur, const unsigned char *key, MDB_val *k, MDB
 
 int cd_ixruns_remove(cd_call *c, MDB_txn *txn, cd_run_dir *d, const unsigned char key[CD_IDX_KEY])
 {
-    cd_run_family f = cd_run_family_index(&c->srv->db);
+    cd_run_family f = cd_run_family_index(c->db);
     unsigned char e[CD_IXRUN_CHUNK * CD_IDX_KEY], val[CD_IXRUN_VALUE_MAX];
     int changed = 0;
     for (size_t r = 0; r < d->n; r++) {
@@ -241,7 +240,7 @@ static int merge_entries(merge_in *in, size_t nin, chunk_out *o, size_t budget, 
 
 int cd_ixruns_merge_step(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *res)
 {
-    cd_run_family f = cd_run_family_index(&c->srv->db);
+    cd_run_family f = cd_run_family_index(c->db);
     cd_run_dir d;
     memset(res, 0, sizeof *res);
     if (cd_run_dir_load(c, txn, &f, &d) || cd_run_merge_start(c, txn, &f, &d)) return -1;

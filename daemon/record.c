@@ -131,7 +131,7 @@ int cd_cmp_u64(const void *a, const void *b)
 
 int cd_change_log(cd_call *c, MDB_txn *txn, const char *op, const char *type, uint64_t id)
 {
-    cd_db *db = &c->srv->db;
+    cd_db *db = c->db;
     cd_change ch = { cd_db_next_id(txn, db->dbi[CD_DBI_CHANGES]), c->at_us, op, type, id, 0 };
     unsigned char key[8];
     cd_put_u64be(key, ch.seq);

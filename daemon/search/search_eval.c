@@ -8,7 +8,6 @@
 #include "search_eval.h"
 #include "record.h"
 #include "search_plist.h"
-#include "server.h"
 
 /* Bounds are compared with a little slack so that rounding never prunes a claim whose exact
  * score (summed in another order) would tie or beat the threshold. */
@@ -97,7 +96,7 @@ static int phrases_ok(eval_state *st, const cd_qplan *plan, uint64_t id)
     unsigned char key[8];
     cd_put_u64be(key, id);
     MDB_val k = { 8, key }, v;
-    int rc = mdb_get(st->txn, st->c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v);
+    int rc = mdb_get(st->txn, st->c->db->dbi[CD_DBI_SEARCH_DOCS], &k, &v);
     if (rc == MDB_NOTFOUND) return 0;
     if (rc) return cd_fail_mdb(st->c, rc, "reading a forward record");
     cd_search_fwd f;

@@ -8,7 +8,6 @@
 #include "bytes.h"
 #include "db.h"
 #include "search.h"
-#include "server.h"
 #include "search_runs.h"
 #include "ixplan.h"
 #include "record.h"
@@ -17,7 +16,7 @@
 /* Adds (sign +1) or removes (-1) one claim of `tokens` tokens to its space's statistics. */
 static int langs_adjust(cd_call *c, MDB_txn *txn, const char tag[4], int sign, uint32_t tokens)
 {
-    MDB_dbi dbi = c->srv->db.dbi[CD_DBI_SEARCH_LANGS];
+    MDB_dbi dbi = c->db->dbi[CD_DBI_SEARCH_LANGS];
     MDB_val k = { CD_SEARCH_SPACE, (void *)tag }, v;
     uint64_t docs = 0, toks = 0;
     int rc = mdb_get(txn, dbi, &k, &v);
@@ -111,7 +110,7 @@ int cd_search_index_plan(cd_call *c, MDB_txn *txn, cd_ixplan *p, const cd_claim 
         unsigned char key[8];
         cd_put_u64be(key, old->id);
         MDB_val k = { 8, key };
-        int rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_SEARCH_DOCS], &k, &v);
+        int rc = mdb_get(txn, c->db->dbi[CD_DBI_SEARCH_DOCS], &k, &v);
         if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading a forward record");
         if (rc) v = (MDB_val){ 0, NULL };
         else if (cd_rec_plain(c, &v)) return -1;     /* the plan holds old records plain */
@@ -121,7 +120,7 @@ int cd_search_index_plan(cd_call *c, MDB_txn *txn, cd_ixplan *p, const cd_claim 
     if (cl && !(fwd = doc_encode(c, cl, &flen))) return -1;
     /* The new record is packed here, off the writer, when the snapshot has the dictionary;
      * cd_search_index_apply packs what comes plain once there is one. */
-    unsigned zid = fwd ? cd_zrec_stored(txn, c->srv->db.dbi[CD_DBI_META], CD_ZREC_FWD) : 0;
+    unsigned zid = fwd ? cd_zrec_stored(txn, c->db->dbi[CD_DBI_META], CD_ZREC_FWD) : 0;
     size_t cap = zid ? cd_zrec_bound(flen) : 0, zlen = 0;
     unsigned char *packed = cap ? cd_call_alloc(c, cap) : NULL;
     if (packed) zlen = cd_zrec_pack(zid, fwd, flen, packed, cap);
@@ -164,7 +163,7 @@ static int fwd_forms(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned char 
         *plain = (MDB_val){ n, *scratch };
         return 0;
     }
-    cd_db *db = &c->srv->db;
+    cd_db *db = c->db;
     unsigned zid = cd_zrec_dict_for(txn, db->dbi[CD_DBI_META], db->dbi[CD_DBI_SEARCH_DOCS], 0, CD_ZREC_FWD,
                                     id > CD_ZREC_TRAIN_AT);
     size_t cap = zid ? cd_zrec_bound(len) : 0, n = 0;
@@ -179,7 +178,7 @@ int cd_search_index_apply(cd_call *c, MDB_txn *txn, uint64_t id, const unsigned 
     unsigned char key[8];
     cd_put_u64be(key, id);
     MDB_val k = { 8, key }, v, plain;
-    MDB_dbi docs = c->srv->db.dbi[CD_DBI_SEARCH_DOCS];
+    MDB_dbi docs = c->db->dbi[CD_DBI_SEARCH_DOCS];
     unsigned char *scratch = NULL;
     int rc = 0;
     if (old && remove_postings(c, txn, id, old, old_len)) goto failed;

@@ -4,7 +4,6 @@
 #include "bytes.h"
 #include "db.h"
 #include "search_plist.h"
-#include "server.h"
 
 static uint64_t pid(const unsigned char *p) { return cd_search_posting_id(p); }
 
@@ -203,7 +202,7 @@ int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4],
     size_t cap = 0;
     for (size_t i = 0; i < d.n; i++) {
         cd_plist_run *r = &l->runs[l->nruns];
-        int rc = mdb_cursor_open(txn, c->srv->db.run_slots[d.run[i].slot], &r->cur);
+        int rc = mdb_cursor_open(txn, c->db->run_slots[d.run[i].slot], &r->cur);
         if (rc) { r->cur = NULL; return cd_fail_mdb(c, rc, "reading postings"); }
         l->nruns++;
         MDB_val k, v;
@@ -259,7 +258,7 @@ int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4
     if (cd_runs_dir(c, txn, &d)) return -1;
     for (size_t r = 0; r < d.n && !too_many && !c->err; r++) {
         MDB_cursor *cur;
-        if ((rc = mdb_cursor_open(txn, c->srv->db.run_slots[d.run[r].slot], &cur))) { cd_fail_mdb(c, rc, "reading postings"); break; }
+        if ((rc = mdb_cursor_open(txn, c->db->run_slots[d.run[r].slot], &cur))) { cd_fail_mdb(c, rc, "reading postings"); break; }
         MDB_val k = { klen, key }, v, last = { 0, NULL };
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             size_t tlen, got;

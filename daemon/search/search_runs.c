@@ -4,7 +4,6 @@
 #include "bytes.h"
 #include "grow.h"
 #include "search_runs.h"
-#include "server.h"
 
 /* ---- the builder: postings held back for the next run ---- */
 
@@ -105,13 +104,13 @@ oom:
 
 int cd_runs_dir(cd_call *c, MDB_txn *txn, cd_run_dir *d)
 {
-    cd_run_family f = cd_run_family_search(&c->srv->db);
+    cd_run_family f = cd_run_family_search(c->db);
     return cd_run_dir_load(c, txn, &f, d);
 }
 
 static int dir_store(cd_call *c, MDB_txn *txn, const cd_run_dir *d)
 {
-    cd_run_family f = cd_run_family_search(&c->srv->db);
+    cd_run_family f = cd_run_family_search(c->db);
     return cd_run_dir_store(c, txn, &f, d);
 }
 
@@ -159,13 +158,13 @@ int cd_runs_flush(cd_call *c, cd_run_builder *b, MDB_txn *txn, uint64_t *written
     size_t buf_cap = 0;
     MDB_cursor *cur = NULL;
     if (!order) { cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory"); goto out; }
-    cd_run_family f = cd_run_family_search(&c->srv->db);
+    cd_run_family f = cd_run_family_search(c->db);
     if (cd_run_slot_for_flush(c, txn, &f, cd_runs_merge_step, &d, &slot)) goto out;
     for (uint32_t i = 0; i < b->nterms; i++) order[i] = i;
     /* qsort has no context argument: the builder is the writer thread's, one flush at a time */
     sort_builder = b;
     qsort(order, b->nterms, sizeof *order, term_cmp);
-    if ((rc = mdb_cursor_open(txn, c->srv->db.run_slots[slot], &cur))) { cd_fail_mdb(c, rc, "writing a search run"); goto out; }
+    if ((rc = mdb_cursor_open(txn, c->db->run_slots[slot], &cur))) { cd_fail_mdb(c, rc, "writing a search run"); goto out; }
     uint64_t total = 0;
     for (size_t i = 0; i < b->nterms; i++) {
         const term_slot *s = &b->terms[order[i]];
@@ -316,7 +315,7 @@ int cd_runs_remove(cd_call *c, MDB_txn *txn, const unsigned char *tkey, size_t t
     unsigned char post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
     for (size_t r = 0; r < d.n; r++) {
         MDB_cursor *cur;
-        int rc = mdb_cursor_open(txn, c->srv->db.run_slots[d.run[r].slot], &cur);
+        int rc = mdb_cursor_open(txn, c->db->run_slots[d.run[r].slot], &cur);
         if (rc) return cd_fail_mdb(c, rc, "reading a search run");
         MDB_val k, v;
         int found;
@@ -344,7 +343,7 @@ int cd_runs_df(cd_call *c, MDB_txn *txn, const cd_run_dir *d, const unsigned cha
     *df = 0;
     for (size_t r = 0; r < d->n; r++) {
         MDB_cursor *cur;
-        int rc = mdb_cursor_open(txn, c->srv->db.run_slots[d->run[r].slot], &cur);
+        int rc = mdb_cursor_open(txn, c->db->run_slots[d->run[r].slot], &cur);
         if (rc) return cd_fail_mdb(c, rc, "reading a search run");
         MDB_val k, v;
         int found;
@@ -431,7 +430,7 @@ static int merge_term(cd_call *c, MDB_cursor **in, size_t nin, MDB_cursor *out, 
 int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *res)
 {
     cd_run_dir d;
-    cd_run_family f = cd_run_family_search(&c->srv->db);
+    cd_run_family f = cd_run_family_search(c->db);
     memset(res, 0, sizeof *res);
     if (cd_run_dir_load(c, txn, &f, &d) || cd_run_merge_start(c, txn, &f, &d)) return -1;
     uint8_t job = cd_run_next_job(&d);
@@ -442,10 +441,10 @@ int cd_runs_merge_step(cd_call *c, MDB_txn *txn, size_t budget, cd_run_step *res
     uint64_t taken[CD_RUN_SLOTS], moved_total = 0;
     unsigned char *buf = NULL;
     size_t cap = 0, opened = 0;
-    int rc = mdb_cursor_open(txn, c->srv->db.run_slots[d.run[out_i].slot], &out);
+    int rc = mdb_cursor_open(txn, c->db->run_slots[d.run[out_i].slot], &out);
     if (rc) { out = NULL; cd_fail_mdb(c, rc, "merging search runs"); goto done; }
     for (; opened < nin; opened++)
-        if ((rc = mdb_cursor_open(txn, c->srv->db.run_slots[d.run[in_i[opened]].slot], &in[opened]))) {
+        if ((rc = mdb_cursor_open(txn, c->db->run_slots[d.run[in_i[opened]].slot], &in[opened]))) {
             cd_fail_mdb(c, rc, "merging search runs");
             goto done;
         }
