@@ -95,6 +95,11 @@ cd_indexer_decision cd_indexer_decide(const cd_indexer_view *v)
     return d;
 }
 
+void cd_indexer_logged(cd_indexer *ix, const cd_call *c)
+{
+    if (c->nchanges) ix->srv->ix.pend_committed = c->changes[c->nchanges - 1].seq;
+}
+
 void cd_indexer_committed(cd_indexer *ix)
 {
     cd_server *srv = ix->srv;

@@ -100,6 +100,9 @@ void cd_indexer_stop_pipeline(cd_indexer *ix);
 /* Frees ix (NULL: nothing), its pipeline too if still running. */
 void cd_indexer_free(cd_indexer *ix);
 
+/* After a write call ran in the open txn: the last change it logged (if any) is the seq the txn reaches. */
+void cd_indexer_logged(cd_indexer *ix, const cd_call *c);
+
 /* After a write txn committed: the seqs it reached are the ones readers may count on. */
 void cd_indexer_committed(cd_indexer *ix);
 

@@ -5,7 +5,6 @@
 #include "db.h"
 #include "prescan.h"
 #include "record.h"
-#include "server.h"
 #include "zrec.h"
 
 void cd_rec_pack_str(msgpack_packer *pk, cd_str s)
@@ -148,6 +147,5 @@ int cd_change_log(cd_call *c, MDB_txn *txn, const char *op, const char *type, ui
     msgpack_sbuffer_destroy(&sb);
     if (rc) return rc;
     if (cd_call_add_change(c, &ch)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    c->srv->ix.pend_committed = ch.seq;
     return 0;
 }

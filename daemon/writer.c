@@ -85,6 +85,7 @@ static int run_calls(cd_writer *w, MDB_txn *txn, cd_call *from, cd_call *end, in
         cd_call_reset(c);
         c->at_us = now;
         c->method->fn(c, txn);
+        cd_indexer_logged(w->ix, c);
         *last = c;
         if (!c->err) continue;
         if (c->mdb_rc == MDB_MAP_FULL) return MDB_MAP_FULL;
