@@ -677,7 +677,7 @@ void cd_conn_write_done(cd_call *call)
     cd_server *srv = c->srv;   /* conn_maybe_free may free c */
     if (!call->err) {
         for (size_t i = 0; i < call->nchanges; i++)
-            if (strcmp(call->changes[i].op, "entity.merge") == 0) { cd_entity_ref_cache_clear(srv); break; }
+            if (strcmp(call->changes[i].op, "entity.merge") == 0) { cd_entity_ref_cache_clear(&srv->ref_gen); break; }
         cd_subs_publish(srv, call);
         if (call->nchanges) cd_publish_kick(srv->publisher);
     }

@@ -134,7 +134,7 @@ void cd_dispatch_read(cd_call *c)
         return;
     }
     cd_db *db = &c->srv->db;
-    cd_entity_refs_snapshot(c);   /* before the txn: see entity.h */
+    cd_entity_refs_snapshot(c, &c->srv->ref_gen);   /* before the txn: see entity.h */
     MDB_txn *txn = cd_db_read_begin(db);
     if (!txn) {
         cd_fail(c, CLAIMD_E_INTERNAL, NULL, "cannot start a read transaction");

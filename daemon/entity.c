@@ -12,7 +12,6 @@
 #include "params.h"
 #include "record.h"
 #include "record_valid.h"
-#include "server.h"
 #include "text.h"
 
 const char *const cd_entity_kind_names[] = {
@@ -360,14 +359,14 @@ static struct cd_ref_cache *thread_refs(uint64_t gen)
     return tl_refs;
 }
 
-void cd_entity_ref_cache_clear(cd_server *srv)
+void cd_entity_ref_cache_clear(_Atomic uint64_t *gen)
 {
-    atomic_fetch_add(&srv->ref_gen, 1);
+    atomic_fetch_add(gen, 1);
 }
 
-void cd_entity_refs_snapshot(cd_call *c)
+void cd_entity_refs_snapshot(cd_call *c, _Atomic uint64_t *gen)
 {
-    c->ref_gen = atomic_load(&c->srv->ref_gen);
+    c->ref_gen = atomic_load(gen);
 }
 
 void cd_entity_ref_cache_free(cd_server *srv)

@@ -3,6 +3,7 @@
 #define CD_ENTITY_H
 
 #include <lmdb.h>
+#include <stdatomic.h>
 #include "call.h"
 
 #define CD_NAME_MAX 300          /* bytes of an entity name or alias */
@@ -61,12 +62,13 @@ int cd_entity_resolve_name(cd_call *c, MDB_txn *txn, cd_str name, int kind, int 
 void cd_entity_pack_ref(cd_call *c, MDB_txn *txn, msgpack_packer *pk, uint64_t id, unsigned extra);
 
 /* Marks every thread's memo of packed references stale (after an entity.merge commits; loop
- * thread). Each memo drops itself on its next use by a read that began after this. */
-void cd_entity_ref_cache_clear(cd_server *srv);
+ * thread) by advancing the memo epoch *gen (srv->ref_gen). Each memo drops itself on its next
+ * use by a read that began after this. */
+void cd_entity_ref_cache_clear(_Atomic uint64_t *gen);
 
-/* Takes the memo epoch a read call may fill the memo for; call right before its read txn
- * begins, so nothing it learns from an older snapshot outlives a later merge. */
-void cd_entity_refs_snapshot(cd_call *c);
+/* Takes the memo epoch *gen (srv->ref_gen) a read call may fill the memo for; call right before
+ * its read txn begins, so nothing it learns from an older snapshot outlives a later merge. */
+void cd_entity_refs_snapshot(cd_call *c, _Atomic uint64_t *gen);
 
 /* Frees the calling thread's memo (at exit; other threads' memos go with their threads). */
 void cd_entity_ref_cache_free(cd_server *srv);

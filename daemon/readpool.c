@@ -56,7 +56,7 @@ static void pool_run(uv_work_t *req)
     cd_call *call = ((struct cd_pool_work *)req)->call;
     pool_thread_nice();
     MDB_txn *txn;
-    cd_entity_refs_snapshot(call);   /* before the txn: see entity.h */
+    cd_entity_refs_snapshot(call, &call->srv->ref_gen);   /* before the txn: see entity.h */
     int rc = mdb_txn_begin(call->srv->db.env, NULL, MDB_RDONLY, &txn);
     if (rc) { cd_fail_mdb(call, rc, "starting a read transaction"); return; }
     call->method->fn(call, txn);

@@ -447,7 +447,7 @@ void cd_replica_write_done(cd_call *c)
     cd_server *srv = c->srv;
     if (!c->err) {
         for (size_t i = 0; i < c->nchanges; i++)
-            if (strcmp(c->changes[i].type, "entity") == 0) { cd_entity_ref_cache_clear(srv); break; }
+            if (strcmp(c->changes[i].type, "entity") == 0) { cd_entity_ref_cache_clear(&srv->ref_gen); break; }
         cd_subs_publish(srv, c);
     }
     give_back(srv->replica, c);
