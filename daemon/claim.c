@@ -6,7 +6,6 @@
 #include "params.h"
 #include "record.h"
 #include "record_valid.h"
-#include "server.h"
 
 const char *const cd_medium_names[] = {
     "post", "statement", "interview", "speech", "press-conference", "press-release", "broadcast",
@@ -204,7 +203,7 @@ int cd_claim_parse(cd_call *c, MDB_txn *txn, const msgpack_object *map, const ch
             return -1;
     }
     const msgpack_object *via = NULL, *apps = NULL, *about = NULL, *tags = NULL, *speaker;
-    if (cd_get_str(c, map, prefix, "text", partial ? CD_OPTIONAL : CD_REQUIRED, c->srv->cfg.max_text, &out->text) ||
+    if (cd_get_str(c, map, prefix, "text", partial ? CD_OPTIONAL : CD_REQUIRED, c->cfg->max_text, &out->text) ||
         cd_get_bool(c, map, prefix, "quote", CD_OPTIONAL, &out->quote) ||
         get_lang(c, map, prefix, &out->lang) ||
         cd_get_str(c, map, prefix, "speaker_role", CD_OPTIONAL, CD_SHORT_MAX, &out->speaker_role) ||
