@@ -502,7 +502,7 @@ cd_indexer *cd_indexer_new(cd_server *srv, const cd_indexer_hooks *hooks)
     MDB_txn *txn;
     if (mdb_txn_begin(srv->db.env, NULL, MDB_RDONLY, &txn) == 0) {
         srv->ix.pend_committed = cd_db_next_id(txn, srv->db.dbi[CD_DBI_CHANGES]) - 1;
-        srv->ix.pend_indexed = cd_ixplan_indexed(srv, txn);
+        srv->ix.pend_indexed = cd_ixplan_indexed(&srv->db, txn);
         mdb_txn_abort(txn);
     }
     cd_indexer_committed(ix);

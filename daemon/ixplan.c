@@ -10,7 +10,6 @@
 #include "record.h"
 #include "search.h"
 #include "search_runs.h"
-#include "server.h"
 
 /* What the pass does for one claim, beyond the builders' additions. */
 typedef struct {
@@ -109,10 +108,10 @@ int cd_ixplan_search(cd_call *c, cd_ixplan *p, const void *old, size_t old_len, 
 
 static const MDB_val indexed_key = { 7, (void *)"indexed" };
 
-uint64_t cd_ixplan_indexed(cd_server *srv, MDB_txn *txn)
+uint64_t cd_ixplan_indexed(const cd_db *db, MDB_txn *txn)
 {
     MDB_val k = indexed_key, v;
-    if (mdb_get(txn, srv->db.dbi[CD_DBI_META], &k, &v) || v.mv_size != 8) return 0;
+    if (mdb_get(txn, db->dbi[CD_DBI_META], &k, &v) || v.mv_size != 8) return 0;
     return cd_get_u64be(v.mv_data);
 }
 
@@ -122,7 +121,7 @@ static int changed_claims(cd_call *c, MDB_txn *txn, uint64_t from, size_t max, u
                           size_t *n, uint64_t *last, int *more)
 {
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, c->srv->db.dbi[CD_DBI_CHANGES], &cur);
+    int rc = mdb_cursor_open(txn, c->db->dbi[CD_DBI_CHANGES], &cur);
     if (rc) return cd_fail_mdb(c, rc, "reading changes");
     unsigned char key[8];
     cd_put_u64be(key, from + 1);
@@ -167,7 +166,7 @@ static int plan_claim_of(cd_call *c, MDB_txn *txn, cd_ixplan *p, uint64_t id)
     cd_put_u64be(key, id);
     MDB_val k = { 8, key }, v;
     uint32_t made_from = 0;
-    rc = mdb_get(txn, c->srv->db.dbi[CD_DBI_IX_REVS], &k, &v);
+    rc = mdb_get(txn, c->db->dbi[CD_DBI_IX_REVS], &k, &v);
     if (rc == 0 && v.mv_size == 4) made_from = cd_get_u32be(v.mv_data);
     else if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading index state");
     if (made_from == cur.rev) return 0;               /* a change that kept the revision */
@@ -188,7 +187,7 @@ int cd_ixplan_build(cd_call *c, MDB_txn *txn, cd_ixplan *p, size_t max, cd_ixpla
     cd_ixplan_clear(p);
     uint64_t *ids = NULL;
     size_t n = 0;
-    p->from = p->last = cd_ixplan_indexed(c->srv, txn);
+    p->from = p->last = cd_ixplan_indexed(c->db, txn);
     if (changed_claims(c, txn, p->from, max, &ids, &n, &p->last, &p->more)) return -1;
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -230,14 +229,14 @@ static int apply_claim(cd_call *c, MDB_txn *txn, cd_ixplan *p, const plan_claim 
 
 int cd_ixplan_apply(cd_call *c, MDB_txn *txn, cd_ixplan *p, uint64_t *written)
 {
-    cd_server *srv = c->srv;
+    cd_db *db = c->db;
     *written = 0;
-    if (cd_ixplan_indexed(srv, txn) != p->from) {
+    if (cd_ixplan_indexed(db, txn) != p->from) {
         cd_ixplan_clear(p);
         return CD_IXPLAN_STALE;
     }
     MDB_cursor *revs = NULL;
-    int rc = mdb_cursor_open(txn, srv->db.dbi[CD_DBI_IX_REVS], &revs);
+    int rc = mdb_cursor_open(txn, db->dbi[CD_DBI_IX_REVS], &revs);
     if (rc) { cd_ixplan_clear(p); return cd_fail_mdb(c, rc, "recording index state"); }
     for (size_t i = 0; i < p->nclaims && !rc; i++) rc = apply_claim(c, txn, p, &p->claims[i], revs);
     mdb_cursor_close(revs);
@@ -255,6 +254,6 @@ int cd_ixplan_apply(cd_call *c, MDB_txn *txn, cd_ixplan *p, uint64_t *written)
     unsigned char seq[8];
     cd_put_u64be(seq, last);
     MDB_val k = indexed_key, v = { 8, seq };
-    if ((rc = mdb_put(txn, srv->db.dbi[CD_DBI_META], &k, &v, 0))) return cd_fail_mdb(c, rc, "recording index state");
+    if ((rc = mdb_put(txn, db->dbi[CD_DBI_META], &k, &v, 0))) return cd_fail_mdb(c, rc, "recording index state");
     return 0;
 }

@@ -29,7 +29,7 @@ struct cd_run_builder;
 struct cd_ixrun_builder;
 
 /* The seq the indexes reflect in txn (meta "indexed"; 0: none yet). */
-uint64_t cd_ixplan_indexed(cd_server *srv, MDB_txn *txn);
+uint64_t cd_ixplan_indexed(const cd_db *db, MDB_txn *txn);
 
 /* A new, empty plan (NULL when out of memory); free with cd_ixplan_free. */
 cd_ixplan *cd_ixplan_new(void);
