@@ -7,6 +7,10 @@ LIBDIR   ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR  ?=
 BUILD    ?= build
+# One spelling of the build dir: the tests call make with BUILD=$(abspath build), and the
+# dependency files an object's build writes name it as spelled then. Spelled two ways, a header
+# change rebuilt only the objects last built under the spelling in use, and left the others stale.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(abspath $(BUILD)))
 CC       ?= cc
 # The one version number lives in include/claimd.h (CLAIMD_VERSION_*).
 VERSION  := $(shell sed -n 's/^\#define CLAIMD_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' include/claimd.h | paste -sd.)
