@@ -197,7 +197,7 @@ static int gather(cd_call *c, MDB_txn *txn, match_req *rq, idf_memo *m, const cd
     /* Rarest first, so that the postings budget is spent where it tells most. */
     for (size_t i = raw->n; i-- > first && rq->postings_left && !rc;) {
         cd_plist l;
-        if (cd_plist_open_term(c, txn, &l, m->tag, raw->terms + order[i].off, order[i].len)) { rc = -1; break; }
+        if (cd_plist_open_term(c, txn, &m->dir, &l, m->tag, raw->terms + order[i].off, order[i].len)) { rc = -1; break; }
         for (const unsigned char *p = cd_plist_seek(&l, 0); p && rq->postings_left; p = cd_plist_next(&l)) {
             rq->postings_left--;
             if (!rq->include_retracted && cd_search_posting_retracted(p)) continue;

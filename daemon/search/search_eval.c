@@ -24,6 +24,7 @@ typedef struct {
     uint64_t examined;             /* driver postings looked at while exhaustive */
     uint64_t driver_total;         /* driver postings of every active space */
     size_t prefix_budget;          /* postings prefixes may still materialise */
+    cd_run_dir dir;                /* the search runs, read once for every clause of every space */
     msgpack_zone scratch;          /* claims loaded for filter checks */
     int stop;                      /* past max_id, or a probed list ran out: this space is done */
     /* Work counters, logged at debug level: how much early termination saved. */
@@ -209,9 +210,9 @@ static int eval_space(eval_state *st, cd_sspace *sp, uint32_t si)
     sp->active = sc.n > 0;
     for (int j = 0; j < sc.n && !rc; j++) {
         const cd_qclause *cl = &sp->plan.clause[j];
-        rc = cl->kind == CD_CLAUSE_PREFIX ? cd_plist_open_prefix(c, st->txn, &lists[j], sp->tag, cl->term, cl->len,
-                                                                 &st->prefix_budget)
-                                          : cd_plist_open_term(c, st->txn, &lists[j], sp->tag, cl->term, cl->len);
+        rc = cl->kind == CD_CLAUSE_PREFIX ? cd_plist_open_prefix(c, st->txn, &st->dir, &lists[j], sp->tag, cl->term,
+                                                                 cl->len, &st->prefix_budget)
+                                          : cd_plist_open_term(c, st->txn, &st->dir, &lists[j], sp->tag, cl->term, cl->len);
         if (!sp->frozen) sp->df[j] = lists[j].df;
         if (!lists[j].df || !sp->df[j]) sp->active = 0;
     }
@@ -283,6 +284,7 @@ int cd_search_run_eval(cd_call *c, MDB_txn *txn, cd_search_run *r)
     r->total_exact = 1;
     st.heap = cd_call_alloc(c, (r->k ? r->k : 1) * sizeof *st.heap);
     if (!st.heap) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    if (cd_runs_dir(c, txn, &st.dir)) return -1;
     if (!msgpack_zone_init(&st.scratch, 8192)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < r->nspaces && !rc; i++) rc = eval_space(&st, &r->spaces[i], (uint32_t)i);

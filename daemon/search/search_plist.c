@@ -189,20 +189,18 @@ oom:
     return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
 }
 
-int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *term,
-                       size_t len)
+int cd_plist_open_term(cd_call *c, MDB_txn *txn, const cd_run_dir *dir, cd_plist *l, const char tag[4],
+                       const char *term, size_t len)
 {
     memset(l, 0, sizeof *l);
     l->klen = cd_search_term_key(l->key, tag, term, len);
-    cd_run_dir d;
-    if (cd_runs_dir(c, txn, &d)) return -1;
     l->eof = 1;
-    if (!d.n) return 0;
-    if (!(l->runs = calloc(d.n, sizeof *l->runs))) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    if (!dir->n) return 0;
+    if (!(l->runs = calloc(dir->n, sizeof *l->runs))) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
     size_t cap = 0;
-    for (size_t i = 0; i < d.n; i++) {
+    for (size_t i = 0; i < dir->n; i++) {
         cd_plist_run *r = &l->runs[l->nruns];
-        int rc = mdb_cursor_open(txn, c->db->run_slots[d.run[i].slot], &r->cur);
+        int rc = mdb_cursor_open(txn, c->db->run_slots[dir->run[i].slot], &r->cur);
         if (rc) { r->cur = NULL; return cd_fail_mdb(c, rc, "reading postings"); }
         l->nruns++;
         MDB_val k, v;
@@ -245,8 +243,8 @@ static size_t count_distinct(MDB_val *terms, size_t n)
     return u;
 }
 
-int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *prefix,
-                         size_t len, size_t *budget)
+int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, const cd_run_dir *dir, cd_plist *l, const char tag[4],
+                         const char *prefix, size_t len, size_t *budget)
 {
     memset(l, 0, sizeof *l);
     l->materialised = 1;
@@ -254,11 +252,9 @@ int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4
     size_t klen = cd_search_term_key(key, tag, prefix, len), n = 0, cap = 0, nterms = 0, terms_cap = 0;
     int too_many = 0, rc = 0;
     MDB_val *terms = NULL;                /* term keys seen (pointing into the txn's pages) */
-    cd_run_dir d;
-    if (cd_runs_dir(c, txn, &d)) return -1;
-    for (size_t r = 0; r < d.n && !too_many && !c->err; r++) {
+    for (size_t r = 0; r < dir->n && !too_many && !c->err; r++) {
         MDB_cursor *cur;
-        if ((rc = mdb_cursor_open(txn, c->db->run_slots[d.run[r].slot], &cur))) { cd_fail_mdb(c, rc, "reading postings"); break; }
+        if ((rc = mdb_cursor_open(txn, c->db->run_slots[dir->run[r].slot], &cur))) { cd_fail_mdb(c, rc, "reading postings"); break; }
         MDB_val k = { klen, key }, v, last = { 0, NULL };
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             size_t tlen, got;

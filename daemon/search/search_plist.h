@@ -50,9 +50,10 @@ typedef struct {
     uint64_t df;                     /* postings in the list (live) */
 } cd_plist;
 
-/* Opens the postings of term in space tag; df 0 when the term is absent. 0 or -1 (error set). */
-int cd_plist_open_term(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *term,
-                       size_t len);
+/* Opens the postings of term in space tag over the runs of d (cd_runs_dir, read once per
+ * request); df 0 when the term is absent. 0 or -1 (error set). */
+int cd_plist_open_term(cd_call *c, MDB_txn *txn, const cd_run_dir *d, cd_plist *l, const char tag[4],
+                       const char *term, size_t len);
 
 /* The number of postings of term in space tag (0 when absent) into *df, without reading them,
  * over the runs of d (cd_runs_dir). 0 or -1 (error set). */
@@ -62,8 +63,8 @@ int cd_plist_df(cd_call *c, MDB_txn *txn, const cd_run_dir *d, const char tag[4]
 /* Opens the union of the postings of every term of space tag that starts with prefix, taking
  * them from *budget (the postings the request may still materialise). 0, or -1 (error set:
  * invalid "q" when the prefix matches too much). */
-int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, cd_plist *l, const char tag[4], const char *prefix,
-                         size_t len, size_t *budget);
+int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, const cd_run_dir *d, cd_plist *l, const char tag[4],
+                         const char *prefix, size_t len, size_t *budget);
 
 /* The first posting with an id >= id at or after the current one, or NULL at the end. */
 const unsigned char *cd_plist_seek(cd_plist *l, uint64_t id);
