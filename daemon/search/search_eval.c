@@ -208,7 +208,10 @@ static int eval_space(eval_state *st, cd_sspace *sp, uint32_t si)
     sc.n = sp->plan.nclauses;
     memset(lists, 0, sizeof lists);
     sp->active = sc.n > 0;
-    for (int j = 0; j < sc.n && !rc; j++) {
+    /* Every clause must match: once one has no postings in this space, the space has no hit
+     * and the other clauses are not opened (a query in one language meets every other
+     * language's space, where its words are mostly absent: each open seeks every run). */
+    for (int j = 0; j < sc.n && !rc && sp->active; j++) {
         const cd_qclause *cl = &sp->plan.clause[j];
         rc = cl->kind == CD_CLAUSE_PREFIX ? cd_plist_open_prefix(c, st->txn, &st->dir, &lists[j], sp->tag, cl->term,
                                                                  cl->len, &st->prefix_budget)
