@@ -53,7 +53,12 @@ def kill_during_merges(rng):
             if merging_kills >= 2 and kills >= 3:
                 break
             with d.client(timeout=300) as c:
-                import_claims(c, rng, 6000)
+                # In batches of 500, looking between them: merges mostly run while claims come
+                # in, and under a slow (sanitized) build they are over before the import is.
+                for _ in range(12):
+                    import_claims(c, rng, 500)
+                    if runs_stats(c)["merging"]:
+                        break
                 # updates and retractions of earlier claims remove postings from older runs
                 for _ in range(200):
                     if ids:
