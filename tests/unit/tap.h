@@ -9,10 +9,21 @@
 #define CLAIMD_TAP_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 static int tap_run, tap_failed, tap_planned = -1;
+
+/* xorshift64 (13, 7, 17): the tests' fixed-seed generator, so a failure reproduces. Advances
+ * *state (never 0) and returns it. */
+static inline uint64_t tap_xorshift64(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
 
 /* Announces how many tests will run ("1..n"). */
 static inline void plan(int n)

@@ -9,10 +9,7 @@
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return tap_xorshift64(&rng_state);
 }
 
 /* Random values spread over all magnitudes, not only huge ones. */

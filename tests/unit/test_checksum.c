@@ -8,10 +8,7 @@
 static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return tap_xorshift64(&rng_state);
 }
 
 static void test_known_values(void)

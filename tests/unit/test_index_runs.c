@@ -18,10 +18,7 @@
 static uint64_t seed = 88172645463325252ULL;
 static uint64_t rnd(void)
 {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
+    return tap_xorshift64(&seed);
 }
 
 /* ---- codec ---- */
