@@ -56,7 +56,9 @@ all: deps $(BUILD)/claimd $(BUILD)/claimctl $(BUILD)/libclaimd.a $(BUILD)/libcla
 deps:
 	@scripts/deps.sh build
 
-$(BUILD)/obj/%.o: %.c
+# Order-only on deps: under make -j the packages are installed before the first compile needs
+# their headers (a fresh machine otherwise failed on uv.h while deps.sh was still running).
+$(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags $(PKGS)) -MMD -MP -c $< -o $@
 
