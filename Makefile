@@ -199,7 +199,7 @@ $(BUILD)/fuzz/fuzz_reply: $(REPLY_FUZZ_SRC) client/client.h include/claimd.h com
 # $(BUILD)/fuzz/obj; tests/fuzz/corpus/record holds the seeds (stored records as claimd writes them).
 RECORD_FUZZ_OBJ = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(DAEMON_SRC) $(COMMON_SRC))
 
-$(BUILD)/fuzz/obj/%.o: %.c
+$(BUILD)/fuzz/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	clang $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) -Iinclude -Idaemon -Idaemon/text -Idaemon/search -Iclient \
 	    -DCLAIMD_VERSION_STRING='"$(VERSION)"' $$(pkg-config --cflags $(PKGS)) -MMD -MP -c $< -o $@
