@@ -223,6 +223,9 @@ int probe_method(claimd_ctx *ctx, const char *method, const claimd_args *a, clai
 
 /* The unsigned number under key in the daemon's stats (0 when missing). */
 uint64_t claimd_stat(const char *sock, const char *key);
+/* Waits until the daemon's stats.index_at_rest (its rest merges done) for at most limit_s:
+ * the seconds it took, or -1 (it did not come to rest, or stats failed). */
+double claimd_wait_rest(const char *sock, double limit_s);
 
 /* Bytes a value tree takes when packed as MessagePack. */
 size_t packed_size(const claimd_value *v);

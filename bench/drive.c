@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "bench.h"
 
@@ -51,6 +52,31 @@ uint64_t claimd_stat(const char *sock, const char *key)
     claimd_value_free(v);
     claimd_free(ctx);
     return n;
+}
+
+double claimd_wait_rest(const char *sock, double limit_s)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    claimd_ctx *ctx = bench_connect(sock);
+    double waited = -1;
+    for (;;) {
+        claimd_value *v = NULL;
+        int rest = 0;
+        if (claimd_call(ctx, "stats", NULL, &v) != CLAIMD_OK ||
+            claimd_value_bool(claimd_value_get(v, "index_at_rest"), &rest)) {
+            claimd_value_free(v);
+            break;
+        }
+        claimd_value_free(v);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double s = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+        if (rest) { waited = s; break; }
+        if (s > limit_s) break;
+        nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+    }
+    claimd_free(ctx);
+    return waited;
 }
 
 size_t packed_size(const claimd_value *v)

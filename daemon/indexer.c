@@ -36,6 +36,9 @@ struct cd_indexer {
     size_t pass_max;             /* writer thread: changes a pass takes (halved on MDB_TXN_FULL) */
     int pass_ok;                 /* writer thread: passes that went through since it was halved */
     int merge_more;              /* writer thread: run merge work is left (run when idle) */
+    int rest_done;               /* writer thread: rest merges were started (or none was due)
+                                    since the last write batch */
+    int64_t wrote_at;            /* writer thread: uv_hrtime of the last write batch */
     cd_ixpipe *pipe;             /* builds the passes beside the writer (NULL: the writer does) */
     _Atomic int disk_roomy;      /* the data's file system has PIPE_MIN_FREE free (check_disk_room) */
     int64_t disk_checked_at;     /* writer thread: uv_hrtime of that look */
@@ -59,8 +62,23 @@ static int index_first(const cd_indexer_view *v, int64_t behind_since)
                                (behind_since && v->now - behind_since > 10 * IX_IDLE_DELAY_NS));
 }
 
+/* With nothing else to do: the rest merges once the writer has been idle CD_IX_REST_DELAY_NS
+ * (once per stretch of idleness), else a wait until then. */
+static void rest_or_wait(const cd_indexer_view *v, cd_indexer_decision *d)
+{
+    if (!v->rest_pending) return;
+    int64_t due = v->wrote_at + CD_IX_REST_DELAY_NS;
+    if (v->now >= due) {
+        d->action = CD_IX_DO_REST;
+    } else {
+        d->action = CD_IX_DO_WAIT_UNTIL;
+        d->due = due;
+    }
+}
+
 /* A write batch (CD_IX_DO_WRITE), an index pass once the index has lagged IX_IDLE_DELAY_NS or a
- * reader waits for it, merge steps when nothing else is to do, stop when the writer must. With
+ * reader waits for it, merge steps when nothing else is to do, the rest merges once idle a while (rest_or_wait), stop
+ * when the writer must. With
  * the pipeline, a plan it built goes first, it decides when passes are due, and write batches
  * wait for its plan once the index lags CD_IX_LAG_MAX; after a failed pass the writer runs the
  * passes itself until the next batch. */
@@ -76,6 +94,8 @@ cd_indexer_decision cd_indexer_decide(const cd_indexer_view *v)
             d.action = CD_IX_DO_STOP;
         } else if (v->merge_more) {
             d.action = CD_IX_DO_MERGE;
+        } else if (v->indexed >= v->committed) {
+            rest_or_wait(v, &d);
         }
         return d;
     }
@@ -88,7 +108,7 @@ cd_indexer_decision cd_indexer_decide(const cd_indexer_view *v)
     int64_t due = d.behind_since + IX_IDLE_DELAY_NS;
     if (!behind && v->stalled && v->indexed < v->committed)
         due = v->failed_at + CD_IX_RETRY_NS;     /* a failed pass is tried again by itself */
-    else if (!behind) return d;
+    else if (!behind) { rest_or_wait(v, &d); return d; }
     if (v->wanted || v->now >= due) { d.action = CD_IX_DO_PASS; return d; }
     d.action = CD_IX_DO_WAIT_UNTIL;
     d.due = due;
@@ -318,8 +338,43 @@ static void run_merge_steps(cd_indexer *ix)
         uint64_t owed = st.moved / MERGE_WORK;
         srv->ix.pend_postings = st.more && srv->ix.pend_postings > owed ? srv->ix.pend_postings - owed : 0;
         ix->merge_more = st.more;
-        if (!st.more) return;
+        if (!st.more) {
+            if (ix->rest_done) atomic_store(&srv->ix.at_rest, 1);   /* the rest merges ended */
+            return;
+        }
     }
+}
+
+/* Starts the rest merges of both families (runs.h, cd_run_pick_rest) in a txn of their own;
+ * 1 when one started (the merge steps carry it out), else 0, and at rest (srv->ix.at_rest) then.
+ * A failure is logged and waits for the next stretch of idleness. */
+static int run_rest_start(cd_indexer *ix)
+{
+    cd_server *srv = ix->srv;
+    cd_call *c = ix->call;
+    cd_run_family fams[2] = { cd_run_family_search(&srv->db), cd_run_family_index(&srv->db) };
+    MDB_txn *txn;
+    int rc, started = 0;
+    ix->rest_done = 1;
+    cd_call_reset(c);
+    msgpack_zone_clear(&c->zone);
+    if ((rc = mdb_txn_begin(srv->db.env, NULL, 0, &txn))) { cd_error("rest merge: %s", mdb_strerror(rc)); return 0; }
+    for (int i = 0; i < 2; i++) {
+        int one;
+        if (cd_run_rest_start(c, txn, &fams[i], &one)) {
+            mdb_txn_abort(txn);
+            if (c->mdb_rc != MDB_MAP_FULL) cd_error("rest merge failed: %s", c->err_msg);
+            return 0;
+        }
+        started |= one;
+    }
+    if ((rc = started ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), 0))) {
+        cd_error("rest merge: %s", mdb_strerror(rc));
+        return 0;
+    }
+    if (!started) atomic_store(&srv->ix.at_rest, 1);
+    ix->merge_more = started;
+    return started;
 }
 
 cd_indexer_decision cd_indexer_next(cd_indexer *ix, int writes_queued, int stopping)
@@ -332,6 +387,8 @@ cd_indexer_decision cd_indexer_next(cd_indexer *ix, int writes_queued, int stopp
         .wanted = atomic_load(&srv->ix.wanted),
         .stalled = ix->stalled,
         .merge_more = ix->merge_more,
+        .rest_pending = !ix->rest_done,
+        .wrote_at = ix->wrote_at,
         .committed = srv->ix.pend_committed,
         .indexed = srv->ix.pend_indexed,
         .behind_since = ix->behind_since,
@@ -358,6 +415,9 @@ void cd_indexer_run(cd_indexer *ix, cd_indexer_action a)
     case CD_IX_DO_MERGE:
         run_merge_steps(ix);
         break;
+    case CD_IX_DO_REST:
+        if (run_rest_start(ix)) run_merge_steps(ix);
+        break;
     default:
         break;
     }
@@ -372,7 +432,12 @@ int cd_indexer_refuses_writes(const cd_indexer *ix, uint64_t *lag)
 
 void cd_indexer_after_batch(cd_indexer *ix, int ran)
 {
-    if (ran) ix->stalled = 0;            /* new changes: a failed pass may go through now */
+    if (ran) {
+        ix->stalled = 0;                 /* new changes: a failed pass may go through now */
+        ix->rest_done = 0;               /* and the runs they make are merged at the next rest */
+        ix->wrote_at = (int64_t)uv_hrtime();
+        atomic_store(&ix->srv->ix.at_rest, 0);
+    }
     check_disk_room(ix);
     if (pipe_in_use(ix)) cd_ixpipe_kick(ix->pipe, 0);
 }
@@ -491,6 +556,7 @@ cd_indexer *cd_indexer_new(cd_server *srv, const cd_indexer_hooks *hooks)
     ix->srv = srv;
     ix->hooks = *hooks;
     ix->pass_max = CD_IX_PASS_MAX;
+    ix->wrote_at = (int64_t)uv_hrtime();   /* a restart merges the runs it finds at its first rest */
     atomic_store(&ix->disk_roomy, 1);
     ix->disk_checked_at = INT64_MIN / 2;
     check_disk_room(ix);

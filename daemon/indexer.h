@@ -28,6 +28,9 @@ typedef struct cd_call cd_call;
 #define CD_IX_LAG_MAX (2 * CD_IX_PASS_MAX)
 /* A failed pass is tried again after this, new changes or not. */
 #define CD_IX_RETRY_NS 1000000000LL
+/* No write batch for this long, the index caught up and no merge left: the writer is at rest,
+ * and merges the runs down to one or two (runs.h, cd_run_pick_rest) for the readers. */
+#define CD_IX_REST_DELAY_NS 500000000LL
 
 /* What the writer asks of the index side (arg is passed back to each). */
 typedef struct {
@@ -50,6 +53,7 @@ typedef enum {
     CD_IX_DO_PASS,        /* run an index pass (then merge steps when it went through) */
     CD_IX_DO_PLAN,        /* apply the plan the pipeline built (then merge steps) */
     CD_IX_DO_MERGE,       /* merge steps of the runs */
+    CD_IX_DO_REST,        /* start the merges that leave readers fewest runs (cd_run_pick_rest) */
     CD_IX_DO_WAIT,        /* wait until signalled, then ask again */
     CD_IX_DO_WAIT_UNTIL,  /* wait until signalled or the decision's due, then ask again */
     CD_IX_DO_STOP,        /* the writer stops */
@@ -65,6 +69,8 @@ typedef struct {
     int wanted;               /* readers wait for the index (srv->ix.wanted) */
     int stalled;              /* the last pass failed and no batch ran since */
     int merge_more;           /* run merge work is left */
+    int rest_pending;         /* no rest merge was started since the last write batch */
+    int64_t wrote_at;         /* when the last write batch ran (uv_hrtime ns) */
     uint64_t committed;       /* the writer's last committed change seq (srv->ix.pend_committed) */
     uint64_t indexed;         /* the last change seq the index reflects (srv->ix.pend_indexed) */
     int64_t behind_since;     /* when the index fell behind (0: it is not, or not looked at yet) */

@@ -130,7 +130,7 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     mdb_env_info(db->env, &info);
     mdb_env_stat(db->env, &env);
     msgpack_packer *pk = &c->pk;
-    msgpack_pack_map(pk, 38);
+    msgpack_pack_map(pk, 39);
     pack_u64(pk, "claims", table_entries(txn, db->dbi[CD_DBI_CLAIMS]));
     pack_u64(pk, "entities", table_entries(txn, db->dbi[CD_DBI_ENTITIES]));
     pack_u64(pk, "verdicts", table_entries(txn, db->dbi[CD_DBI_VERDICTS]));
@@ -165,6 +165,9 @@ void cd_m_stats(cd_call *c, MDB_txn *txn)
     pack_u64(pk, "index_plans_dropped", atomic_load(&srv->ix.plans_dropped));
     cd_pack_cstr(pk, "index_failing");
     if (atomic_load(&srv->ix.failing)) msgpack_pack_true(pk); else msgpack_pack_false(pk);
+    /* Idle, with the rest merges done: readers consult the fewest runs (indexer.h). */
+    cd_pack_cstr(pk, "index_at_rest");
+    if (atomic_load(&srv->ix.at_rest)) msgpack_pack_true(pk); else msgpack_pack_false(pk);
     pack_search_runs(c, txn);
     pack_publish(pk, srv);
     pack_replica(pk, srv);

@@ -59,6 +59,19 @@ size_t cd_run_pick(const cd_run_dir *d, size_t pick[CD_RUN_SLOTS])
     return 0;
 }
 
+size_t cd_run_pick_rest(const cd_run_dir *d, size_t pick[CD_RUN_SLOTS])
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->run[i].role != CD_RUN_LIVE) return 0;
+    size_t live[CD_RUN_SLOTS], n = live_by_size(d, live);
+    if (n < 2) return 0;
+    uint64_t largest = d->run[live[n - 1]].postings, others = 0;
+    for (size_t i = 0; i + 1 < n; i++) others += d->run[live[i]].postings;
+    size_t k = others >= largest / CD_RUN_REST_SHARE ? n : n >= 3 ? n - 1 : 0;
+    memcpy(pick, live, k * sizeof *pick);
+    return k;
+}
+
 int cd_run_free_slot(const cd_run_dir *d)
 {
     for (int s = 0; s < CD_RUN_SLOTS; s++) {

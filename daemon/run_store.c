@@ -50,10 +50,13 @@ int cd_run_take_slot(cd_call *c, MDB_txn *txn, const cd_run_family *f, const cd_
     return rc ? cd_fail_mdb(c, rc, "preparing a run") : 0;
 }
 
-int cd_run_merge_start(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_dir *d)
+/* Makes the n runs of d at pick the inputs of a new merge with an output in a free slot (none
+ * when no job number or slot is free). 0, or -1 with the error set. */
+static int start_job(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_dir *d, const size_t *pick, size_t n,
+                     int *started)
 {
-    size_t pick[CD_RUN_SLOTS], n = cd_run_pick(d, pick);
     int slot;
+    *started = 0;
     if (!n) return 0;
     uint8_t job = 1;                     /* the lowest number no merge under way has */
     for (int busy = 1; busy && job <= CD_RUN_JOBS;) {
@@ -69,7 +72,25 @@ int cd_run_merge_start(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_
         d->run[pick[i]].job = job;
     }
     d->run[d->n++] = (cd_run_info){ (uint8_t)slot, CD_RUN_OUTPUT, job, 0 };
+    *started = 1;
     return 0;
+}
+
+int cd_run_merge_start(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_dir *d)
+{
+    size_t pick[CD_RUN_SLOTS], n = cd_run_pick(d, pick);
+    int started;
+    return start_job(c, txn, f, d, pick, n, &started);
+}
+
+int cd_run_rest_start(cd_call *c, MDB_txn *txn, const cd_run_family *f, int *started)
+{
+    cd_run_dir d;
+    size_t pick[CD_RUN_SLOTS];
+    *started = 0;
+    if (cd_run_dir_load(c, txn, f, &d) || start_job(c, txn, f, &d, pick, cd_run_pick_rest(&d, pick), started))
+        return -1;
+    return *started ? cd_run_dir_store(c, txn, f, &d) : 0;
 }
 
 int cd_run_job_members(cd_call *c, const cd_run_family *f, const cd_run_dir *d, uint8_t job, size_t in[CD_RUN_SLOTS],

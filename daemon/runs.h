@@ -25,6 +25,8 @@
 #define CD_RUN_BASE 32768            /* entries of the smallest size class */
 #define CD_RUN_STEP_POSTINGS 131072  /* entries one merge step moves (at least one term or chunk) */
 #define CD_RUN_JOBS 4                /* merges under way at once at most */
+#define CD_RUN_REST_SHARE 8          /* at rest, all runs merge into one once the smaller ones
+                                        hold 1/CD_RUN_REST_SHARE of the largest's entries */
 
 enum { CD_RUN_LIVE = 0, CD_RUN_INPUT = 1, CD_RUN_OUTPUT = 2 };
 
@@ -48,6 +50,13 @@ int cd_run_class(uint64_t postings);
  * live, the smallest ones). Writes their indexes in d into pick and returns how many (0:
  * nothing to merge). */
 size_t cd_run_pick(const cd_run_dir *d, size_t pick[CD_RUN_SLOTS]);
+
+/* Picks the merge that leaves a reader fewest runs while the writer is at rest (no merge under
+ * way, no write for a while): every live run once the ones besides the largest hold at least
+ * 1/CD_RUN_REST_SHARE of its entries, else every live run but the largest when there are three
+ * or more, so a reader at rest consults at most two runs and a trickle of small passes costs
+ * only their own rewriting. Writes indexes into pick and returns how many (0: nothing). */
+size_t cd_run_pick_rest(const cd_run_dir *d, size_t pick[CD_RUN_SLOTS]);
 
 /* A slot no run of d uses, or -1. */
 int cd_run_free_slot(const cd_run_dir *d);
@@ -112,6 +121,10 @@ int cd_run_slot_for_flush(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_r
 /* Starts the merge the policy picks for d, if any (and if a job number and a slot are free):
  * marks its inputs and adds its output to d (the caller stores d). 0, or -1 with the error set. */
 int cd_run_merge_start(cd_call *c, MDB_txn *txn, const cd_run_family *f, cd_run_dir *d);
+
+/* Starts the merge cd_run_pick_rest picks for f's directory in txn and stores the directory;
+ * *started is 1 when it did (the merge steps then carry it out). 0, or -1 with the error set. */
+int cd_run_rest_start(cd_call *c, MDB_txn *txn, const cd_run_family *f, int *started);
 
 /* The inputs (indexes into d, into in[], *nin of them) and the output (*out) of merge job. 0,
  * or -1 with the error set when the merge has no output. */

@@ -30,6 +30,7 @@ typedef struct {
     _Atomic uint64_t plans;      /* of which built on the pipeline's thread (ixpipe.h) */
     _Atomic uint64_t plans_dropped; /* plans it built that the writer could not apply */
     _Atomic uint64_t merge_steps, merges; /* search run merge steps and merges committed */
+    _Atomic int at_rest;         /* the writer is idle and the rest merges are done (indexer.h) */
     uint64_t pend_committed, pend_indexed; /* writer thread: as of its open txn */
     uint64_t pend_postings;      /* writer thread: postings passes wrote that merges still owe work for */
 } cd_ix_state;

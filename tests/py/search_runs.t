@@ -5,6 +5,9 @@
   every run is exact, and no posting is in two runs;
 - a claim.search cursor paged while writes make new runs and merges move postings returns every
   matching claim once, and the same ones as an unpaged search;
+- at rest (no write for 0.5 s) the runs are merged down to one or two in both families
+  (stats.index_at_rest), searches and queries answer exactly as before, the index equals one
+  rebuilt from scratch, and a write after it ends the rest until the next one;
 - a format 5 directory (postings in search_terms) is upgraded to 6 on open: the postings are
   rebuilt from the change log and the searches answer as before.
 Seeded; CLAIMD_SEARCHRUNS_SEED replays."""
@@ -146,6 +149,60 @@ def cursor_during_merges(rng):
         d.cleanup()
 
 
+def wait_rest(c, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = c.call("stats")
+        if st["index_at_rest"]:
+            return st
+        time.sleep(0.05)
+    return c.call("stats")
+
+
+def rest_merges(rng):
+    d, fresh = Daemon(), Daemon()
+    try:
+        d.start()
+        with d.client(timeout=300) as c:
+            # Imports of 500 claims, each read back: a pass and a run each, so runs pile up.
+            for _ in range(10):
+                import_claims(c, rng, 500)
+                c.call("claim.query", {"limit": 1})
+            st = c.call("stats")
+            queries = [{"q": COMMON, "lang": "en", "limit": 50}, {"q": COMMON, "limit": 200}]
+            rows = [c.call("claim.search", dict(q, limit=1))["items"][0]["claim"]["text"].split()[0] for q in queries]
+            queries += [{"q": w, "limit": 20} for w in rows]
+            before = [[(h["id"], h["score"]) for h in c.call("claim.search", q)["items"]] for q in queries]
+            listed = [h["id"] for h in c.call("claim.query", {"speaker": "Speaker 3", "limit": 500})["items"]]
+            tap.diag("before rest: %d search runs, at rest %s" % (st["search_runs"]["runs"], st["index_at_rest"]))
+            tap.ok(st["search_runs"]["runs"] >= 3 and not st["index_at_rest"],
+                   "ten read-back imports leave %d search runs, not at rest" % st["search_runs"]["runs"])
+            st = wait_rest(c)
+            tap.ok(st["index_at_rest"] and st["search_runs"]["runs"] <= 2 and not st["search_runs"]["merging"],
+                   "idle: at rest with %d search runs" % st["search_runs"]["runs"])
+            after = [[(h["id"], h["score"]) for h in c.call("claim.search", q)["items"]] for q in queries]
+            tap.ok(after == before and all(before), "%d searches answer as before the rest merges" % len(queries))
+            tap.ok([h["id"] for h in c.call("claim.query", {"speaker": "Speaker 3", "limit": 500})["items"]] == listed
+                   and listed, "a query by speaker lists the same %d claims" % len(listed))
+            new = c.call("claim.put", {"text": "zqrestword " + COMMON, "lang": "en"})["id"]
+            tap.ok(not c.call("stats")["index_at_rest"], "a write ends the rest")
+            hits = [h["id"] for h in c.call("claim.search", {"q": "zqrestword"})["items"]]
+            st = wait_rest(c)
+            tap.ok(hits == [new] and st["index_at_rest"] and st["search_runs"]["runs"] <= 2,
+                   "the new claim is found, and the next rest leaves %d runs" % st["search_runs"]["runs"])
+        d.stop()
+        caught_up = ixcheck("dump", d.data)
+        _, rebuilt = rebuilt_dump(d.data, fresh)
+        a, b = caught_up.splitlines(), rebuilt.splitlines()
+        diff = sorted(set(a) ^ set(b))[:5]
+        tap.ok(a == b and not [x for x in a if x.startswith("bad_")],
+               "after the rest merges the index equals the one rebuilt from scratch", *diff)
+    finally:
+        for x in (d, fresh):
+            x.stop()
+            x.cleanup()
+
+
 def upgrade_from_5(rng):
     d = Daemon(log_level="info")
     try:
@@ -186,6 +243,7 @@ def main():
     require_ixcheck()
     kill_during_merges(rng)
     cursor_during_merges(rng)
+    rest_merges(rng)
     upgrade_from_5(rng)
 
 

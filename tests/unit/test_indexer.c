@@ -5,7 +5,9 @@
  * pass; a failed pass is tried again only after new changes (the next batch clears the stall), a
  * reader, or the retry delay; merge steps run only when nothing else is to do; the writer stops
  * once stopping and no batch waits. With the pipeline a ready plan goes first, passes are the
- * pipeline's to time, and write batches wait (kicking it) once the index lags CD_IX_LAG_MAX. */
+ * pipeline's to time, and write batches wait (kicking it) once the index lags CD_IX_LAG_MAX.
+ * An idle writer with the index caught up and no merge left starts the rest merges once, when
+ * CD_IX_REST_DELAY_NS has passed since its last write batch, with or without the pipeline. */
 #include "tap.h"
 #include "indexer.h"
 #include "ixpass.h"
@@ -21,6 +23,7 @@ static const char *action_name(cd_indexer_action a)
     case CD_IX_DO_PASS: return "pass";
     case CD_IX_DO_PLAN: return "plan";
     case CD_IX_DO_MERGE: return "merge";
+    case CD_IX_DO_REST: return "rest";
     case CD_IX_DO_WAIT: return "wait";
     case CD_IX_DO_WAIT_UNTIL: return "wait_until";
     case CD_IX_DO_STOP: return "stop";
@@ -219,6 +222,36 @@ static void test_pipeline(void)
     ok(!d.kick_urgent, "no kick of a pipeline out of use");
 }
 
+static void test_rest(void)
+{
+    for (int pipe = 0; pipe < 2; pipe++) {
+        const char *how = pipe ? "pipeline" : "no pipeline";
+        cd_indexer_view v = view(0);
+        v.pipe_in_use = pipe;
+        v.rest_pending = 1;
+        v.wrote_at = NOW - CD_IX_REST_DELAY_NS + 5;
+        cd_indexer_decision d = expect(&v, CD_IX_DO_WAIT_UNTIL, "idle, caught up, wrote just now: wait for the rest");
+        is_int(d.due, NOW + 5, "%s: due a rest delay after the last write batch", how);
+        v.wrote_at = NOW - CD_IX_REST_DELAY_NS;
+        expect(&v, CD_IX_DO_REST, "idle a rest delay: the rest merges");
+        v.rest_pending = 0;
+        expect(&v, CD_IX_DO_WAIT, "rest merges started already: wait for a signal");
+        v.rest_pending = 1;
+        v.merge_more = 1;
+        expect(&v, CD_IX_DO_MERGE, "merge work left goes before the rest merges");
+        v.merge_more = 0;
+        v.writes_queued = 1;
+        expect(&v, CD_IX_DO_WRITE, "a write batch goes before the rest merges");
+        v.writes_queued = 0;
+        v.stopping = 1;
+        expect(&v, CD_IX_DO_STOP, "stopping goes before the rest merges");
+        v.stopping = 0;
+        v.committed = v.indexed + 10;
+        d = cd_indexer_decide(&v);
+        ok(d.action != CD_IX_DO_REST, "%s: the index behind: no rest merges (%s)", how, action_name(d.action));
+    }
+}
+
 int main(void)
 {
     test_writes_without_pipeline();
@@ -226,5 +259,6 @@ int main(void)
     test_failed_pass();
     test_merge_and_stop();
     test_pipeline();
+    test_rest();
     return done_testing();
 }

@@ -173,6 +173,34 @@ static void test_policy(void)
 
 /* Simulates a long import: passes add runs of about a pass's postings, the policy's merges are
  * applied at once. Bounds: live runs a reader consults, and how often a posting is rewritten. */
+/* The merge at rest leaves a reader at most two runs and rewrites the largest only once the
+ * others hold 1/CD_RUN_REST_SHARE of it. */
+static void test_policy_rest(void)
+{
+    size_t pick[CD_RUN_SLOTS];
+    uint64_t one[] = { 5000 };
+    cd_run_dir d = dir_of(one, 1);
+    ok(cd_run_pick_rest(&d, pick) == 0, "rest: one run, nothing to merge");
+    uint64_t pair[] = { 800000, 1000 };
+    d = dir_of(pair, 2);
+    ok(cd_run_pick_rest(&d, pick) == 0, "rest: a big run and a small one stay two");
+    uint64_t trickle[] = { 1000, 800000, 2000, 3000 };
+    d = dir_of(trickle, 4);
+    size_t n = cd_run_pick_rest(&d, pick);
+    int big_left = n == 3;
+    for (size_t i = 0; i < n; i++) big_left &= d.run[pick[i]].postings < 800000;
+    ok(big_left, "rest: small runs beside a big one merge without it (%zu)", n);
+    uint64_t tiers[] = { 100000, 800000, 400000, 30000, 20000 };
+    d = dir_of(tiers, 5);
+    ok(cd_run_pick_rest(&d, pick) == 5, "rest: the others hold 1/8 of the largest: all merge into one");
+    uint64_t eighth[] = { 800000, 100000 };
+    d = dir_of(eighth, 2);
+    ok(cd_run_pick_rest(&d, pick) == 2, "rest: exactly 1/8 is enough for a full merge");
+    d.run[1].role = CD_RUN_INPUT;
+    d.run[1].job = 1;
+    ok(cd_run_pick_rest(&d, pick) == 0, "rest: nothing while a merge is under way");
+}
+
 static void test_policy_simulated(void)
 {
     cd_run_dir d = { 0 };
@@ -323,6 +351,7 @@ int main(void)
     test_codec_round_trip();
     test_codec_damage();
     test_policy();
+    test_policy_rest();
     test_policy_simulated();
     test_removals();
     return done_testing();
