@@ -231,6 +231,7 @@ static int eval_space(eval_state *st, cd_sspace *sp, uint32_t si)
     int d = sc.order[0];
     for (int i = 0; i < 256; i++) sc.drv_tf1[i] = cd_search_bm25(sc.idf[d], 1, sc.k[i]);
     cd_plist *drv = &lists[d];
+    if (cd_plist_scan_blocks(c, drv)) { rc = -1; goto out; }   /* the others' blocks are read lazily */
     uint64_t examined_before = st->examined;
     st->driver_total += sp->df[d];
     st->stop = 0;

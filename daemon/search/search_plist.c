@@ -79,6 +79,7 @@ static int load_chunk(cd_plist_run *r, const MDB_val *k, const MDB_val *v)
         return -1;
     }
     r->i = 0;
+    r->first = h.first_id;
     r->last = h.last_id;
     return 0;
 }
@@ -156,20 +157,17 @@ int cd_plist_df(cd_call *c, MDB_txn *txn, const cd_run_dir *d, const char tag[4]
     return cd_runs_df(c, txn, d, key, cd_search_term_key(key, tag, term, len), df);
 }
 
-/* Reads the chunk headers of l's term in run r (cursor on its first chunk, at k, v) into l's
- * block entries and df, and leaves r on the first chunk, decoded. */
-static int scan_run(cd_call *c, cd_plist *l, cd_plist_run *r, MDB_val k, MDB_val v, size_t *cap)
+/* Reads the chunk headers of l's term in run r into l's block entries, then puts the run's
+ * cursor back on its current chunk. */
+static int scan_run(cd_call *c, cd_plist *l, cd_plist_run *r, size_t *cap)
 {
     unsigned char post[CD_RUN_CHUNK * CD_SEARCH_POSTING];
-    int rc = 0, first = 1;
-    MDB_val first_key = k;             /* points into the txn's pages: valid until it ends */
-    if (load_chunk(r, &k, &v)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");
-    for (; rc == 0 && own_chunk(l, &k); rc = mdb_cursor_get(r->cur, &k, &v, MDB_NEXT)) {
+    MDB_val k, v;
+    int found, rc = cd_runs_seek_chunk(r->cur, l->key, l->klen, 0, &k, &v, &found);
+    for (; rc == 0 && found && own_chunk(l, &k); rc = mdb_cursor_get(r->cur, &k, &v, MDB_NEXT)) {
         cd_run_head h;
         size_t n;
         if (cd_run_chunk_head(&k, &v, &h)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");
-        if (first) l->df += h.df;
-        first = 0;
         uint32_t b0 = (uint32_t)(h.first_id >> CD_SEARCH_BLOCK_SHIFT), b1 = (uint32_t)(h.last_id >> CD_SEARCH_BLOCK_SHIFT);
         if (b1 - b0 <= 1) {
             /* Within two blocks: the chunk's bound holds for both (an upper bound is enough). */
@@ -181,9 +179,10 @@ static int scan_run(cd_call *c, cd_plist *l, cd_plist_run *r, MDB_val k, MDB_val
         }
     }
     if (rc && rc != MDB_NOTFOUND) return cd_fail_mdb(c, rc, "reading postings");
-    /* Back on the first chunk (decoded before the scan) with one exact seek. */
-    k = first_key;
-    if ((rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_KEY))) return cd_fail_mdb(c, rc, "reading postings");
+    if (r->eof) return 0;
+    /* Back on the current chunk (decoded already) with one exact seek. */
+    if ((rc = cd_runs_seek_chunk(r->cur, l->key, l->klen, r->first, &k, &v, &found)) || !found)
+        return rc ? cd_fail_mdb(c, rc, "reading postings") : cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk vanished");
     return 0;
 oom:
     return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
@@ -197,7 +196,6 @@ int cd_plist_open_term(cd_call *c, MDB_txn *txn, const cd_run_dir *dir, cd_plist
     l->eof = 1;
     if (!dir->n) return 0;
     if (!(l->runs = calloc(dir->n, sizeof *l->runs))) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
-    size_t cap = 0;
     for (size_t i = 0; i < dir->n; i++) {
         cd_plist_run *r = &l->runs[l->nruns];
         int rc = mdb_cursor_open(txn, c->db->run_slots[dir->run[i].slot], &r->cur);
@@ -212,11 +210,24 @@ int cd_plist_open_term(cd_call *c, MDB_txn *txn, const cd_run_dir *dir, cd_plist
             l->nruns--;
             continue;
         }
-        if (scan_run(c, l, r, k, v, &cap)) return -1;
+        cd_run_head h;
+        if (cd_run_chunk_head(&k, &v, &h) || load_chunk(r, &k, &v))
+            return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "a search run chunk is damaged");
+        l->df += h.df;                             /* the term's first chunk in a run carries its df */
     }
-    blocks_fold(l);
     l->eof = l->nruns == 0;
     if (!l->eof) pick_current(l);
+    return 0;
+}
+
+int cd_plist_scan_blocks(cd_call *c, cd_plist *l)
+{
+    if (l->scanned || l->materialised) return 0;
+    size_t cap = 0;
+    for (size_t i = 0; i < l->nruns; i++)
+        if (scan_run(c, l, &l->runs[i], &cap)) return -1;
+    blocks_fold(l);
+    l->scanned = 1;
     return 0;
 }
 
@@ -362,16 +373,66 @@ const unsigned char *cd_plist_next(cd_plist *l)
     return pick_current(l);
 }
 
+/* Folds into *b the bound of run r's postings in [lo, hi), r on its first posting >= lo and
+ * below hi: exact over its current chunk, then the headers of the chunks after it that start
+ * below hi (read with the run's peek cursor, opened on first use). 0, or -1 when a chunk is
+ * damaged or LMDB fails (the bound is then the loosest). */
+static int run_block_bound(cd_plist *l, cd_plist_run *r, uint64_t hi, cd_sblock *b)
+{
+    size_t i = r->i;
+    for (; i < r->n; i++) {
+        const unsigned char *p = r->post + i * CD_SEARCH_POSTING;
+        if (pid(p) >= hi) return 0;
+        if (cd_search_posting_tf(p) > b->maxtf) b->maxtf = (uint8_t)cd_search_posting_tf(p);
+        if (cd_search_posting_norm(p) < b->minnorm) b->minnorm = cd_search_posting_norm(p);
+    }
+    if (r->last + 1 >= hi) return 0;
+    if (!r->peek && mdb_cursor_open(mdb_cursor_txn(r->cur), mdb_cursor_dbi(r->cur), &r->peek)) {
+        r->peek = NULL;
+        return -1;
+    }
+    unsigned char key[CD_RUN_KEY_MAX];
+    MDB_val k = { cd_run_key(key, l->key, l->klen, r->last + 1), key }, v;
+    int rc;
+    for (rc = mdb_cursor_get(r->peek, &k, &v, MDB_SET_RANGE); rc == 0 && own_chunk(l, &k);
+         rc = mdb_cursor_get(r->peek, &k, &v, MDB_NEXT)) {
+        cd_run_head h;
+        if (cd_run_chunk_head(&k, &v, &h)) return -1;
+        if (h.first_id >= hi) break;
+        if (h.maxtf > b->maxtf) b->maxtf = h.maxtf;
+        if (h.minnorm < b->minnorm) b->minnorm = h.minnorm;
+    }
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
+}
+
 const cd_sblock *cd_plist_block(cd_plist *l, uint32_t block)
 {
-    while (l->bi < l->nblocks && l->blocks[l->bi].block < block) l->bi++;
-    return l->bi < l->nblocks && l->blocks[l->bi].block == block ? &l->blocks[l->bi] : NULL;
+    if (l->scanned || l->materialised) {
+        while (l->bi < l->nblocks && l->blocks[l->bi].block < block) l->bi++;
+        return l->bi < l->nblocks && l->blocks[l->bi].block == block ? &l->blocks[l->bi] : NULL;
+    }
+    if (l->eof) return NULL;
+    uint64_t lo = (uint64_t)block << CD_SEARCH_BLOCK_SHIFT, hi = lo + ((uint64_t)1 << CD_SEARCH_BLOCK_SHIFT);
+    l->lazy = (cd_sblock){ block, 0, 255 };
+    int any = 0;
+    for (size_t i = 0; i < l->nruns; i++) {
+        cd_plist_run *r = &l->runs[i];
+        run_seek(l, r, lo);
+        if (r->eof || pid(r->post + r->i * CD_SEARCH_POSTING) >= hi) continue;
+        any = 1;
+        /* Unreadable: a bound no posting can pass keeps the search exact. */
+        if (run_block_bound(l, r, hi, &l->lazy)) l->lazy = (cd_sblock){ block, 255, 0 };
+    }
+    pick_current(l);
+    return any ? &l->lazy : NULL;
 }
 
 void cd_plist_close(cd_plist *l)
 {
-    for (size_t i = 0; i < l->nruns; i++)
+    for (size_t i = 0; i < l->nruns; i++) {
         if (l->runs[i].cur) mdb_cursor_close(l->runs[i].cur);
+        if (l->runs[i].peek) mdb_cursor_close(l->runs[i].peek);
+    }
     free(l->runs);
     free(l->blocks);
     free(l->owned);
