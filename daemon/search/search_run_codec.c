@@ -84,19 +84,28 @@ int cd_run_chunk_decode(const MDB_val *k, const MDB_val *v, unsigned char *out, 
     const unsigned char *p, *end = (const unsigned char *)v->mv_data + v->mv_size;
     if (read_head(k, v, &h, &p)) return -1;
     uint64_t id = h.first_id;
+    const unsigned char *at = p;         /* a local cursor the compiler keeps in a register */
     for (uint32_t i = 0; i < h.n; i++) {
         if (i) {
             uint64_t d;
-            if (cd_search_get_varint(&p, end, &d) || d == 0 || d > h.last_id - id) return -1;
+            if (at < end && *at < 0x80) {
+                d = *at++;               /* a one-byte delta: most of a frequent word's */
+            } else {
+                p = at;
+                if (cd_search_get_varint_long(&p, end, &d)) return -1;
+                at = p;
+            }
+            if (d == 0 || d > h.last_id - id) return -1;
             id += d;
         }
-        if (end - p < 2) return -1;
+        if (end - at < 2) return -1;
         unsigned char *q = out + (size_t)i * CD_SEARCH_POSTING;
         cd_put_u64be(q, id);
-        q[8] = p[0];
-        q[9] = p[1];
-        p += 2;
+        q[8] = at[0];
+        q[9] = at[1];
+        at += 2;
     }
+    p = at;
     /* Every byte accounted for and the span exact: a chunk is read as it was written. */
     if (p != end || id != h.last_id) return -1;
     *n = h.n;
