@@ -105,7 +105,9 @@ def kill_during_merges(rng):
         postings = [x for x in a if x.startswith("posting ")]
         tap.ok(len(postings) == len(set(postings)), "no posting is in two runs (%d postings)" % len(postings))
         diff = sorted(set(a) ^ set(b))[:5]
-        tap.ok(a == b and len(postings) > 100000, "after kill -9 during merges the index equals the one rebuilt from scratch", *diff)
+        # Rounds end once a merge is seen, and the merges at rest make one come sooner: a round
+        # may import a single batch, so the bar is an index of some thousands of claims.
+        tap.ok(a == b and len(postings) > 20000, "after kill -9 during merges the index equals the one rebuilt from scratch (%d postings, %d lines differ)" % (len(postings), len(set(a) ^ set(b))), *diff)
     finally:
         for x in (d, fresh):
             x.stop()
