@@ -163,7 +163,7 @@ int run_import(bench_run *r)
     /* The reads are measured at rest, as a newsroom's daemon spends most of its time: after the
      * rest merges leave each index one or two runs (docs/data-model.md). Their time is shown,
      * and they finish before SQLite's load starts, so neither slows the other. */
-    double rest = claimd_wait_rest(r->claimd.sock, 3600);
+    double rest = claimd_wait_rest(r->claimd.sock, 600);
     info_num("import.rest_seconds", rest);
     record_stats(r, "claimd_stats_after_import");
     uint64_t claimd_bytes = disk_bytes(r->claimd.data);

@@ -77,9 +77,8 @@ static void rest_or_wait(const cd_indexer_view *v, cd_indexer_decision *d)
 }
 
 /* A write batch (CD_IX_DO_WRITE), an index pass once the index has lagged IX_IDLE_DELAY_NS or a
- * reader waits for it, merge steps when nothing else is to do, the rest merges once idle a while (rest_or_wait), stop
- * when the writer must. With
- * the pipeline, a plan it built goes first, it decides when passes are due, and write batches
+ * reader waits for it, merge steps when nothing else is to do, the rest merges once idle a
+ * while (rest_or_wait), stop when the writer must. With the pipeline, a plan it built goes first, it decides when passes are due, and write batches
  * wait for its plan once the index lags CD_IX_LAG_MAX; after a failed pass the writer runs the
  * passes itself until the next batch. */
 cd_indexer_decision cd_indexer_decide(const cd_indexer_view *v)
