@@ -123,6 +123,8 @@ void buf_free(bench_buf *b);
 
 /* Monotonic nanoseconds. */
 int64_t now_ns(void);
+/* Sleeps ms milliseconds. */
+void sleep_ms(int ms);
 
 /* A growable list of latencies in nanoseconds. */
 typedef struct { int64_t *ns; size_t n, cap; } bench_lat;

@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include "bench.h"
 
@@ -56,8 +55,7 @@ uint64_t claimd_stat(const char *sock, const char *key)
 
 double claimd_wait_rest(const char *sock, double limit_s)
 {
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = now_ns();
     claimd_ctx *ctx = bench_connect(sock);
     double waited = -1;
     for (;;) {
@@ -69,11 +67,10 @@ double claimd_wait_rest(const char *sock, double limit_s)
             break;
         }
         claimd_value_free(v);
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        double s = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+        double s = (double)(now_ns() - t0) / 1e9;
         if (rest) { waited = s; break; }
         if (s > limit_s) break;
-        nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+        sleep_ms(20);
     }
     claimd_free(ctx);
     return waited;

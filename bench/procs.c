@@ -38,7 +38,7 @@ void proc_kill_all(void)
         if (started[i] > 0) { kill(started[i], SIGKILL); waitpid(started[i], NULL, 0); started[i] = 0; }
 }
 
-static void sleep_ms(int ms)
+void sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
     nanosleep(&ts, NULL);

@@ -78,9 +78,10 @@ static void rest_or_wait(const cd_indexer_view *v, cd_indexer_decision *d)
 
 /* A write batch (CD_IX_DO_WRITE), an index pass once the index has lagged IX_IDLE_DELAY_NS or a
  * reader waits for it, merge steps when nothing else is to do, the rest merges once idle a
- * while (rest_or_wait), stop when the writer must. With the pipeline, a plan it built goes first, it decides when passes are due, and write batches
- * wait for its plan once the index lags CD_IX_LAG_MAX; after a failed pass the writer runs the
- * passes itself until the next batch. */
+ * while (rest_or_wait), stop when the writer must. With the pipeline, a plan it built goes
+ * first, it decides when passes are due, and write batches wait for its plan once the index
+ * lags CD_IX_LAG_MAX; after a failed pass the writer runs the passes itself until the next
+ * batch. */
 cd_indexer_decision cd_indexer_decide(const cd_indexer_view *v)
 {
     cd_indexer_decision d = { CD_IX_DO_WAIT, 0, v->behind_since, 0 };
@@ -367,13 +368,17 @@ static int run_rest_start(cd_indexer *ix)
         }
         started |= one;
     }
-    if ((rc = started ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), 0))) {
+    if (!started) {                          /* the runs are as few as the policy makes them */
+        mdb_txn_abort(txn);
+        atomic_store(&srv->ix.at_rest, 1);
+        return 0;
+    }
+    if ((rc = mdb_txn_commit(txn))) {
         cd_error("rest merge: %s", mdb_strerror(rc));
         return 0;
     }
-    if (!started) atomic_store(&srv->ix.at_rest, 1);
-    ix->merge_more = started;
-    return started;
+    ix->merge_more = 1;
+    return 1;
 }
 
 cd_indexer_decision cd_indexer_next(cd_indexer *ix, int writes_queued, int stopping)

@@ -27,6 +27,7 @@
 #include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "bytes.h"
 #include "claim.h"
 #include "text.h"
 
@@ -85,16 +86,9 @@ uint32_t cd_search_norm_decode(uint8_t code);
 void cd_search_posting(unsigned char out[CD_SEARCH_POSTING], uint64_t id, uint32_t tf, int retracted,
                        uint8_t norm);
 
-/* Posting accessors. The id is read with one load and a byte swap: it is the innermost loop. */
-static inline uint64_t cd_search_posting_id(const unsigned char *p)
-{
-    uint64_t v;
-    __builtin_memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
+/* Posting accessors. The id is read with one load and a byte swap (bytes.h): it is the
+ * innermost loop. */
+static inline uint64_t cd_search_posting_id(const unsigned char *p) { return cd_get_u64be(p); }
 static inline uint32_t cd_search_posting_tf(const unsigned char *p) { return p[8] & 0x7f; }
 static inline int cd_search_posting_retracted(const unsigned char *p) { return (p[8] & CD_SEARCH_RETRACTED) != 0; }
 static inline uint8_t cd_search_posting_norm(const unsigned char *p) { return p[9]; }

@@ -7,6 +7,13 @@
 
 static uint64_t pid(const unsigned char *p) { return cd_search_posting_id(p); }
 
+/* Widens block bound b to cover a posting (or a chunk) of tf up to maxtf and norm down to minnorm. */
+static void widen(cd_sblock *b, unsigned maxtf, unsigned minnorm)
+{
+    if (maxtf > b->maxtf) b->maxtf = (uint8_t)maxtf;
+    if (minnorm < b->minnorm) b->minnorm = (uint8_t)minnorm;
+}
+
 /* Appends a block entry to l->blocks (growing it). */
 static int push_block(cd_plist *l, size_t *cap, cd_sblock b)
 {
@@ -30,8 +37,7 @@ static int blocks_of_postings(cd_plist *l, size_t *cap, const unsigned char *pos
         for (; i < n; i++) {
             p = post + i * CD_SEARCH_POSTING;
             if (pid(p) >> CD_SEARCH_BLOCK_SHIFT != b.block) break;
-            if (cd_search_posting_tf(p) > b.maxtf) b.maxtf = (uint8_t)cd_search_posting_tf(p);
-            if (cd_search_posting_norm(p) < b.minnorm) b.minnorm = cd_search_posting_norm(p);
+            widen(&b, cd_search_posting_tf(p), cd_search_posting_norm(p));
         }
         if (push_block(l, cap, b)) return -1;
     }
@@ -52,9 +58,7 @@ static void blocks_fold(cd_plist *l)
     for (size_t i = 0; i < l->nblocks; i++) {
         cd_sblock b = l->blocks[i];
         if (u && l->blocks[u - 1].block == b.block) {
-            cd_sblock *o = &l->blocks[u - 1];
-            if (b.maxtf > o->maxtf) o->maxtf = b.maxtf;
-            if (b.minnorm < o->minnorm) o->minnorm = b.minnorm;
+            widen(&l->blocks[u - 1], b.maxtf, b.minnorm);
         } else {
             l->blocks[u++] = b;
         }
@@ -222,7 +226,7 @@ int cd_plist_open_term(cd_call *c, MDB_txn *txn, const cd_run_dir *dir, cd_plist
 
 int cd_plist_scan_blocks(cd_call *c, cd_plist *l)
 {
-    if (l->scanned || l->materialised) return 0;
+    if (l->scanned) return 0;
     size_t cap = 0;
     for (size_t i = 0; i < l->nruns; i++)
         if (scan_run(c, l, &l->runs[i], &cap)) return -1;
@@ -325,6 +329,7 @@ int cd_plist_open_prefix(cd_call *c, MDB_txn *txn, const cd_run_dir *dir, cd_pli
     l->at = u ? l->owned : NULL;
     size_t bcap = 0;
     if (blocks_of_postings(l, &bcap, l->owned, u)) return cd_fail(c, CLAIMD_E_INTERNAL, NULL, "out of memory");
+    l->scanned = 1;
     return 0;
 }
 
@@ -379,12 +384,10 @@ const unsigned char *cd_plist_next(cd_plist *l)
  * damaged or LMDB fails (the bound is then the loosest). */
 static int run_block_bound(cd_plist *l, cd_plist_run *r, uint64_t hi, cd_sblock *b)
 {
-    size_t i = r->i;
-    for (; i < r->n; i++) {
+    for (size_t i = r->i; i < r->n; i++) {
         const unsigned char *p = r->post + i * CD_SEARCH_POSTING;
         if (pid(p) >= hi) return 0;
-        if (cd_search_posting_tf(p) > b->maxtf) b->maxtf = (uint8_t)cd_search_posting_tf(p);
-        if (cd_search_posting_norm(p) < b->minnorm) b->minnorm = cd_search_posting_norm(p);
+        widen(b, cd_search_posting_tf(p), cd_search_posting_norm(p));
     }
     if (r->last + 1 >= hi) return 0;
     if (!r->peek && mdb_cursor_open(mdb_cursor_txn(r->cur), mdb_cursor_dbi(r->cur), &r->peek)) {
@@ -399,15 +402,14 @@ static int run_block_bound(cd_plist *l, cd_plist_run *r, uint64_t hi, cd_sblock 
         cd_run_head h;
         if (cd_run_chunk_head(&k, &v, &h)) return -1;
         if (h.first_id >= hi) break;
-        if (h.maxtf > b->maxtf) b->maxtf = h.maxtf;
-        if (h.minnorm < b->minnorm) b->minnorm = h.minnorm;
+        widen(b, h.maxtf, h.minnorm);
     }
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : -1;
 }
 
 const cd_sblock *cd_plist_block(cd_plist *l, uint32_t block)
 {
-    if (l->scanned || l->materialised) {
+    if (l->scanned) {
         while (l->bi < l->nblocks && l->blocks[l->bi].block < block) l->bi++;
         return l->bi < l->nblocks && l->blocks[l->bi].block == block ? &l->blocks[l->bi] : NULL;
     }

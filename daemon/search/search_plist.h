@@ -8,8 +8,9 @@
  * spread wider. Every other list answers cd_plist_block lazily, for the blocks the driver
  * visits only: from the postings of its current chunk in the block and the headers of the
  * chunks after it that start there, so a rare word next to a common one does not read the
- * common one's whole list. A prefix clause is materialised: the postings of every term starting with the prefix are
- * merged into one sorted array (tf summed), and its block maxima are computed from it. */
+ * common one's whole list. A prefix clause is materialised: the postings of every term
+ * starting with the prefix are merged into one sorted array (tf summed), and its block maxima
+ * are computed from it. */
 #ifndef CD_SEARCH_PLIST_H
 #define CD_SEARCH_PLIST_H
 
@@ -50,7 +51,8 @@ typedef struct {
     unsigned char *owned;            /* a materialised (prefix) list's postings, malloc'd */
     size_t owned_n, oi;
     int materialised, eof;
-    int scanned;                     /* blocks holds every block (materialised, or scanned) */
+    int scanned;                     /* blocks holds every block (a materialised list's, or
+                                        cd_plist_scan_blocks read them) */
     cd_sblock *blocks;               /* malloc'd, in block order */
     size_t nblocks, bi;
     cd_sblock lazy;                  /* the last block cd_plist_block worked out lazily */

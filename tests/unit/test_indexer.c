@@ -237,15 +237,17 @@ static void test_rest(void)
         v.rest_pending = 0;
         expect(&v, CD_IX_DO_WAIT, "rest merges started already: wait for a signal");
         v.rest_pending = 1;
-        v.merge_more = 1;
-        expect(&v, CD_IX_DO_MERGE, "merge work left goes before the rest merges");
-        v.merge_more = 0;
-        v.writes_queued = 1;
-        expect(&v, CD_IX_DO_WRITE, "a write batch goes before the rest merges");
-        v.writes_queued = 0;
-        v.stopping = 1;
-        expect(&v, CD_IX_DO_STOP, "stopping goes before the rest merges");
-        v.stopping = 0;
+        /* Each of these goes before the rest merges, alone. */
+        struct { int *flag; cd_indexer_action want; const char *what; } before[] = {
+            { &v.merge_more, CD_IX_DO_MERGE, "merge work left goes before the rest merges" },
+            { &v.writes_queued, CD_IX_DO_WRITE, "a write batch goes before the rest merges" },
+            { &v.stopping, CD_IX_DO_STOP, "stopping goes before the rest merges" },
+        };
+        for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
+            *before[i].flag = 1;
+            expect(&v, before[i].want, before[i].what);
+            *before[i].flag = 0;
+        }
         v.committed = v.indexed + 10;
         d = cd_indexer_decide(&v);
         ok(d.action != CD_IX_DO_REST, "%s: the index behind: no rest merges (%s)", how, action_name(d.action));
